@@ -1,0 +1,131 @@
+package corebert.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.commons.cli.CommandLine;
+
+/** Typed, validated reads of command-line values; every failure names the flag and the value. */
+final class Flags {
+  private Flags() {}
+
+  static int intValue(CommandLine line, String flag, int defaultValue, int min) {
+    String raw = line.getOptionValue(flag);
+    if (raw == null) {
+      return defaultValue;
+    }
+    int value;
+    try {
+      value = Integer.parseInt(raw.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + flag + " must be an integer, got '" + raw + "'");
+    }
+    if (value < min) {
+      throw new UsageException("--" + flag + " must be >= " + min + ", got " + value);
+    }
+    return value;
+  }
+
+  static long longValue(CommandLine line, String flag, long defaultValue, long min) {
+    String raw = line.getOptionValue(flag);
+    if (raw == null) {
+      return defaultValue;
+    }
+    long value;
+    try {
+      value = Long.parseLong(raw.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + flag + " must be an integer, got '" + raw + "'");
+    }
+    if (value < min) {
+      throw new UsageException("--" + flag + " must be >= " + min + ", got " + value);
+    }
+    return value;
+  }
+
+  static double doubleValue(
+      CommandLine line, String flag, double defaultValue, double min, double max) {
+    String raw = line.getOptionValue(flag);
+    if (raw == null) {
+      return defaultValue;
+    }
+    double value;
+    try {
+      value = Double.parseDouble(raw.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + flag + " must be a number, got '" + raw + "'");
+    }
+    if (!(value >= min && value <= max)) {
+      throw new UsageException(
+          "--" + flag + " must be in [" + min + ", " + max + "], got " + raw);
+    }
+    return value;
+  }
+
+  /** A path that must exist as a regular file. */
+  static Path existingFile(CommandLine line, String flag) {
+    Path path = Path.of(line.getOptionValue(flag));
+    if (!Files.isRegularFile(path)) {
+      throw new UsageException("--" + flag + ": no such file: " + path);
+    }
+    return path;
+  }
+
+  /**
+   * Expands each value of a repeatable glob flag (`data/*.txt`, `dir/**.tfrecord`) into the sorted
+   * list of matching regular files. A value that matches nothing is an error naming it.
+   */
+  static List<Path> globs(CommandLine line, String flag) {
+    List<Path> files = new ArrayList<>();
+    for (String pattern : line.getOptionValues(flag)) {
+      List<Path> matched = expandGlob(pattern);
+      if (matched.isEmpty()) {
+        throw new UsageException("--" + flag + ": no file matches '" + pattern + "'");
+      }
+      files.addAll(matched);
+    }
+    return files;
+  }
+
+  static List<Path> expandGlob(String pattern) {
+    Path literal = Path.of(pattern);
+    if (!pattern.contains("*") && !pattern.contains("?") && !pattern.contains("[")) {
+      return Files.isRegularFile(literal) ? List.of(literal) : List.of();
+    }
+    // Walk from the longest directory prefix that has no glob characters.
+    String normalized = pattern.replace('\\', '/');
+    int firstGlob = indexOfGlob(normalized);
+    int slash = normalized.lastIndexOf('/', firstGlob);
+    Path base = slash < 0 ? Path.of(".") : Path.of(normalized.substring(0, slash + 1));
+    String rest = slash < 0 ? normalized : normalized.substring(slash + 1);
+    if (!Files.isDirectory(base)) {
+      return List.of();
+    }
+    PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + rest);
+    int depth = rest.contains("**") ? Integer.MAX_VALUE : rest.split("/").length;
+    try (Stream<Path> walk = Files.walk(base, depth)) {
+      return walk.filter(Files::isRegularFile)
+          .filter(p -> matcher.matches(base.relativize(p)))
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + base, e);
+    }
+  }
+
+  private static int indexOfGlob(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '*' || c == '?' || c == '[' || c == '{') {
+        return i;
+      }
+    }
+    return s.length();
+  }
+}
