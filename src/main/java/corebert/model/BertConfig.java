@@ -1,0 +1,291 @@
+package corebert.model;
+
+import corebert.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * BERT hyperparameters, read from google-research/bert's {@code bert_config.json} keys plus an
+ * optional {@code relaxed} object for CoRe's phase-1 model. Immutable and validated on creation.
+ *
+ * @param vocabSize size of the WordPiece vocabulary (rows of the word embedding table)
+ * @param hiddenSize width H of every encoder layer
+ * @param numHiddenLayers number L of transformer layers
+ * @param numAttentionHeads heads N per attention layer; H must be divisible by N
+ * @param intermediateSize width I of the feed-forward layer
+ * @param hiddenAct feed-forward non-linearity: gelu (exact, erf-based), relu or tanh
+ * @param hiddenDropoutProb dropout after embeddings, attention output and FFN output
+ * @param attentionProbsDropoutProb dropout on the attention probabilities
+ * @param maxPositionEmbeddings longest sequence the position table supports
+ * @param typeVocabSize number of segment ids (2 for sentence pairs)
+ * @param initializerRange stddev of the truncated-normal weight initialiser
+ * @param relaxed the phase-1 relaxation, absent for a plain BERT config
+ */
+public record BertConfig(
+    int vocabSize,
+    int hiddenSize,
+    int numHiddenLayers,
+    int numAttentionHeads,
+    int intermediateSize,
+    String hiddenAct,
+    double hiddenDropoutProb,
+    double attentionProbsDropoutProb,
+    int maxPositionEmbeddings,
+    int typeVocabSize,
+    double initializerRange,
+    Optional<Relaxed> relaxed) {
+
+  /**
+   * CoRe's phase-1 changes: kernelised linear attention and rank-r feed-forward factors.
+   *
+   * @param attention the attention kernel; only {@code linear_elu} (φ = elu + 1, Katharopoulos et
+   *     al. 2020) is implemented
+   * @param ffnRank rank r of the U·V factorisation of both FFN kernels
+   */
+  public record Relaxed(String attention, int ffnRank) {
+    public static final String LINEAR_ELU = "linear_elu";
+
+    public Relaxed {
+      if (!LINEAR_ELU.equals(attention)) {
+        throw new IllegalArgumentException(
+            "relaxed.attention must be '" + LINEAR_ELU + "', got '" + attention + "'");
+      }
+      if (ffnRank < 1) {
+        throw new IllegalArgumentException("relaxed.ffn_rank must be >= 1, got " + ffnRank);
+      }
+    }
+  }
+
+  /** Keys google released in some configs that do not change the graph we build. */
+  private static final Set<String> IGNORED_KEYS =
+      Set.of(
+          "directionality",
+          "pooler_fc_size",
+          "pooler_num_attention_heads",
+          "pooler_num_fc_layers",
+          "pooler_size_per_head",
+          "pooler_type");
+
+  private static final Set<String> ACTIVATIONS = Set.of("gelu", "relu", "tanh");
+
+  public BertConfig {
+    requirePositive("vocab_size", vocabSize);
+    requirePositive("hidden_size", hiddenSize);
+    requirePositive("num_hidden_layers", numHiddenLayers);
+    requirePositive("num_attention_heads", numAttentionHeads);
+    requirePositive("intermediate_size", intermediateSize);
+    requirePositive("max_position_embeddings", maxPositionEmbeddings);
+    requirePositive("type_vocab_size", typeVocabSize);
+    if (hiddenSize % numAttentionHeads != 0) {
+      throw new IllegalArgumentException(
+          "hidden_size ("
+              + hiddenSize
+              + ") must be divisible by num_attention_heads ("
+              + numAttentionHeads
+              + ")");
+    }
+    if (!ACTIVATIONS.contains(hiddenAct)) {
+      throw new IllegalArgumentException(
+          "hidden_act must be one of " + new TreeSet<>(ACTIVATIONS) + ", got '" + hiddenAct + "'");
+    }
+    requireProbability("hidden_dropout_prob", hiddenDropoutProb);
+    requireProbability("attention_probs_dropout_prob", attentionProbsDropoutProb);
+    if (!(initializerRange > 0)) {
+      throw new IllegalArgumentException("initializer_range must be > 0, got " + initializerRange);
+    }
+    relaxed = relaxed == null ? Optional.empty() : relaxed;
+  }
+
+  /** Reads a {@code bert_config.json}; errors name the file and the offending key. */
+  public static BertConfig fromJsonFile(Path path) {
+    String text;
+    try {
+      text = Files.readString(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read config " + path, e);
+    }
+    try {
+      return fromJson(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Parses the JSON text of a config; unknown keys are errors, not silently dropped. */
+  public static BertConfig fromJson(String text) {
+    Map<String, Object> map = new LinkedHashMap<>(Json.parseObject(text));
+    IGNORED_KEYS.forEach(map::remove);
+    Optional<Relaxed> relaxed = Optional.empty();
+    Object relaxedValue = map.remove("relaxed");
+    if (relaxedValue instanceof Map<?, ?> r) {
+      Map<String, Object> rm = new LinkedHashMap<>();
+      r.forEach((k, v) -> rm.put(String.valueOf(k), v));
+      relaxed =
+          Optional.of(
+              new Relaxed(
+                  stringKey(rm, "relaxed.attention", "attention", Relaxed.LINEAR_ELU),
+                  intKey(rm, "relaxed.ffn_rank", "ffn_rank", null)));
+      requireEmpty(rm, "relaxed.");
+    } else if (relaxedValue != null) {
+      throw new IllegalArgumentException("'relaxed' must be an object, got " + relaxedValue);
+    }
+    BertConfig cfg =
+        new BertConfig(
+            intKey(map, "vocab_size", "vocab_size", null),
+            intKey(map, "hidden_size", "hidden_size", null),
+            intKey(map, "num_hidden_layers", "num_hidden_layers", null),
+            intKey(map, "num_attention_heads", "num_attention_heads", null),
+            intKey(map, "intermediate_size", "intermediate_size", null),
+            stringKey(map, "hidden_act", "hidden_act", "gelu"),
+            doubleKey(map, "hidden_dropout_prob", 0.1),
+            doubleKey(map, "attention_probs_dropout_prob", 0.1),
+            intKey(map, "max_position_embeddings", "max_position_embeddings", 512),
+            intKey(map, "type_vocab_size", "type_vocab_size", 2),
+            doubleKey(map, "initializer_range", 0.02),
+            relaxed);
+    requireEmpty(map, "");
+    return cfg;
+  }
+
+  /** The config as google-research/bert JSON (plus {@code relaxed} when present). */
+  public String toJson() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("vocab_size", vocabSize);
+    m.put("hidden_size", hiddenSize);
+    m.put("num_hidden_layers", numHiddenLayers);
+    m.put("num_attention_heads", numAttentionHeads);
+    m.put("intermediate_size", intermediateSize);
+    m.put("hidden_act", hiddenAct);
+    m.put("hidden_dropout_prob", hiddenDropoutProb);
+    m.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
+    m.put("max_position_embeddings", maxPositionEmbeddings);
+    m.put("type_vocab_size", typeVocabSize);
+    m.put("initializer_range", initializerRange);
+    relaxed.ifPresent(
+        r -> {
+          Map<String, Object> rm = new LinkedHashMap<>();
+          rm.put("attention", r.attention());
+          rm.put("ffn_rank", r.ffnRank());
+          m.put("relaxed", rm);
+        });
+    return Json.writePretty(m);
+  }
+
+  /** Writes {@link #toJson()} to a file. */
+  public void writeTo(Path path) {
+    try {
+      Files.writeString(path, toJson());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + path, e);
+    }
+  }
+
+  /** The same model with dropout off: the eval and export graphs use it. */
+  public BertConfig withoutDropout() {
+    return new BertConfig(
+        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+        0.0, 0.0, maxPositionEmbeddings, typeVocabSize, initializerRange, relaxed);
+  }
+
+  /** Width of one attention head, H / N. */
+  public int headSize() {
+    return hiddenSize / numAttentionHeads;
+  }
+
+  /** The relaxation, or an error naming the file's missing key when a relaxed model is asked for. */
+  public Relaxed requireRelaxed() {
+    return relaxed.orElseThrow(
+        () ->
+            new IllegalArgumentException(
+                "the config has no \"relaxed\" object (e.g. {\"attention\": \"linear_elu\","
+                    + " \"ffn_rank\": 64}), which --model relaxed needs"));
+  }
+
+  /**
+   * Whether two configs describe the same tensors (all shapes equal); dropout and the relaxed block
+   * may differ. Returns the first mismatch, or empty when compatible.
+   */
+  public Optional<String> shapeMismatch(BertConfig other) {
+    String[][] pairs = {
+      {"vocab_size", "" + vocabSize, "" + other.vocabSize},
+      {"hidden_size", "" + hiddenSize, "" + other.hiddenSize},
+      {"num_hidden_layers", "" + numHiddenLayers, "" + other.numHiddenLayers},
+      {"num_attention_heads", "" + numAttentionHeads, "" + other.numAttentionHeads},
+      {"intermediate_size", "" + intermediateSize, "" + other.intermediateSize},
+      {"max_position_embeddings", "" + maxPositionEmbeddings, "" + other.maxPositionEmbeddings},
+      {"type_vocab_size", "" + typeVocabSize, "" + other.typeVocabSize},
+    };
+    for (String[] p : pairs) {
+      if (!p[1].equals(p[2])) {
+        return Optional.of(p[0] + " " + p[1] + " vs " + p[2]);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static int intKey(Map<String, Object> m, String label, String key, Integer dflt) {
+    Object v = m.remove(key);
+    if (v == null) {
+      if (dflt == null) {
+        throw new IllegalArgumentException("missing required key '" + label + "'");
+      }
+      return dflt;
+    }
+    if (v instanceof Long l && l == l.intValue()) {
+      return l.intValue();
+    }
+    if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < Integer.MAX_VALUE) {
+      return d.intValue();
+    }
+    throw new IllegalArgumentException("'" + label + "' must be an integer, got " + v);
+  }
+
+  private static double doubleKey(Map<String, Object> m, String key, double dflt) {
+    Object v = m.remove(key);
+    if (v == null) {
+      return dflt;
+    }
+    if (v instanceof Number n) {
+      return n.doubleValue();
+    }
+    throw new IllegalArgumentException("'" + key + "' must be a number, got " + v);
+  }
+
+  private static String stringKey(Map<String, Object> m, String label, String key, String dflt) {
+    Object v = m.remove(key);
+    if (v == null) {
+      return dflt;
+    }
+    if (v instanceof String s) {
+      return s;
+    }
+    throw new IllegalArgumentException("'" + label + "' must be a string, got " + v);
+  }
+
+  private static void requireEmpty(Map<String, Object> rest, String prefix) {
+    if (!rest.isEmpty()) {
+      throw new IllegalArgumentException(
+          "unknown config key(s): "
+              + rest.keySet().stream().map(k -> "'" + prefix + k + "'").toList());
+    }
+  }
+
+  private static void requirePositive(String key, int value) {
+    if (value < 1) {
+      throw new IllegalArgumentException(key + " must be >= 1, got " + value);
+    }
+  }
+
+  private static void requireProbability(String key, double p) {
+    if (!(p >= 0 && p < 1)) {
+      throw new IllegalArgumentException(key + " must be in [0, 1), got " + p);
+    }
+  }
+}

@@ -1,0 +1,288 @@
+package corebert.model;
+
+import static corebert.model.VariableNames.*;
+
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.op.random.RandomUniform;
+import org.tensorflow.op.random.TruncatedNormal;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * The BERT encoder of Devlin et al. 2019 (embeddings, L transformer layers, pooler) built as graph
+ * ops, with CoRe's relaxed variant behind one switch: linear attention and rank-r FFN kernels.
+ * Variable scopes equal google-research/bert's checkpoint names.
+ *
+ * <p>Dimensions: B batch, T sequence length, H hidden size, N heads, D = H/N head size, I
+ * intermediate size, R FFN rank, V vocabulary size. The encoder stays 2-D, [B*T, H], between
+ * layers: reshapes to 3-D and back cost copies on some devices (as in BERT's modeling.py).
+ */
+public final class BertModel {
+  /** Which attention the encoder uses; the relaxed model also factorises its FFN kernels. */
+  public enum Variant {
+    FULL,
+    RELAXED
+  }
+
+  /** Outputs of {@link #build}. */
+  public record Outputs(
+      Operand<TFloat32> sequenceOutput, // [B*T, H]
+      Operand<TFloat32> pooledOutput, // [B, H]
+      Operand<TFloat32> wordEmbeddings, // [V, H], shared with the MLM head
+      List<Operand<TFloat32>> ffnOutputs) {} // per layer [B*T, H], before the residual add
+
+  /** Added to masked attention logits: small enough that softmax gives them ~0 weight (BERT). */
+  private static final float MASK_ADDER = -10000.0f;
+  /** Guards linear attention's normaliser φ(Q)·Σφ(K), which is > 0 unless every key is padding. */
+  private static final float LINEAR_ATTENTION_EPS = 1e-6f;
+
+  private final Ops tf;
+  private final BertConfig cfg;
+  private final Variant variant;
+  private final long seed;
+  private final Layers layers;
+  private int dropoutCount;
+
+  private BertModel(Ops tf, BertConfig cfg, Variant variant, long seed) {
+    this.tf = tf;
+    this.cfg = cfg;
+    this.variant = variant;
+    this.seed = seed;
+    this.layers = new Layers(tf, seed);
+    if (variant == Variant.RELAXED) {
+      cfg.requireRelaxed();
+    }
+  }
+
+  /**
+   * Builds the encoder. Dropout is on when the config's dropout probabilities are non-zero; the
+   * eval and export graphs pass {@link BertConfig#withoutDropout()}.
+   *
+   * @param inputIds int32 [B, T] WordPiece ids
+   * @param inputMask int32 [B, T], 1 for real tokens and 0 for padding
+   * @param segmentIds int32 [B, T], 0 for sentence A and 1 for sentence B
+   * @param seed graph-level seed for initialisers and dropout
+   */
+  public static Outputs build(
+      Ops tf,
+      BertConfig cfg,
+      Variant variant,
+      Operand<TInt32> inputIds,
+      Operand<TInt32> inputMask,
+      Operand<TInt32> segmentIds,
+      long seed) {
+    Shapes.requireRank(inputIds, 2, "input_ids");
+    Shapes.requireRank(inputMask, 2, "input_mask");
+    Shapes.requireRank(segmentIds, 2, "segment_ids");
+    return new BertModel(tf, cfg, variant, seed).encode(inputIds, inputMask, segmentIds);
+  }
+
+  private Outputs encode(
+      Operand<TInt32> inputIds, Operand<TInt32> inputMask, Operand<TInt32> segmentIds) {
+    Ops bert = tf.withSubScope(BERT);
+    Operand<TInt32> batch = Shapes.dynamicDim(tf, inputIds, 0);
+    Operand<TInt32> seq = Shapes.dynamicDim(tf, inputIds, 1);
+
+    Ops emb = bert.withSubScope(EMBEDDINGS);
+    Variable<TFloat32> wordTable = weight(emb, WORD_EMBEDDINGS, Shape.of(cfg.vocabSize(), cfg.hiddenSize()));
+    Operand<TFloat32> wordTableValue = tf.identity(wordTable);
+    Operand<TFloat32> x = embeddingLookup(wordTableValue, inputIds); // [B*T, H]
+    x = embeddingPostprocessor(emb, x, segmentIds, batch, seq); // [B*T, H]
+
+    Operand<TFloat32> maskFloat = tf.dtypes.cast(inputMask, TFloat32.class); // [B, T]
+    Ops encoder = bert.withSubScope(ENCODER);
+    List<Operand<TFloat32>> ffnOutputs = new java.util.ArrayList<>();
+    for (int i = 0; i < cfg.numHiddenLayers(); i++) {
+      x = transformerLayer(encoder.withSubScope(layer(i)), x, maskFloat, batch, seq, ffnOutputs);
+    }
+    Operand<TFloat32> sequenceOutput = tf.withName("sequence_output").identity(x);
+    Operand<TFloat32> pooled = pooler(bert.withSubScope(POOLER), sequenceOutput, batch, seq);
+    return new Outputs(sequenceOutput, pooled, wordTableValue, ffnOutputs);
+  }
+
+  /** Looks up word embeddings: ids [B, T] -> [B*T, H]. */
+  private Operand<TFloat32> embeddingLookup(Operand<TFloat32> table, Operand<TInt32> inputIds) {
+    Operand<TInt32> flatIds = tf.reshape(inputIds, tf.constant(new int[] {-1})); // [B*T]
+    return tf.gather(table, flatIds, tf.constant(0)); // [B*T, H]
+  }
+
+  /** Adds segment and position embeddings, then LayerNorm and dropout (BERT §3.1, Figure 2). */
+  private Operand<TFloat32> embeddingPostprocessor(
+      Ops emb,
+      Operand<TFloat32> words,
+      Operand<TInt32> segmentIds,
+      Operand<TInt32> batch,
+      Operand<TInt32> seq) {
+    Operand<TFloat32> typeTable =
+        tf.identity(weight(emb, TOKEN_TYPE_EMBEDDINGS, Shape.of(cfg.typeVocabSize(), cfg.hiddenSize())));
+    Operand<TInt32> flatTypes = tf.reshape(segmentIds, tf.constant(new int[] {-1})); // [B*T]
+    Operand<TFloat32> types = tf.gather(typeTable, flatTypes, tf.constant(0)); // [B*T, H]
+
+    Operand<TFloat32> positionTable =
+        tf.identity(
+            weight(emb, POSITION_EMBEDDINGS, Shape.of(cfg.maxPositionEmbeddings(), cfg.hiddenSize())));
+    Operand<TFloat32> positions =
+        tf.slice(positionTable, tf.constant(new int[] {0, 0}), Shapes.dims(tf, seq, -1)); // [T, H]
+    Operand<TFloat32> x =
+        tf.reshape(tf.math.add(words, types), Shapes.dims(tf, batch, seq, cfg.hiddenSize()));
+    x = tf.math.add(x, positions); // [B, T, H] + [T, H] broadcast
+    x = tf.reshape(x, tf.constant(new int[] {-1, cfg.hiddenSize()})); // [B*T, H]
+    return dropout(layers.layerNorm(emb, x, cfg.hiddenSize()), cfg.hiddenDropoutProb());
+  }
+
+  /** One post-LN transformer block (Vaswani et al. 2017 §3.1, as in BERT). */
+  private Operand<TFloat32> transformerLayer(
+      Ops layer,
+      Operand<TFloat32> x,
+      Operand<TFloat32> mask,
+      Operand<TInt32> batch,
+      Operand<TInt32> seq,
+      List<Operand<TFloat32>> ffnOutputs) {
+    int h = cfg.hiddenSize();
+    Ops attention = layer.withSubScope(ATTENTION);
+    Operand<TFloat32> context =
+        attentionLayer(attention.withSubScope(SELF), x, mask, batch, seq); // [B*T, H]
+    Ops attentionOut = attention.withSubScope(OUTPUT);
+    Operand<TFloat32> attended = layers.dense(attentionOut.withSubScope(DENSE), context, h, h, cfg.initializerRange());
+    attended = dropout(attended, cfg.hiddenDropoutProb());
+    attended = layers.layerNorm(attentionOut, tf.math.add(attended, x), h); // [B*T, H]
+
+    Operand<TFloat32> inner =
+        layers.activation(cfg.hiddenAct(), ffnDense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h,
+            cfg.intermediateSize())); // [B*T, I]
+    Ops out = layer.withSubScope(OUTPUT);
+    Operand<TFloat32> ffn = ffnDense(out.withSubScope(DENSE), inner, cfg.intermediateSize(), h);
+    ffnOutputs.add(ffn); // [B*T, H], compared across surgery
+    ffn = dropout(ffn, cfg.hiddenDropoutProb());
+    return layers.layerNorm(out, tf.math.add(ffn, attended), h); // [B*T, H]
+  }
+
+  /**
+   * Multi-head self-attention over [B*T, H]. FULL uses scaled dot-product softmax attention with
+   * padding masked by adding -10000 to its logits. RELAXED uses linear attention (Katharopoulos et
+   * al. 2020, eq. 6) with φ = elu + 1: never builds a T×T matrix, costs O(T·D²) per head, and masks
+   * padding by zeroing φ(K) at pad positions.
+   *
+   * @return the per-head contexts concatenated, [B*T, H]
+   */
+  private Operand<TFloat32> attentionLayer(
+      Ops self,
+      Operand<TFloat32> x,
+      Operand<TFloat32> mask,
+      Operand<TInt32> batch,
+      Operand<TInt32> seq) {
+    int h = cfg.hiddenSize();
+    int n = cfg.numAttentionHeads();
+    int d = cfg.headSize();
+    Operand<TFloat32> q = splitHeads(layers.dense(self.withSubScope("query"), x, h, h, cfg.initializerRange()), batch, seq);
+    Operand<TFloat32> k = splitHeads(layers.dense(self.withSubScope("key"), x, h, h, cfg.initializerRange()), batch, seq);
+    Operand<TFloat32> v = splitHeads(layers.dense(self.withSubScope("value"), x, h, h, cfg.initializerRange()), batch, seq);
+    // q, k, v: [B, N, T, D]
+    Operand<TFloat32> context =
+        variant == Variant.FULL ? softmaxAttention(q, k, v, mask) : linearAttention(q, k, v, mask);
+    // [B, N, T, D] -> [B, T, N, D] -> [B*T, H]
+    Operand<TFloat32> merged = tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3}));
+    return tf.reshape(merged, tf.constant(new int[] {-1, n * d}));
+  }
+
+  private Operand<TFloat32> softmaxAttention(
+      Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> mask) {
+    Operand<TFloat32> scores =
+        tf.train.batchMatMul(q, k, TFloat32.class, BatchMatMul.adjY(true)); // [B, N, T, T]
+    scores = tf.math.mul(scores, tf.constant((float) (1.0 / Math.sqrt(cfg.headSize()))));
+    // mask [B, T] -> [B, 1, 1, T]: each query ignores padded keys.
+    Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(1));
+    Operand<TFloat32> adder =
+        tf.math.mul(tf.math.sub(tf.constant(1f), keyMask), tf.constant(MASK_ADDER));
+    Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, adder)); // [B, N, T, T]
+    probs = dropout(probs, cfg.attentionProbsDropoutProb());
+    return tf.train.batchMatMul(probs, v, TFloat32.class); // [B, N, T, D]
+  }
+
+  private Operand<TFloat32> linearAttention(
+      Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> mask) {
+    Operand<TFloat32> one = tf.constant(1f);
+    Operand<TFloat32> phiQ = tf.math.add(tf.nn.elu(q), one); // [B, N, T, D], > 0
+    // mask [B, T] -> [B, 1, T, 1]: padded keys contribute nothing to the sums below.
+    Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(3));
+    Operand<TFloat32> phiK = tf.math.mul(tf.math.add(tf.nn.elu(k), one), keyMask); // [B, N, T, D]
+    Operand<TFloat32> kv =
+        tf.train.batchMatMul(phiK, v, TFloat32.class, BatchMatMul.adjX(true)); // [B, N, D, D]
+    Operand<TFloat32> kSum =
+        tf.sum(phiK, tf.constant(2), org.tensorflow.op.core.Sum.keepDims(true)); // [B, N, 1, D]
+    Operand<TFloat32> numerator = tf.train.batchMatMul(phiQ, kv, TFloat32.class); // [B, N, T, D]
+    Operand<TFloat32> normaliser =
+        tf.train.batchMatMul(phiQ, kSum, TFloat32.class, BatchMatMul.adjY(true)); // [B, N, T, 1]
+    return tf.math.div(numerator, tf.math.add(normaliser, tf.constant(LINEAR_ATTENTION_EPS)));
+  }
+
+  /** [B*T, H] -> [B, N, T, D]. */
+  private Operand<TFloat32> splitHeads(
+      Operand<TFloat32> x, Operand<TInt32> batch, Operand<TInt32> seq) {
+    Operand<TFloat32> x4 =
+        tf.reshape(x, Shapes.dims(tf, batch, seq, cfg.numAttentionHeads(), cfg.headSize()));
+    return tf.linalg.transpose(x4, tf.constant(new int[] {0, 2, 1, 3}));
+  }
+
+  /** Takes the [CLS] vector of each sequence through a tanh dense layer: [B*T, H] -> [B, H]. */
+  private Operand<TFloat32> pooler(
+      Ops pooler, Operand<TFloat32> sequence, Operand<TInt32> batch, Operand<TInt32> seq) {
+    int h = cfg.hiddenSize();
+    Operand<TFloat32> x3 = tf.reshape(sequence, Shapes.dims(tf, batch, seq, h)); // [B, T, H]
+    Operand<TFloat32> first =
+        tf.reshape(
+            tf.slice(x3, tf.constant(new int[] {0, 0, 0}), tf.constant(new int[] {-1, 1, -1})),
+            tf.constant(new int[] {-1, h})); // [B, H]
+    return tf.withName("pooled_output")
+        .math
+        .tanh(layers.dense(pooler.withSubScope(DENSE), first, h, h, cfg.initializerRange()));
+  }
+
+  /**
+   * A feed-forward kernel: the full W [in, out], or in the relaxed model W = U·V with U [in, R] and
+   * V [R, out]. Both factors start at stddev sqrt(σ/√R) so that U·V has BERT's initial scale σ:
+   * Var((UV)_ij) = R·Var(U)·Var(V) = σ².
+   */
+  private Operand<TFloat32> ffnDense(Ops scope, Operand<TFloat32> x, int in, int out) {
+    if (variant == Variant.FULL) {
+      return layers.dense(scope, x, in, out, cfg.initializerRange());
+    }
+    int r = cfg.requireRelaxed().ffnRank();
+    double factorStd = Math.sqrt(cfg.initializerRange() / Math.sqrt(r));
+    Variable<TFloat32> u = layers.truncatedNormal(scope, KERNEL_U, Shape.of(in, r), factorStd);
+    Variable<TFloat32> v = layers.truncatedNormal(scope, KERNEL_V, Shape.of(r, out), factorStd);
+    Operand<TFloat32> low = tf.linalg.matMul(x, tf.identity(u)); // [B*T, R]
+    Operand<TFloat32> y = tf.linalg.matMul(low, tf.identity(v)); // [B*T, out]
+    return tf.math.add(y, tf.identity(layers.constant(scope, BIAS, out, 0f)));
+  }
+
+  /** Inverted dropout: keep with probability 1-p and scale by 1/(1-p); identity when p = 0. */
+  private Operand<TFloat32> dropout(Operand<TFloat32> x, double p) {
+    if (p == 0) {
+      return x;
+    }
+    Operand<TFloat32> u =
+        tf.random.randomUniform(
+            tf.shape(x),
+            TFloat32.class,
+            RandomUniform.seed(seed),
+            RandomUniform.seed2((long) ++dropoutCount));
+    Operand<TFloat32> keep = tf.dtypes.cast(tf.math.greaterEqual(u, tf.constant((float) p)), TFloat32.class);
+    return tf.math.mul(x, tf.math.mul(keep, tf.constant((float) (1 / (1 - p)))));
+  }
+
+  private Variable<TFloat32> weight(Ops scope, String name, Shape shape) {
+    return layers.truncatedNormal(scope, name, shape, cfg.initializerRange());
+  }
+
+  /** Multiplies [rows, H] by the transposed word table [V, H]: logits over the vocabulary. */
+  static Operand<TFloat32> matMulTransposed(Ops tf, Operand<TFloat32> x, Operand<TFloat32> table) {
+    return tf.linalg.matMul(x, table, MatMul.transposeB(true));
+  }
+}

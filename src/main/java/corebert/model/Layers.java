@@ -1,0 +1,96 @@
+package corebert.model;
+
+import static corebert.model.VariableNames.*;
+
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.math.Mean;
+import org.tensorflow.op.random.TruncatedNormal;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * The building blocks shared by the encoder and the heads: named variables with their
+ * initialisers, dense layers, LayerNorm and activations. Every variable's initializer runs in the
+ * init scope, so {@code Session.initialize()} sets it and a restore skips it.
+ */
+final class Layers {
+  /** LayerNorm epsilon of google-research/bert's modeling.py. */
+  private static final float LAYER_NORM_EPS = 1e-12f;
+
+  private final Ops tf;
+  private final long seed;
+
+  Layers(Ops tf, long seed) {
+    this.tf = tf;
+    this.seed = seed;
+  }
+
+  /**
+   * A truncated-normal variable (BERT's {@code create_initializer}). Its op-level seed comes from
+   * its full name, so a variable starts equal in the relaxed and the full model whatever the build
+   * order.
+   */
+  Variable<TFloat32> truncatedNormal(Ops scope, String name, Shape shape, double stddev) {
+    Variable<TFloat32> var = scope.withInitScope().withName(name).variable(shape, TFloat32.class);
+    Ops init = tf.withInitScope();
+    Operand<TFloat32> value =
+        init.math.mul(
+            init.random.truncatedNormal(
+                init.constant(shape),
+                TFloat32.class,
+                TruncatedNormal.seed(seed),
+                TruncatedNormal.seed2((long) var.op().name().hashCode())),
+            init.constant((float) stddev));
+    init.assign(var, value);
+    return var;
+  }
+
+  /** A [size] variable starting at {@code value} (0 for biases and beta, 1 for gamma). */
+  Variable<TFloat32> constant(Ops scope, String name, int size, float value) {
+    Variable<TFloat32> var =
+        scope.withInitScope().withName(name).variable(Shape.of(size), TFloat32.class);
+    Ops init = tf.withInitScope();
+    init.assign(var, init.fill(init.constant(new int[] {size}), init.constant(value)));
+    return var;
+  }
+
+  /** x [rows, in] · kernel [in, out] + bias [out], under {@code scope/kernel} and {@code scope/bias}. */
+  Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, double stddev) {
+    Operand<TFloat32> kernel = tf.identity(truncatedNormal(scope, KERNEL, Shape.of(in, out), stddev));
+    Operand<TFloat32> y = tf.linalg.matMul(x, kernel); // [rows, out]
+    return tf.math.add(y, tf.identity(constant(scope, BIAS, out, 0f)));
+  }
+
+  /** LayerNorm over the last axis with BERT's epsilon (Ba et al. 2016), under {@code LayerNorm/}. */
+  Operand<TFloat32> layerNorm(Ops parent, Operand<TFloat32> x, int width) {
+    Ops scope = parent.withSubScope(LAYER_NORM);
+    Operand<TFloat32> gamma = tf.identity(constant(scope, GAMMA, width, 1f));
+    Operand<TFloat32> beta = tf.identity(constant(scope, BETA, width, 0f));
+    Operand<TInt32> lastAxis = tf.constant(new int[] {-1});
+    Operand<TFloat32> mean = tf.math.mean(x, lastAxis, Mean.keepDims(true)); // [rows, 1]
+    Operand<TFloat32> centered = tf.math.sub(x, mean);
+    Operand<TFloat32> variance =
+        tf.math.mean(tf.math.square(centered), lastAxis, Mean.keepDims(true)); // [rows, 1]
+    Operand<TFloat32> normed =
+        tf.math.mul(centered, tf.math.rsqrt(tf.math.add(variance, tf.constant(LAYER_NORM_EPS))));
+    return tf.math.add(tf.math.mul(normed, gamma), beta);
+  }
+
+  /** The config's {@code hidden_act}. */
+  Operand<TFloat32> activation(String name, Operand<TFloat32> x) {
+    return switch (name) {
+        // Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), as BERT's modeling.py.
+      case "gelu" -> tf.math.mul(
+          tf.math.mul(tf.constant(0.5f), x),
+          tf.math.add(
+              tf.constant(1f),
+              tf.math.erf(tf.math.mul(x, tf.constant((float) (1 / Math.sqrt(2)))))));
+      case "relu" -> tf.nn.relu(x);
+      case "tanh" -> tf.math.tanh(x);
+      default -> throw new IllegalStateException("unvalidated activation " + name);
+    };
+  }
+}
