@@ -67,4 +67,5 @@ mkdir -p "$out"
   }' "${docs[@]}")
 mv "$tmp/train.txt" "$train.tmp" && mv "$train.tmp" "$train"
 mv "$tmp/eval.txt" "$eval_file.tmp" && mv "$eval_file.tmp" "$eval_file"
-echo "fetch_brown.sh: wrote $train ($(wc -l < "$train") lines), $eval_file ($(wc -l < "$eval_file") lines)" >&2
+echo "fetch_brown.sh: wrote $train ($(wc -l < "$train") lines)" \
+  "and $eval_file ($(wc -l < "$eval_file") lines)" >&2

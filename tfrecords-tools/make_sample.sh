@@ -13,7 +13,11 @@ sample="${2:-data/sample}"
 
 # Prints the first N documents (blank-line-separated paragraphs) of a file, in the same format.
 first_docs() {
-  awk -v n="$1" 'BEGIN { RS = ""; ORS = "" } NR > n { exit } { print (NR > 1 ? "\n\n" : "") $0 } END { print "\n" }' "$2"
+  awk -v n="$1" '
+    BEGIN { RS = ""; ORS = "" }
+    NR > n { exit }
+    { print (NR > 1 ? "\n\n" : "") $0 }
+    END { print "\n" }' "$2"
 }
 
 for f in "$brown/brown-train.txt" "$brown/brown-eval.txt"; do

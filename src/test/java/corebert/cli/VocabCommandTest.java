@@ -18,7 +18,8 @@ class VocabCommandTest {
   @Test
   void trainsAndPrintsOnlyPathAndSize() throws IOException {
     Path text = dir.resolve("a.txt");
-    Files.writeString(text, "The cat sat on the mat.\n\nThe dog sat too.\n", StandardCharsets.UTF_8);
+    Files.writeString(
+        text, "The cat sat on the mat.\n\nThe dog sat too.\n", StandardCharsets.UTF_8);
     Path output = dir.resolve("vocab.txt");
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();

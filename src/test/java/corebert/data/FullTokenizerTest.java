@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 class FullTokenizerTest {
   /** tokenization_test.py's vocab, after [PAD] and [MASK] (ours insists on all five specials). */
   private static final List<String> BERT_TEST_TOKENS =
-      List.of("[UNK]", "[CLS]", "[SEP]", "want", "##want", "##ed", "wa", "un", "runn", "##ing", ",");
+      List.of(
+          "[UNK]", "[CLS]", "[SEP]", "want", "##want", "##ed", "wa", "un", "runn", "##ing", ",");
 
   private static Vocab testVocab() {
     List<String> tokens = new ArrayList<>(List.of("[PAD]", "[MASK]"));
@@ -34,7 +35,8 @@ class FullTokenizerTest {
   void wordpieceMatchesBert() {
     FullTokenizer tokenizer = new FullTokenizer(testVocab(), true);
     assertEquals(List.of(), tokenizer.tokenize(""));
-    assertEquals(List.of("un", "##want", "##ed", "runn", "##ing"), tokenizer.tokenize("unwanted running"));
+    assertEquals(
+        List.of("un", "##want", "##ed", "runn", "##ing"), tokenizer.tokenize("unwanted running"));
     // One unknown piece makes the whole word [UNK], not a partial split.
     assertEquals(List.of("[UNK]", "runn", "##ing"), tokenizer.tokenize("unwantedX running"));
   }
