@@ -1,0 +1,194 @@
+package corebert.data;
+
+import corebert.model.Endpoints;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.Operation;
+import org.tensorflow.Output;
+import org.tensorflow.ndarray.NdArrays;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.data.Iterator;
+import org.tensorflow.op.io.ParseExample;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.family.TType;
+
+/**
+ * The in-graph input pipeline for pretraining TFRecords: batches never cross the JVM. Training
+ * reads every shard as its own repeating TFRecordDataset, interleaves them round-robin
+ * (DirectedInterleaveDataset, because TF Java functions cannot return the DT_VARIANT datasets that
+ * InterleaveDataset needs), shuffles, batches with drop-remainder and prefetches. Evaluation reads
+ * the files once, in order, keeping the last partial batch.
+ *
+ * <p>Dimensions: B batch, T max_seq_length, P max_predictions_per_seq.
+ */
+public final class InputPipeline {
+  /** Read-ahead per file, as tf.data's default. */
+  private static final long READ_BUFFER_BYTES = 256 * 1024;
+  /** Batches prepared ahead of the step. */
+  private static final long PREFETCH_BATCHES = 2;
+
+  /** One parsed batch, ids cast to int32 as BERT's input_fn does. */
+  public record Batch(
+      Operand<TInt32> inputIds, // [B, T]
+      Operand<TInt32> inputMask, // [B, T]
+      Operand<TInt32> segmentIds, // [B, T]
+      Operand<TInt32> maskedLmPositions, // [B, P]
+      Operand<TInt32> maskedLmIds, // [B, P]
+      Operand<TFloat32> maskedLmWeights, // [B, P]
+      Operand<TInt32> nextSentenceLabels) {} // [B]
+
+  /**
+   * The pipeline's ops. Run {@code init} (feeding {@code shuffleSeed} for training) before the
+   * first step and after every restore, which marks the iterator as initialised without running
+   * it.
+   */
+  public record Pipeline(Batch batch, Op init, Placeholder<TInt64> shuffleSeed) {}
+
+  private InputPipeline() {}
+
+  /**
+   * @param files TFRecord shards in google-research/bert's schema
+   * @param training repeat forever and shuffle; otherwise one ordered pass
+   * @param shuffleBuffer records held for shuffling (training only)
+   */
+  public static Pipeline build(
+      Ops tf,
+      List<Path> files,
+      int batchSize,
+      int maxSeqLength,
+      int maxPredictions,
+      boolean training,
+      int shuffleBuffer) {
+    if (files.isEmpty()) {
+      throw new IllegalArgumentException("no input files");
+    }
+    Ops in = tf.withSubScope("input");
+    List<Class<? extends TType>> stringType = List.of(TString.class);
+    List<Shape> scalar = List.of(Shape.scalar());
+    Placeholder<TInt64> seed =
+        in.withName("shuffle_seed")
+            .placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+    Operand<? extends TType> records;
+    if (training) {
+      List<Operand<? extends TType>> shards = new ArrayList<>();
+      for (Path file : files) {
+        Operand<? extends TType> one = tfRecordDataset(in, in.constant(file.toString()));
+        shards.add(in.data.repeatDataset(one, in.constant(-1L), stringType, scalar));
+      }
+      long[] order = new long[files.size()];
+      for (int i = 0; i < order.length; i++) {
+        order[i] = i;
+      }
+      Operand<? extends TType> selector =
+          in.data.repeatDataset(
+              in.data.tensorSliceDataset(List.of(in.constant(order)), scalar),
+              in.constant(-1L),
+              List.of(TInt64.class),
+              scalar);
+      records = in.data.directedInterleaveDataset(selector, shards, stringType, scalar);
+      records =
+          in.data.shuffleDataset(
+              records,
+              in.constant((long) shuffleBuffer),
+              seed,
+              in.constant(0L),
+              in.random.dummySeedGenerator(),
+              stringType,
+              scalar);
+    } else {
+      Operand<TString> names =
+          in.constant(NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
+      records = tfRecordDataset(in, names);
+    }
+    Shape batchShape = Shape.of(training ? batchSize : -1);
+    Operand<? extends TType> batches =
+        in.data.batchDataset(
+            records,
+            in.constant((long) batchSize),
+            in.constant(training),
+            stringType,
+            List.of(batchShape));
+    batches =
+        in.data.prefetchDataset(batches, in.constant(PREFETCH_BATCHES), stringType, List.of(batchShape));
+    Iterator iterator = in.data.iterator("", "", stringType, List.of(batchShape));
+    Op init = in.withName(Endpoints.INPUT_INIT).data.makeIterator(batches, iterator);
+    @SuppressWarnings("unchecked")
+    Operand<TString> serialized =
+        (Operand<TString>)
+            in.data.iteratorGetNext(iterator, stringType, List.of(batchShape)).components().get(0);
+    return new Pipeline(parse(tf, serialized, maxSeqLength, maxPredictions), init, seed);
+  }
+
+  /**
+   * Parses serialized Examples [B] into the BERT features. Every feature is required and must have
+   * exactly its length; a record that differs fails the step with TF's message naming the key.
+   */
+  static Batch parse(Ops tf, Operand<TString> serialized, int maxSeq, int maxPred) {
+    // ParseExample returns dense values in key order; keep the two lists aligned.
+    String[] keys = {
+      PretrainingSchema.INPUT_IDS,
+      PretrainingSchema.INPUT_MASK,
+      PretrainingSchema.SEGMENT_IDS,
+      PretrainingSchema.MASKED_LM_POSITIONS,
+      PretrainingSchema.MASKED_LM_IDS,
+      PretrainingSchema.MASKED_LM_WEIGHTS,
+      PretrainingSchema.NEXT_SENTENCE_LABELS,
+    };
+    List<Shape> shapes =
+        List.of(
+            Shape.of(maxSeq), Shape.of(maxSeq), Shape.of(maxSeq), Shape.of(maxPred),
+            Shape.of(maxPred), Shape.of(maxPred), Shape.of(1));
+    Ops p = tf.withSubScope("parse");
+    Operand<TString> none = p.fill(p.constant(new long[] {0}), p.constant(""));
+    List<Operand<?>> requiredDefaults = new ArrayList<>();
+    for (String key : keys) {
+      Class<? extends TType> type =
+          key.equals(PretrainingSchema.MASKED_LM_WEIGHTS) ? TFloat32.class : TInt64.class;
+      requiredDefaults.add(p.zeros(p.constant(new long[] {0}), type));
+    }
+    ParseExample parsed =
+        p.io.parseExample(
+            serialized, none, none, p.constant(NdArrays.vectorOfObjects(keys)), none,
+            requiredDefaults, 0L, List.of(), List.of(), List.of(), shapes);
+    List<Output<?>> values = parsed.denseValues();
+    return new Batch(
+        toInt32(tf, values.get(0), Endpoints.INPUT_IDS),
+        toInt32(tf, values.get(1), Endpoints.INPUT_MASK),
+        toInt32(tf, values.get(2), Endpoints.SEGMENT_IDS),
+        toInt32(tf, values.get(3), Endpoints.MASKED_LM_POSITIONS),
+        toInt32(tf, values.get(4), Endpoints.MASKED_LM_IDS),
+        tf.withName(Endpoints.MASKED_LM_WEIGHTS).identity(floats(values.get(5))),
+        tf.withName(Endpoints.NEXT_SENTENCE_LABELS)
+            .reshape(toInt32(tf, values.get(6), "next_sentence_label"), tf.constant(new int[] {-1})));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Operand<TFloat32> floats(Output<?> o) {
+    return (Operand<TFloat32>) o;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Operand<TInt32> toInt32(Ops tf, Output<?> o, String name) {
+    return tf.withName(name).dtypes.cast((Operand<TInt64>) o, TInt32.class);
+  }
+
+  /** The V1 TFRecordDataset op: the generated V2 wrapper fails when its iterator starts. */
+  private static Operand<? extends TType> tfRecordDataset(Ops in, Operand<TString> filenames) {
+    Operation op =
+        in.scope()
+            .opBuilder("TFRecordDataset", "tfrecords")
+            .addInput(filenames.asOutput())
+            .addInput(in.constant("").asOutput()) // compression_type: none
+            .addInput(in.constant(READ_BUFFER_BYTES).asOutput())
+            .build();
+    return op.output(0);
+  }
+}
