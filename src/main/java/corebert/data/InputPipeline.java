@@ -1,6 +1,7 @@
 package corebert.data;
 
 import corebert.model.Endpoints;
+import com.google.protobuf.InvalidProtocolBufferException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.data.Iterator;
 import org.tensorflow.op.io.ParseExample;
+import org.tensorflow.proto.Example;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
@@ -52,7 +54,52 @@ public final class InputPipeline {
    */
   public record Pipeline(Batch batch, Op init, Placeholder<TInt64> shuffleSeed) {}
 
+  /** Lengths every record of a data set shares. */
+  public record DataShape(int maxSeqLength, int maxPredictions) {}
+
   private InputPipeline() {}
+
+  /**
+   * Checks the first record of every file (CRC and schema) and that all files agree on their
+   * lengths, so that a wrong or mixed input fails before training, naming the file.
+   */
+  public static DataShape inspect(List<Path> files) {
+    DataShape shape = null;
+    Path first = null;
+    for (Path file : files) {
+      byte[] record;
+      try (TfRecordReader reader = new TfRecordReader(file)) {
+        record = reader.next();
+      }
+      if (record == null) {
+        throw new IllegalArgumentException(file + ": holds no records");
+      }
+      Example ex;
+      try {
+        ex = Example.parseFrom(record);
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalArgumentException(file + ": record 0 is not a tf.train.Example", e);
+      }
+      int[] lengths;
+      try {
+        lengths = PretrainingSchema.inferLengths(ex);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(file + ": record 0: " + e.getMessage(), e);
+      }
+      DataShape here = new DataShape(lengths[0], lengths[1]);
+      PretrainingSchema.validate(ex, here.maxSeqLength(), here.maxPredictions(), file + ": record 0");
+      if (shape == null) {
+        shape = here;
+        first = file;
+      } else if (!shape.equals(here)) {
+        throw new IllegalArgumentException(
+            file + ": max_seq_length/max_predictions " + here.maxSeqLength() + "/"
+                + here.maxPredictions() + " differ from " + first + "'s " + shape.maxSeqLength()
+                + "/" + shape.maxPredictions());
+      }
+    }
+    return shape;
+  }
 
   /**
    * @param files TFRecord shards in google-research/bert's schema

@@ -54,6 +54,15 @@ public final class TfRecordWriter implements AutoCloseable {
     records++;
   }
 
+  /** Pushes buffered records to the file, so that readers such as TensorBoard see them. */
+  public void flush() {
+    try {
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + path, e);
+    }
+  }
+
   /** Records written so far. */
   public long records() {
     return records;

@@ -1,6 +1,7 @@
 package corebert.train;
 
 import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
@@ -37,8 +38,17 @@ public record LrSchedule(double peak, long startStep, long warmupSteps, long tot
     return peak * (1.0 - (double) t / totalSteps);
   }
 
-  /** The same schedule as graph ops on the global step: float scalar. */
+  /** Feed to replace {@code totalSteps} while running, e.g. a time-budget run's running estimate. */
+  public static final String TOTAL_STEPS_FEED = "lr_total_steps";
+
+  /**
+   * The same schedule as graph ops on the global step: float scalar. The decay length is a
+   * placeholder defaulting to {@code totalSteps}, so a time-budgeted run can feed its estimate.
+   */
   public Operand<TFloat32> build(Ops tf, Operand<TInt64> globalStep) {
+    Operand<TFloat32> total =
+        tf.withName(TOTAL_STEPS_FEED)
+            .placeholderWithDefault(tf.constant((float) totalSteps), Shape.scalar());
     Operand<TFloat32> t =
         tf.dtypes.cast(tf.math.sub(globalStep, tf.constant(startStep)), TFloat32.class);
     Operand<TFloat32> peakLr = tf.constant((float) peak);
@@ -46,7 +56,7 @@ public record LrSchedule(double peak, long startStep, long warmupSteps, long tot
         tf.math.mul(
             peakLr,
             tf.math.maximum(
-                tf.constant(0f), tf.math.sub(tf.constant(1f), tf.math.div(t, tf.constant((float) totalSteps)))));
+                tf.constant(0f), tf.math.sub(tf.constant(1f), tf.math.div(t, total))));
     if (warmupSteps == 0) {
       return decayed;
     }

@@ -1,0 +1,130 @@
+package corebert.train;
+
+import corebert.data.TfRecordWriter;
+import corebert.util.Json;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.proto.Event;
+import org.tensorflow.proto.Summary;
+
+/**
+ * Writes each logged step to {@code metrics.jsonl} (one JSON object a line) and to a TensorBoard
+ * event file with the same scalars. On resume, lines past the restored step are dropped first, so
+ * the file never has a duplicated or out-of-order step.
+ */
+public final class MetricsLog implements AutoCloseable {
+  public static final String FILE = "metrics.jsonl";
+
+  private final BufferedWriter jsonl;
+  private final TfRecordWriter events;
+
+  /**
+   * Opens the logs of {@code dir} to continue after {@code resumedStep} (0 for a fresh run).
+   * Steps above it belong to work the crash lost and are removed.
+   */
+  public MetricsLog(Path dir, long resumedStep) {
+    Path file = dir.resolve(FILE);
+    try {
+      truncateAfter(file, resumedStep);
+      jsonl =
+          Files.newBufferedWriter(
+              file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      String host = InetAddress.getLocalHost().getHostName();
+      Path eventsFile =
+          dir.resolve(
+              "events.out.tfevents." + System.currentTimeMillis() / 1000 + "." + host + ".corebert");
+      events = new TfRecordWriter(eventsFile);
+      events.write(
+          Event.newBuilder()
+              .setWallTime(System.currentTimeMillis() / 1000.0)
+              .setFileVersion("brain.Event:2")
+              .build()
+              .toByteArray());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open metrics in " + dir, e);
+    }
+  }
+
+  /** Appends one record; numeric entries also become TensorBoard scalars tagged by key. */
+  public void log(long step, Map<String, Object> record) {
+    try {
+      jsonl.write(Json.write(record));
+      jsonl.newLine();
+      jsonl.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + FILE, e);
+    }
+    Summary.Builder summary = Summary.newBuilder();
+    record.forEach(
+        (k, v) -> {
+          if (v instanceof Number n && !k.equals("step")) {
+            summary.addValue(Summary.Value.newBuilder().setTag(k).setSimpleValue(n.floatValue()));
+          }
+        });
+    events.write(
+        Event.newBuilder()
+            .setWallTime(System.currentTimeMillis() / 1000.0)
+            .setStep(step)
+            .setSummary(summary)
+            .build()
+            .toByteArray());
+    events.flush();
+  }
+
+  /** Reads every record of a metrics file, in order. */
+  public static List<Map<String, Object>> read(Path file) {
+    try {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (String line : Files.readAllLines(file)) {
+        if (!line.isBlank()) {
+          out.add(Json.parseObject(line));
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
+  }
+
+  private static void truncateAfter(Path file, long step) throws IOException {
+    if (!Files.exists(file)) {
+      return;
+    }
+    List<String> kept = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      Object s;
+      try {
+        s = Json.parseObject(line).get("step");
+      } catch (IllegalArgumentException e) {
+        continue; // a line cut short by a crash
+      }
+      if (s instanceof Number n && n.longValue() <= step) {
+        kept.add(line);
+      }
+    }
+    Checkpoints.writeAtomically(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+  }
+
+  @Override
+  public void close() {
+    try {
+      jsonl.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot close " + FILE, e);
+    } finally {
+      events.close();
+    }
+  }
+}

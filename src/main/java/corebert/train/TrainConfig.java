@@ -1,0 +1,119 @@
+package corebert.train;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.util.Json;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything a pretraining run needs besides the architecture, validated once. The CLI builds it;
+ * nothing past the CLI sees a command line.
+ *
+ * @param variant FULL or RELAXED model
+ * @param inputs TFRecord shards
+ * @param outputDir checkpoints, metrics and configs; a run resumes from it
+ * @param steps global step to stop at (used when {@code timeBudgetSec} is 0)
+ * @param timeBudgetSec wall-clock budget in seconds, or 0 to run {@code steps}
+ * @param batchSize sequences per step
+ * @param learningRate peak learning rate
+ * @param warmupSteps linear warm-up length
+ * @param initCheckpoint weights to start from when the output directory has no checkpoint
+ * @param saveEvery checkpoint interval in steps (a checkpoint is also written at the end)
+ * @param logEvery log interval in steps
+ * @param keepCheckpoints newest checkpoints kept
+ * @param maxBadSteps consecutive non-finite steps tolerated before training stops
+ * @param xla compile clusters with XLA (global JIT)
+ * @param seed seeds initialisers, dropout and input shuffling
+ * @param optimizer AdamWeightDecay or LAMB
+ * @param shuffleBuffer records held by the input shuffle
+ * @param phase label written to metrics.jsonl ("full" or "relaxed")
+ * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
+ */
+public record TrainConfig(
+    Variant variant,
+    List<Path> inputs,
+    Path outputDir,
+    long steps,
+    double timeBudgetSec,
+    int batchSize,
+    double learningRate,
+    long warmupSteps,
+    Optional<Path> initCheckpoint,
+    int saveEvery,
+    int logEvery,
+    int keepCheckpoints,
+    int maxBadSteps,
+    boolean xla,
+    long seed,
+    AdamWeightDecay.Rule optimizer,
+    int shuffleBuffer,
+    String phase,
+    long scheduleStart) {
+
+  public TrainConfig {
+    if (inputs.isEmpty()) {
+      throw new IllegalArgumentException("no input files");
+    }
+    if (steps < 1 && !(timeBudgetSec > 0)) {
+      throw new IllegalArgumentException("give --steps >= 1 or --time-budget > 0");
+    }
+    require(batchSize >= 1, "batch size must be >= 1, got " + batchSize);
+    require(learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1), got " + learningRate);
+    require(warmupSteps >= 0, "warm-up steps must be >= 0, got " + warmupSteps);
+    require(saveEvery >= 1, "save interval must be >= 1, got " + saveEvery);
+    require(logEvery >= 1, "log interval must be >= 1, got " + logEvery);
+    require(keepCheckpoints >= 1, "keep-checkpoints must be >= 1, got " + keepCheckpoints);
+    require(maxBadSteps >= 1, "max bad steps must be >= 1, got " + maxBadSteps);
+    require(shuffleBuffer >= 1, "shuffle buffer must be >= 1, got " + shuffleBuffer);
+    inputs = List.copyOf(inputs);
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+
+  /** The learning-rate schedule of this run. */
+  public LrSchedule schedule() {
+    long total = steps > 0 ? steps - scheduleStart : Math.max(1, warmupSteps * 10);
+    return new LrSchedule(learningRate, scheduleStart, warmupSteps, Math.max(total, 1));
+  }
+
+  /** The same run with other stop and schedule settings (CoRe's phases). */
+  public TrainConfig forPhase(
+      Variant v, String phaseName, long stopStep, double budgetSec, long start, long warmup,
+      Optional<Path> init) {
+    return new TrainConfig(
+        v, inputs, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, init,
+        saveEvery, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer, shuffleBuffer,
+        phaseName, start);
+  }
+
+  /** The config as JSON, written next to checkpoints as {@code train_config.json}. */
+  public String toJson(BertConfig bert) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("model", variant.name().toLowerCase());
+    m.put("phase", phase);
+    m.put("inputs", inputs.stream().map(Path::toString).toList());
+    m.put("steps", steps);
+    m.put("time_budget_sec", timeBudgetSec);
+    m.put("batch_size", batchSize);
+    m.put("learning_rate", learningRate);
+    m.put("warmup_steps", warmupSteps);
+    m.put("schedule_start", scheduleStart);
+    m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(null));
+    m.put("save_every", saveEvery);
+    m.put("keep_checkpoints", keepCheckpoints);
+    m.put("xla", xla);
+    m.put("seed", seed);
+    m.put("optimizer", optimizer.name().toLowerCase());
+    m.put("shuffle_buffer", shuffleBuffer);
+    m.put("vocab_size", bert.vocabSize());
+    return Json.writePretty(m);
+  }
+}
