@@ -28,7 +28,7 @@ public final class CoreBert {
   private static final List<Command> COMMANDS =
       List.of(
           // commands are added here, in pipeline order
-          );
+          new CreateDataCommand(), new InspectDataCommand());
 
   private CoreBert() {}
 
