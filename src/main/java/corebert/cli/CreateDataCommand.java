@@ -46,38 +46,61 @@ final class CreateDataCommand implements Command {
                 .longOpt("output")
                 .hasArg()
                 .argName("DIR")
-                .desc("directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
-                    + " (required)")
+                .desc(
+                    "directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
+                        + " (required)")
                 .required()
                 .build())
         .addOption(
-            valued("max-seq-length", "N",
+            valued(
+                "max-seq-length",
+                "N",
                 "tokens per instance with [CLS] and [SEP] (default "
-                    + CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH + ")"))
-        .addOption(
-            valued("max-predictions", "N",
-                "masked positions per instance at most (default "
-                    + CreateDataConfig.DEFAULT_MAX_PREDICTIONS_PER_SEQ + ")"))
-        .addOption(
-            valued("masked-lm-prob", "P",
-                "fraction of tokens masked (default " + CreateDataConfig.DEFAULT_MASKED_LM_PROB
+                    + CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH
                     + ")"))
         .addOption(
-            valued("dupe-factor", "N",
+            valued(
+                "max-predictions",
+                "N",
+                "masked positions per instance at most (default "
+                    + CreateDataConfig.DEFAULT_MAX_PREDICTIONS_PER_SEQ
+                    + ")"))
+        .addOption(
+            valued(
+                "masked-lm-prob",
+                "P",
+                "fraction of tokens masked (default "
+                    + CreateDataConfig.DEFAULT_MASKED_LM_PROB
+                    + ")"))
+        .addOption(
+            valued(
+                "dupe-factor",
+                "N",
                 "instances made from each document, each with new masks (default "
-                    + CreateDataConfig.DEFAULT_DUPE_FACTOR + ")"))
+                    + CreateDataConfig.DEFAULT_DUPE_FACTOR
+                    + ")"))
         .addOption(
-            valued("short-seq-prob", "P",
+            valued(
+                "short-seq-prob",
+                "P",
                 "probability of a shorter random target length (default "
-                    + CreateDataConfig.DEFAULT_SHORT_SEQ_PROB + ")"))
+                    + CreateDataConfig.DEFAULT_SHORT_SEQ_PROB
+                    + ")"))
         .addOption(
-            valued("shards", "N",
+            valued(
+                "shards",
+                "N",
                 "output files; document i goes to shard i % N (default "
-                    + CreateDataConfig.DEFAULT_SHARDS + ")"))
+                    + CreateDataConfig.DEFAULT_SHARDS
+                    + ")"))
         .addOption(
-            valued("threads", "N",
+            valued(
+                "threads",
+                "N",
                 "worker threads; the output is the same for any value (default: available"
-                    + " processors, " + Runtime.getRuntime().availableProcessors() + " here)"))
+                    + " processors, "
+                    + Runtime.getRuntime().availableProcessors()
+                    + " here)"))
         .addOption(
             valued("seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
         .addOption(
@@ -97,7 +120,9 @@ final class CreateDataCommand implements Command {
     Path vocab = Flags.existingFile(line, "vocab");
     int maxSeq =
         Flags.intValue(
-            line, "max-seq-length", CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH,
+            line,
+            "max-seq-length",
+            CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH,
             CreateDataConfig.MIN_SEQ_LENGTH);
     int maxPred =
         Flags.intValue(
@@ -128,7 +153,9 @@ final class CreateDataCommand implements Command {
         () ->
             String.format(
                 "wrote %d instances from %d documents to %d files in %s",
-                summary.instances(), summary.documents(), summary.files().size(),
+                summary.instances(),
+                summary.documents(),
+                summary.files().size(),
                 config.outputDir()));
     System.out.println(summary.toJson());
     return 0;

@@ -53,8 +53,12 @@ public final class InspectData {
           if (lengths == null) {
             lengths = inferLengths(ex, where);
             LOG.info(
-                "lengths from " + where + ": max_seq_length " + lengths[0]
-                    + ", max_predictions_per_seq " + lengths[1]);
+                "lengths from "
+                    + where
+                    + ": max_seq_length "
+                    + lengths[0]
+                    + ", max_predictions_per_seq "
+                    + lengths[1]);
           }
           PretrainingSchema.validate(ex, lengths[0], lengths[1], where);
           if (records < limit) {
@@ -76,7 +80,8 @@ public final class InspectData {
     try {
       return Example.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      throw new CorruptRecordException(where + ": not a tf.train.Example (" + e.getMessage() + ")", e);
+      throw new CorruptRecordException(
+          where + ": not a tf.train.Example (" + e.getMessage() + ")", e);
     }
   }
 

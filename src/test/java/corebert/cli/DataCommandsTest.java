@@ -19,14 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
 class DataCommandsTest {
   private static final String TEXT =
       """
-      The jury said it did find that many of Georgia's registration and election laws are outmoded .
-      It recommended that Fulton legislators act to have these laws studied and revised .
-      The grand jury commented on a number of other topics .
+The jury said it did find that many of Georgia's registration and election laws are outmoded .
+It recommended that Fulton legislators act to have these laws studied and revised .
+The grand jury commented on a number of other topics .
 
-      The Senate passed a bill to let the state pay for new roads .
-      Some senators said the bill would cost too much .
-      Others said the roads were badly needed in rural counties .
-      """;
+The Senate passed a bill to let the state pay for new roads .
+Some senators said the bill would cost too much .
+Others said the roads were badly needed in rural counties .
+""";
 
   @TempDir Path dir;
 
@@ -49,10 +49,23 @@ class DataCommandsTest {
         stdout(
             () ->
                 CoreBert.run(
-                    "create-data", "--input", text + "/*.txt", "--vocab",
-                    dir.resolve("vocab.txt").toString(), "--output", out.toString(),
-                    "--max-seq-length", "32", "--max-predictions", "5", "--shards", "3",
-                    "--threads", "2", "--dupe-factor", "2"));
+                    "create-data",
+                    "--input",
+                    text + "/*.txt",
+                    "--vocab",
+                    dir.resolve("vocab.txt").toString(),
+                    "--output",
+                    out.toString(),
+                    "--max-seq-length",
+                    "32",
+                    "--max-predictions",
+                    "5",
+                    "--shards",
+                    "3",
+                    "--threads",
+                    "2",
+                    "--dupe-factor",
+                    "2"));
     String[] lines = created.strip().split("\n");
     String json = lines[lines.length - 1];
     assertTrue(json.startsWith("{\"documents\":4,\"instances\":"), json);
@@ -65,7 +78,12 @@ class DataCommandsTest {
         stdout(
             () ->
                 CoreBert.run(
-                    "inspect-data", "--input", out + "/*.tfrecord", "--limit", "1", "--vocab",
+                    "inspect-data",
+                    "--input",
+                    out + "/*.tfrecord",
+                    "--limit",
+                    "1",
+                    "--vocab",
                     dir.resolve("vocab.txt").toString()));
     assertTrue(inspected.startsWith("example 0 ("), inspected);
     assertTrue(inspected.contains("tokens: [CLS] "), inspected);

@@ -21,8 +21,19 @@ class InspectDataTest {
     TestCorpus.writeVocab(dir);
     return PretrainingDataCreator.run(
             new CreateDataConfig(
-                List.of(text), dir.resolve("vocab.txt"), out, maxSeq, 7, 0.15, 1, 0.1, 2, 1, 1L,
-                false, true))
+                List.of(text),
+                dir.resolve("vocab.txt"),
+                out,
+                maxSeq,
+                7,
+                0.15,
+                1,
+                0.1,
+                2,
+                1,
+                1L,
+                false,
+                true))
         .files();
   }
 
@@ -55,8 +66,12 @@ class InspectDataTest {
     Path other = dir.resolve("other.tfrecord");
     try (TfRecordWriter writer = new TfRecordWriter(other)) {
       TrainingInstance inst =
-          new TrainingInstance(new int[] {2, 5, 3, 6, 3}, new int[] {0, 0, 0, 1, 1},
-              new int[] {1}, new int[] {9}, false);
+          new TrainingInstance(
+              new int[] {2, 5, 3, 6, 3},
+              new int[] {0, 0, 0, 1, 1},
+              new int[] {1},
+              new int[] {9},
+              false);
       writer.write(PretrainingSchema.toExample(inst, 48, 7).toByteArray());
       writer.write(PretrainingSchema.toExample(inst, 40, 7).toByteArray());
     }
@@ -66,7 +81,8 @@ class InspectDataTest {
             () -> InspectData.run(List.of(first, other), 0, null, System.out));
     assertTrue(
         e.getMessage()
-            .startsWith(other + ": record 1: feature 'input_ids': expected int64_list of length 48"),
+            .startsWith(
+                other + ": record 1: feature 'input_ids': expected int64_list of length 48"),
         e.getMessage());
   }
 
@@ -78,7 +94,8 @@ class InspectDataTest {
     Files.write(file, bytes);
     CorruptRecordException e =
         assertThrows(
-            CorruptRecordException.class, () -> InspectData.run(List.of(file), 0, null, System.out));
+            CorruptRecordException.class,
+            () -> InspectData.run(List.of(file), 0, null, System.out));
     assertTrue(e.getMessage().startsWith(file + ": record "), e.getMessage());
     assertTrue(e.getMessage().endsWith("data CRC mismatch"), e.getMessage());
   }
@@ -91,7 +108,9 @@ class InspectDataTest {
     }
     CorruptRecordException e =
         assertThrows(
-            CorruptRecordException.class, () -> InspectData.run(List.of(file), 0, null, System.out));
-    assertTrue(e.getMessage().startsWith(file + ": record 0: not a tf.train.Example"), e.getMessage());
+            CorruptRecordException.class,
+            () -> InspectData.run(List.of(file), 0, null, System.out));
+    assertTrue(
+        e.getMessage().startsWith(file + ": record 0: not a tf.train.Example"), e.getMessage());
   }
 }
