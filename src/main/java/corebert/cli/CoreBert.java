@@ -28,7 +28,9 @@ public final class CoreBert {
   private static final List<Command> COMMANDS =
       List.of(
           // commands are added here, in pipeline order
-          new VocabCommand());
+          new VocabCommand(),
+          new CreateDataCommand(),
+          new InspectDataCommand());
 
   private CoreBert() {}
 

@@ -65,7 +65,9 @@ public record CreateDataConfig(
     }
     if (maxPredictionsPerSeq < 1 || maxPredictionsPerSeq > maxSeqLength) {
       throw new IllegalArgumentException(
-          "maxPredictionsPerSeq must be in [1, maxSeqLength=" + maxSeqLength + "], got "
+          "maxPredictionsPerSeq must be in [1, maxSeqLength="
+              + maxSeqLength
+              + "], got "
               + maxPredictionsPerSeq);
     }
     if (!(maskedLmProb > 0 && maskedLmProb <= 1)) {

@@ -39,8 +39,8 @@ import java.util.logging.Logger;
  *
  * <p>Document i goes to shard i % shards, and each shard has its own random stream seeded from
  * (seed, shard), so the output is byte-identical for any number of threads. Each worker thread
- * reads the whole text but tokenizes only the documents of its shards. Shards are written to
- * hidden temporary files and renamed only when every shard is complete.
+ * reads the whole text but tokenizes only the documents of its shards. Shards are written to hidden
+ * temporary files and renamed only when every shard is complete.
  */
 public final class PretrainingDataCreator {
   private static final Logger LOG = Logger.getLogger(PretrainingDataCreator.class.getName());
@@ -187,11 +187,7 @@ public final class PretrainingDataCreator {
     double seconds = (System.nanoTime() - start) / 1e9;
     progress.log(start);
     return new Summary(
-        progress.documents.sum(),
-        progress.instances.sum(),
-        progress.tokens.sum(),
-        seconds,
-        finals);
+        progress.documents.sum(), progress.instances.sum(), progress.tokens.sum(), seconds, finals);
   }
 
   /** {@code part-00003-of-00004.tfrecord}, the name of shard 3 of 4. */
@@ -315,8 +311,8 @@ public final class PretrainingDataCreator {
   }
 
   /**
-   * One output shard: its random stream, its window of recent documents, its shuffle buffer and
-   * its writer. Only its worker thread touches it.
+   * One output shard: its random stream, its window of recent documents, its shuffle buffer and its
+   * writer. Only its worker thread touches it.
    */
   private static final class Shard {
     private final CreateDataConfig config;

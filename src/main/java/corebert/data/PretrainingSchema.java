@@ -12,8 +12,8 @@ import org.tensorflow.proto.Int64List;
 
 /**
  * The TFRecord schema of google-research/bert's {@code create_pretraining_data.py}, byte for byte,
- * so records move both ways between that script and corebert. Every feature is a fixed-length
- * list padded with 0; the names below are also the feed names of the input pipeline.
+ * so records move both ways between that script and corebert. Every feature is a fixed-length list
+ * padded with 0; the names below are also the feed names of the input pipeline.
  */
 public final class PretrainingSchema {
   /** int64 [max_seq_length]: token ids of {@code [CLS] A [SEP] B [SEP]}, masked, 0-padded. */
@@ -85,14 +85,13 @@ public final class PretrainingSchema {
                 .putFeature(MASKED_LM_POSITIONS, int64(inst.maskedLmPositions(), maxPred))
                 .putFeature(MASKED_LM_IDS, int64(inst.maskedLmIds(), maxPred))
                 .putFeature(MASKED_LM_WEIGHTS, floats(weights))
-                .putFeature(
-                    NEXT_SENTENCE_LABELS, int64(new long[] {inst.isRandomNext() ? 1 : 0})))
+                .putFeature(NEXT_SENTENCE_LABELS, int64(new long[] {inst.isRandomNext() ? 1 : 0})))
         .build();
   }
 
   /**
-   * Checks that {@code ex} has every feature with the right type and length, that masked
-   * positions lie inside the sequence and that the next-sentence label is 0 or 1.
+   * Checks that {@code ex} has every feature with the right type and length, that masked positions
+   * lie inside the sequence and that the next-sentence label is 0 or 1.
    *
    * @param where prefix of the error message, such as {@code file.tfrecord: record 5}
    * @throws IllegalArgumentException naming {@code where}, the feature, and expected vs actual
@@ -101,9 +100,7 @@ public final class PretrainingSchema {
     Map<String, Feature> features = ex.getFeatures().getFeatureMap();
     for (String name : INT64_FEATURES) {
       int expected =
-          name.equals(NEXT_SENTENCE_LABELS)
-              ? 1
-              : name.startsWith("masked_lm_") ? maxPred : maxSeq;
+          name.equals(NEXT_SENTENCE_LABELS) ? 1 : name.startsWith("masked_lm_") ? maxPred : maxSeq;
       requireShape(features, name, Feature.KindCase.INT64_LIST, expected, where);
     }
     requireShape(features, MASKED_LM_WEIGHTS, Feature.KindCase.FLOAT_LIST, maxPred, where);
@@ -152,11 +149,7 @@ public final class PretrainingSchema {
   }
 
   private static void requireShape(
-      Map<String, Feature> features,
-      String name,
-      Feature.KindCase kind,
-      int length,
-      String where) {
+      Map<String, Feature> features, String name, Feature.KindCase kind, int length, String where) {
     Feature f = features.get(name);
     String expected = kind.name().toLowerCase(Locale.ROOT) + " of length " + length;
     if (f == null || f.getKindCase() != kind) {

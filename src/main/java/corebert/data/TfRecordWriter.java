@@ -16,7 +16,9 @@ import java.util.zip.CRC32C;
  * CRC32C of the data (tensorflow/core/lib/io/record_writer.cc). Not thread-safe.
  */
 public final class TfRecordWriter implements AutoCloseable {
-  /** Added to the rotated CRC so that CRCs of data holding CRCs stay well distributed (crc32c.h). */
+  /**
+   * Added to the rotated CRC so that CRCs of data holding CRCs stay well distributed (crc32c.h).
+   */
   private static final int MASK_DELTA = 0xa282ead8;
 
   private static final int BUFFER_BYTES = 1 << 16;

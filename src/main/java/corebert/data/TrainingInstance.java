@@ -3,8 +3,8 @@ package corebert.data;
 import java.util.Arrays;
 
 /**
- * One sentence pair after masking, as token ids (BERT's {@code TrainingInstance} holds strings;
- * ids keep the per-shard buffers small). Arrays are owned by the instance and must not be changed.
+ * One sentence pair after masking, as token ids (BERT's {@code TrainingInstance} holds strings; ids
+ * keep the per-shard buffers small). Arrays are owned by the instance and must not be changed.
  *
  * @param inputIds {@code [CLS] A [SEP] B [SEP]} with masked positions already replaced, unpadded
  * @param segmentIds 0 for {@code [CLS] A [SEP]}, 1 for {@code B [SEP]}; same length as inputIds

@@ -22,8 +22,19 @@ class PretrainingDataCreatorTest {
   private CreateDataConfig config(
       List<Path> inputs, Path out, int maxSeq, int dupe, int shards, int threads, boolean wwm) {
     return new CreateDataConfig(
-        inputs, dir.resolve("vocab.txt"), out, maxSeq, 20, 0.15, dupe, 0.1, shards, threads, 42L,
-        wwm, true);
+        inputs,
+        dir.resolve("vocab.txt"),
+        out,
+        maxSeq,
+        20,
+        0.15,
+        dupe,
+        0.1,
+        shards,
+        threads,
+        42L,
+        wwm,
+        true);
   }
 
   @Test
@@ -38,7 +49,8 @@ class PretrainingDataCreatorTest {
     assertTrue(summary.tokens() > 1000, "tokens " + summary.tokens());
     assertEquals(
         List.of(
-            out.resolve("part-00000-of-00002.tfrecord"), out.resolve("part-00001-of-00002.tfrecord")),
+            out.resolve("part-00000-of-00002.tfrecord"),
+            out.resolve("part-00001-of-00002.tfrecord")),
         summary.files());
     try (Stream<Path> listing = Files.list(out)) {
       assertEquals(2, listing.count(), "temporary files must be gone");
@@ -198,8 +210,11 @@ class PretrainingDataCreatorTest {
     IllegalArgumentException vocab =
         assertThrows(
             IllegalArgumentException.class,
-            () -> PretrainingDataCreator.run(config(List.of(text), dir.resolve("o"), 32, 1, 1, 1, false)));
-    assertTrue(vocab.getMessage().contains(dir.resolve("vocab.txt").toString()), vocab.getMessage());
+            () ->
+                PretrainingDataCreator.run(
+                    config(List.of(text), dir.resolve("o"), 32, 1, 1, 1, false)));
+    assertTrue(
+        vocab.getMessage().contains(dir.resolve("vocab.txt").toString()), vocab.getMessage());
     IllegalArgumentException seq =
         assertThrows(
             IllegalArgumentException.class,

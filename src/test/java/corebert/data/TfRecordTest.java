@@ -61,7 +61,8 @@ class TfRecordTest {
     // Cross-checked with a bitwise CRC32C (poly 0x82F63B78, check value of "123456789" is
     // 0xE3069283) written in Python, independent of java.util.zip.
     assertEquals(0x0e4999b0, ByteBuffer.wrap(actual, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
-    assertEquals(0x21f1576e, ByteBuffer.wrap(actual, 15, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+    assertEquals(
+        0x21f1576e, ByteBuffer.wrap(actual, 15, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
   }
 
   @Test
@@ -103,7 +104,8 @@ class TfRecordTest {
         reader.next();
         CorruptRecordException e = assertThrows(CorruptRecordException.class, reader::next);
         assertTrue(
-            e.getMessage().equals(truncated + ": record 2: truncated (file ends inside the record)"),
+            e.getMessage()
+                .equals(truncated + ": record 2: truncated (file ends inside the record)"),
             e.getMessage());
       }
     }

@@ -1,0 +1,167 @@
+package corebert.cli;
+
+import corebert.data.CreateDataConfig;
+import corebert.data.PretrainingDataCreator;
+import java.nio.file.Path;
+import java.util.logging.Logger;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** {@code corebert create-data}: text in google-research/bert's format to sharded TFRecords. */
+final class CreateDataCommand implements Command {
+  private static final Logger LOG = Logger.getLogger(CreateDataCommand.class.getName());
+
+  @Override
+  public String name() {
+    return "create-data";
+  }
+
+  @Override
+  public String summary() {
+    return "turn text (one sentence per line, blank line between documents) into TFRecords";
+  }
+
+  @Override
+  public Options options() {
+    return new Options()
+        .addOption(
+            Option.builder()
+                .longOpt("input")
+                .hasArgs()
+                .argName("GLOB")
+                .desc("text files or globs, repeatable (required)")
+                .required()
+                .build())
+        .addOption(
+            Option.builder()
+                .longOpt("vocab")
+                .hasArg()
+                .argName("FILE")
+                .desc("BERT vocab.txt (required)")
+                .required()
+                .build())
+        .addOption(
+            Option.builder()
+                .longOpt("output")
+                .hasArg()
+                .argName("DIR")
+                .desc(
+                    "directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
+                        + " (required)")
+                .required()
+                .build())
+        .addOption(
+            valued(
+                "max-seq-length",
+                "N",
+                "tokens per instance with [CLS] and [SEP] (default "
+                    + CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH
+                    + ")"))
+        .addOption(
+            valued(
+                "max-predictions",
+                "N",
+                "masked positions per instance at most (default "
+                    + CreateDataConfig.DEFAULT_MAX_PREDICTIONS_PER_SEQ
+                    + ")"))
+        .addOption(
+            valued(
+                "masked-lm-prob",
+                "P",
+                "fraction of tokens masked (default "
+                    + CreateDataConfig.DEFAULT_MASKED_LM_PROB
+                    + ")"))
+        .addOption(
+            valued(
+                "dupe-factor",
+                "N",
+                "instances made from each document, each with new masks (default "
+                    + CreateDataConfig.DEFAULT_DUPE_FACTOR
+                    + ")"))
+        .addOption(
+            valued(
+                "short-seq-prob",
+                "P",
+                "probability of a shorter random target length (default "
+                    + CreateDataConfig.DEFAULT_SHORT_SEQ_PROB
+                    + ")"))
+        .addOption(
+            valued(
+                "shards",
+                "N",
+                "output files; document i goes to shard i % N (default "
+                    + CreateDataConfig.DEFAULT_SHARDS
+                    + ")"))
+        .addOption(
+            valued(
+                "threads",
+                "N",
+                "worker threads; the output is the same for any value (default: available"
+                    + " processors, "
+                    + Runtime.getRuntime().availableProcessors()
+                    + " here)"))
+        .addOption(
+            valued("seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
+        .addOption(
+            Option.builder()
+                .longOpt("whole-word-mask")
+                .desc("mask all WordPieces of a word together (default: off)")
+                .build())
+        .addOption(
+            Option.builder()
+                .longOpt("no-lowercase")
+                .desc("keep case, for cased vocabularies (default: lowercase)")
+                .build());
+  }
+
+  @Override
+  public int run(CommandLine line) {
+    Path vocab = Flags.existingFile(line, "vocab");
+    int maxSeq =
+        Flags.intValue(
+            line,
+            "max-seq-length",
+            CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH,
+            CreateDataConfig.MIN_SEQ_LENGTH);
+    int maxPred =
+        Flags.intValue(
+            line, "max-predictions", CreateDataConfig.DEFAULT_MAX_PREDICTIONS_PER_SEQ, 1);
+    if (maxPred > maxSeq) {
+      throw new UsageException(
+          "--max-predictions must be <= --max-seq-length " + maxSeq + ", got " + maxPred);
+    }
+    CreateDataConfig config =
+        new CreateDataConfig(
+            Flags.globs(line, "input"),
+            vocab,
+            Path.of(line.getOptionValue("output")),
+            maxSeq,
+            maxPred,
+            Flags.doubleValue(
+                line, "masked-lm-prob", CreateDataConfig.DEFAULT_MASKED_LM_PROB, 1e-6, 1.0),
+            Flags.intValue(line, "dupe-factor", CreateDataConfig.DEFAULT_DUPE_FACTOR, 1),
+            Flags.doubleValue(
+                line, "short-seq-prob", CreateDataConfig.DEFAULT_SHORT_SEQ_PROB, 0.0, 1.0),
+            Flags.intValue(line, "shards", CreateDataConfig.DEFAULT_SHARDS, 1),
+            Flags.intValue(line, "threads", Runtime.getRuntime().availableProcessors(), 1),
+            Flags.longValue(line, "seed", CreateDataConfig.DEFAULT_SEED, Long.MIN_VALUE),
+            line.hasOption("whole-word-mask"),
+            !line.hasOption("no-lowercase"));
+    PretrainingDataCreator.Summary summary = PretrainingDataCreator.run(config);
+    LOG.info(
+        () ->
+            String.format(
+                "wrote %d instances from %d documents to %d files in %s",
+                summary.instances(),
+                summary.documents(),
+                summary.files().size(),
+                config.outputDir()));
+    System.out.println(summary.toJson());
+    return 0;
+  }
+
+  private static Option valued(String name, String argName, String description) {
+    return Option.builder().longOpt(name).hasArg().argName(argName).desc(description).build();
+  }
+}
