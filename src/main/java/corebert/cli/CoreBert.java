@@ -30,7 +30,9 @@ public final class CoreBert {
           // commands are added here, in pipeline order
           new VocabCommand(),
           new CreateDataCommand(),
-          new InspectDataCommand());
+          new InspectDataCommand(),
+          new PretrainCommand(),
+          new EvaluateCommand());
 
   private CoreBert() {}
 

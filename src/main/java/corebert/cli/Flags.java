@@ -10,10 +10,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
 
 /** Typed, validated reads of command-line values; every failure names the flag and the value. */
 final class Flags {
   private Flags() {}
+
+  /** An option taking one value, shown as {@code --name ARG}. */
+  static Option valued(String name, String arg, String description) {
+    return Option.builder().longOpt(name).hasArg().argName(arg).desc(description).build();
+  }
+
+  /** A required option taking one value. */
+  static Option required(String name, String arg, String description) {
+    return Option.builder().longOpt(name).hasArg().argName(arg).required().desc(description).build();
+  }
+
+  /** A switch without a value. */
+  static Option flag(String name, String description) {
+    return Option.builder().longOpt(name).desc(description).build();
+  }
+
+  /** A required option that repeats or takes several values (globs). */
+  static Option requiredList(String name, String arg, String description) {
+    return Option.builder().longOpt(name).hasArgs().argName(arg).required().desc(description).build();
+  }
 
   static int intValue(CommandLine line, String flag, int defaultValue, int min) {
     String raw = line.getOptionValue(flag);

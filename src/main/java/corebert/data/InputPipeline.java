@@ -153,7 +153,9 @@ public final class InputPipeline {
     } else {
       Operand<TString> names =
           in.constant(NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
-      records = tfRecordDataset(in, names);
+      // One pass; the RepeatDataset(1) gives the raw V1 reader's output the full type that
+      // BatchDataset's type inference expects.
+      records = in.data.repeatDataset(tfRecordDataset(in, names), in.constant(1L), stringType, scalar);
     }
     Shape batchShape = Shape.of(training ? batchSize : -1);
     Operand<? extends TType> batches =

@@ -1,0 +1,169 @@
+package corebert.cli;
+
+import static corebert.cli.Flags.*;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.AdamWeightDecay;
+import corebert.train.Checkpoints;
+import corebert.train.TrainConfig;
+import corebert.train.Trainer;
+import corebert.util.Json;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * `corebert pretrain`: trains the full or relaxed BERT on TFRecords, resuming from the newest
+ * checkpoint of its output directory. Prints one JSON line with the final step and loss.
+ */
+final class PretrainCommand implements Command {
+  static final int DEFAULT_BATCH = 32;
+  static final double DEFAULT_LR = 1e-4;
+  static final int DEFAULT_SAVE_EVERY = 1000;
+  static final int DEFAULT_LOG_EVERY = 10;
+  static final int DEFAULT_KEEP = 3;
+  static final int DEFAULT_MAX_BAD_STEPS = 5;
+  static final long DEFAULT_SEED = 12345;
+  static final int DEFAULT_SHUFFLE_BUFFER = 10_000;
+
+  @Override
+  public String name() {
+    return "pretrain";
+  }
+
+  @Override
+  public String summary() {
+    return "pretrain the full or relaxed BERT on TFRecords (resumes from --output-dir)";
+  }
+
+  @Override
+  public Options options() {
+    Options o = new Options();
+    o.addOption(required("config", "FILE", "bert_config.json (google-research/bert keys)"));
+    o.addOption(
+        valued("model", "full|relaxed", "full BERT or CoRe's relaxed BERT (default full)"));
+    addTrainingOptions(o);
+    return o;
+  }
+
+  /** The options `pretrain` and `core` share. */
+  static void addTrainingOptions(Options o) {
+    o.addOption(requiredList("input", "GLOB", "pretraining TFRecords (repeatable; globs)"));
+    o.addOption(required("output-dir", "DIR", "checkpoints, metrics.jsonl, TensorBoard events"));
+    o.addOption(valued("steps", "N", "stop at this global step"));
+    o.addOption(
+        valued("time-budget", "SEC", "stop after this many seconds instead of --steps"));
+    o.addOption(valued("batch-size", "N", "sequences per step (default " + DEFAULT_BATCH + ")"));
+    o.addOption(valued("lr", "RATE", "peak learning rate (default " + DEFAULT_LR + ")"));
+    o.addOption(
+        valued("warmup-steps", "N", "linear warm-up steps (default: 10% of --steps, at most 10000)"));
+    o.addOption(
+        valued(
+            "init-checkpoint", "CKPT",
+            "start from these weights (dir or prefix, ours or google-research/bert's)"));
+    o.addOption(
+        valued("save-every", "N", "checkpoint interval in steps (default " + DEFAULT_SAVE_EVERY + ")"));
+    o.addOption(valued("log-every", "N", "log interval in steps (default " + DEFAULT_LOG_EVERY + ")"));
+    o.addOption(
+        valued("keep-checkpoints", "K", "newest checkpoints to keep (default " + DEFAULT_KEEP + ")"));
+    o.addOption(
+        valued(
+            "max-bad-steps", "M",
+            "stop after M non-finite steps in a row (default " + DEFAULT_MAX_BAD_STEPS + ")"));
+    o.addOption(valued("optimizer", "adamw|lamb", "update rule (default adamw, as BERT)"));
+    o.addOption(
+        valued(
+            "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
+    o.addOption(flag("xla", "compile with XLA (global JIT; bin/corebert sets TF_XLA_FLAGS)"));
+    o.addOption(valued("seed", "S", "seed for weights, dropout and shuffling (default " + DEFAULT_SEED + ")"));
+  }
+
+  /** Builds the validated training settings from a parsed line. */
+  static TrainConfig trainConfig(CommandLine line, Variant variant) {
+    long steps = longValue(line, "steps", 0, 1);
+    double budget = doubleValue(line, "time-budget", 0, 1, 1e9);
+    if ((steps > 0) == (budget > 0)) {
+      throw new UsageException("give exactly one of --steps and --time-budget");
+    }
+    long defaultWarmup = steps > 0 ? Math.min(10_000, steps / 10) : 100;
+    String optimizer = line.getOptionValue("optimizer", "adamw").toUpperCase(Locale.ROOT);
+    AdamWeightDecay.Rule rule;
+    try {
+      rule = AdamWeightDecay.Rule.valueOf(optimizer);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--optimizer must be adamw or lamb, got '" + line.getOptionValue("optimizer") + "'");
+    }
+    Optional<Path> init =
+        Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Checkpoints::resolve);
+    try {
+      return new TrainConfig(
+          variant,
+          globs(line, "input"),
+          Path.of(line.getOptionValue("output-dir")),
+          steps,
+          budget,
+          intValue(line, "batch-size", DEFAULT_BATCH, 1),
+          doubleValue(line, "lr", DEFAULT_LR, 1e-9, 0.999),
+          longValue(line, "warmup-steps", defaultWarmup, 0),
+          init,
+          intValue(line, "save-every", DEFAULT_SAVE_EVERY, 1),
+          intValue(line, "log-every", DEFAULT_LOG_EVERY, 1),
+          intValue(line, "keep-checkpoints", DEFAULT_KEEP, 1),
+          intValue(line, "max-bad-steps", DEFAULT_MAX_BAD_STEPS, 1),
+          line.hasOption("xla"),
+          longValue(line, "seed", DEFAULT_SEED, 0),
+          rule,
+          intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
+          variant.name().toLowerCase(Locale.ROOT),
+          0);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /** Parses {@code --model}. */
+  static Variant variant(CommandLine line) {
+    String model = line.getOptionValue("model", "full");
+    return switch (model) {
+      case "full" -> Variant.FULL;
+      case "relaxed" -> Variant.RELAXED;
+      default -> throw new UsageException("--model must be full or relaxed, got '" + model + "'");
+    };
+  }
+
+  /** Loads {@code --config}; a malformed file is a usage error naming it. */
+  static BertConfig config(CommandLine line) {
+    Path path = existingFile(line, "config");
+    try {
+      return BertConfig.fromJsonFile(path);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--config " + e.getMessage());
+    }
+  }
+
+  @Override
+  public int run(CommandLine line) {
+    Variant variant = variant(line);
+    BertConfig cfg = config(line);
+    if (variant == Variant.RELAXED) {
+      try {
+        cfg.requireRelaxed();
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--config " + line.getOptionValue("config") + ": " + e.getMessage());
+      }
+    }
+    Trainer.Outcome outcome = Trainer.train(cfg, trainConfig(line, variant));
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("step", outcome.step());
+    out.put("loss", outcome.loss());
+    out.put("elapsed_sec", outcome.elapsedSec());
+    out.put("checkpoint", outcome.checkpoint().toString());
+    System.out.println(Json.write(out));
+    return 0;
+  }
+}

@@ -1,0 +1,259 @@
+package corebert.train;
+
+import corebert.data.InputPipeline;
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.PretrainingHeads;
+import corebert.model.VariableNames;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GraphOptions;
+import org.tensorflow.proto.OptimizerOptions;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.family.TType;
+
+/**
+ * Owns the Graph and Session of one pretraining or evaluation model, as VGGModel owns its pair:
+ * input pipeline → encoder → heads, plus (for training) the learning rate, the optimizer and the
+ * global step. Every op exists before the Session opens; callers only feed and fetch.
+ */
+public final class PretrainingGraph implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(PretrainingGraph.class.getName());
+
+  final Graph graph;
+  final Session session;
+  final InputPipeline.Pipeline input;
+  final PretrainingHeads.Losses losses;
+  /** Model variables (no optimizer slots, no step), in creation order. */
+  final List<Variable<TFloat32>> modelVariables;
+  /** Training only. */
+  final Optional<AdamWeightDecay.Update> update;
+  final Optional<Operand<TFloat32>> learningRate;
+  final Optional<Variable<TInt64>> globalStep;
+  /** Restores the model variables from a checkpoint prefix fed to {@link #initPrefix}. */
+  /** Sets the global step, for a run that starts from another run's weights. */
+  final Op setStep;
+  final Placeholder<TInt64> stepFeed;
+  private final Op initFromCheckpoint;
+  private final Placeholder<TString> initPrefix;
+
+  private PretrainingGraph(
+      Graph graph,
+      Session session,
+      InputPipeline.Pipeline input,
+      PretrainingHeads.Losses losses,
+      List<Variable<TFloat32>> modelVariables,
+      Optional<AdamWeightDecay.Update> update,
+      Optional<Operand<TFloat32>> learningRate,
+      Optional<Variable<TInt64>> globalStep,
+      Op initFromCheckpoint,
+      Placeholder<TString> initPrefix,
+      Op setStep,
+      Placeholder<TInt64> stepFeed) {
+    this.graph = graph;
+    this.session = session;
+    this.input = input;
+    this.losses = losses;
+    this.modelVariables = modelVariables;
+    this.update = update;
+    this.learningRate = learningRate;
+    this.globalStep = globalStep;
+    this.initFromCheckpoint = initFromCheckpoint;
+    this.initPrefix = initPrefix;
+    this.setStep = setStep;
+    this.stepFeed = stepFeed;
+  }
+
+  /** The training graph: shuffled, repeating input, dropout on, optimizer and step. */
+  public static PretrainingGraph forTraining(
+      BertConfig cfg, TrainConfig tc, InputPipeline.DataShape shape) {
+    return build(cfg, tc.variant(), tc.inputs(), tc.batchSize(), shape, Optional.of(tc), tc.xla());
+  }
+
+  /** The evaluation graph: one ordered pass over the input, dropout off, no optimizer. */
+  public static PretrainingGraph forEval(
+      BertConfig cfg, Variant variant, List<Path> inputs, int batchSize,
+      InputPipeline.DataShape shape) {
+    return build(cfg.withoutDropout(), variant, inputs, batchSize, shape, Optional.empty(), false);
+  }
+
+  private static PretrainingGraph build(
+      BertConfig cfg,
+      Variant variant,
+      List<Path> inputs,
+      int batchSize,
+      InputPipeline.DataShape shape,
+      Optional<TrainConfig> training,
+      boolean xla) {
+    if (shape.maxSeqLength() > cfg.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException(
+          "the data's max_seq_length " + shape.maxSeqLength()
+              + " exceeds the config's max_position_embeddings " + cfg.maxPositionEmbeddings());
+    }
+    long seed = training.map(TrainConfig::seed).orElse(0L);
+    Graph graph = new Graph();
+    try {
+      Ops tf = Ops.create(graph);
+      InputPipeline.Pipeline input =
+          InputPipeline.build(
+              tf, inputs, batchSize, shape.maxSeqLength(), shape.maxPredictions(),
+              training.isPresent(), training.map(TrainConfig::shuffleBuffer).orElse(1));
+      InputPipeline.Batch b = input.batch();
+      BertModel.Outputs encoder =
+          BertModel.build(tf, cfg, variant, b.inputIds(), b.inputMask(), b.segmentIds(), seed);
+      PretrainingHeads.Losses losses =
+          PretrainingHeads.build(
+              tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
+              b.nextSentenceLabels(), seed);
+      List<Variable<TFloat32>> vars = variables(graph);
+
+      Placeholder<TString> initPrefix =
+          tf.withName("init_checkpoint_prefix")
+              .placeholder(TString.class, Placeholder.shape(Shape.scalar()));
+      Op initFromCheckpoint = restoreOp(tf, vars, initPrefix);
+
+      Optional<AdamWeightDecay.Update> update = Optional.empty();
+      Optional<Operand<TFloat32>> lr = Optional.empty();
+      Optional<Variable<TInt64>> step = Optional.empty();
+      Placeholder<TInt64> stepFeed =
+          tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+      Op setStep = tf.noOp();
+      if (training.isPresent()) {
+        TrainConfig tc = training.get();
+        Variable<TInt64> globalStep =
+            tf.withInitScope()
+                .withName(VariableNames.GLOBAL_STEP)
+                .variable(Shape.scalar(), TInt64.class);
+        tf.withInitScope().assign(globalStep, tf.withInitScope().constant(0L));
+        Operand<TFloat32> rate =
+            tf.withName(corebert.model.Endpoints.LEARNING_RATE)
+                .identity(tc.schedule().build(tf, tf.identity(globalStep)));
+        update =
+            Optional.of(
+                AdamWeightDecay.build(
+                    tf, graph, losses.total(), vars, rate, globalStep,
+                    AdamWeightDecay.Settings.bert(tc.optimizer())));
+        setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
+        lr = Optional.of(rate);
+        step = Optional.of(globalStep);
+      }
+      Session session = new Session(graph, sessionConfig(xla));
+      return new PretrainingGraph(
+          graph, session, input, losses, vars, update, lr, step, initFromCheckpoint, initPrefix,
+          setStep, stepFeed);
+    } catch (RuntimeException e) {
+      graph.close();
+      throw e;
+    }
+  }
+
+  /** Runs the initializers (fresh weights, zero slots, step 0). */
+  public void initialize() {
+    session.initialize();
+  }
+
+  /** Restores everything (weights, slots, step) from one of our checkpoints: a resume. */
+  public void restoreAll(Path prefix) {
+    session.restore(prefix.toString());
+  }
+
+  /**
+   * Overwrites the model variables (not the optimizer state or step) from a checkpoint, ours or
+   * google-research/bert's: fine-tuning from a pretrained model, or CoRe phase 2 from surgery.
+   */
+  public void restoreModel(Path prefix) {
+    try (TString p = TString.scalarOf(prefix.toString())) {
+      session.runner().feed(initPrefix, p).addTarget(initFromCheckpoint).run();
+    }
+  }
+
+  /** (Re)starts the input iterator; a training run passes a seed so resumed runs see new orders. */
+  public void startInput(long shuffleSeed) {
+    try (TInt64 seed = TInt64.scalarOf(shuffleSeed)) {
+      session.runner().feed(input.shuffleSeed(), seed).addTarget(input.init()).run();
+    }
+  }
+
+  /** Logs each model variable with its shape, and how it was set. */
+  public void logVariables(String how) {
+    long total = 0;
+    for (Variable<TFloat32> v : modelVariables) {
+      total += v.shape().size();
+      LOG.fine(String.format("  %-70s %-14s %s", v.op().name(), v.shape(), how));
+    }
+    LOG.info(String.format("%d model variables, %,d parameters, %s", modelVariables.size(), total, how));
+  }
+
+  @Override
+  public void close() {
+    session.close();
+    graph.close();
+  }
+
+  /** The float VariableV2 ops built so far, in creation order. */
+  private static List<Variable<TFloat32>> variables(Graph graph) {
+    List<Variable<TFloat32>> vars = new ArrayList<>();
+    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+      GraphOperation op = it.next();
+      if (op.type().equals("VariableV2")) {
+        vars.add(new Variable<>(op));
+      }
+    }
+    return vars;
+  }
+
+  private static Op restoreOp(Ops tf, List<Variable<TFloat32>> vars, Operand<TString> prefix) {
+    Ops r = tf.withSubScope("init_from_checkpoint");
+    String[] names = vars.stream().map(v -> v.op().name()).toArray(String[]::new);
+    String[] slices = new String[names.length];
+    java.util.Arrays.fill(slices, "");
+    List<Class<? extends TType>> types = new ArrayList<>();
+    vars.forEach(v -> types.add(TFloat32.class));
+    org.tensorflow.op.train.Restore restored =
+        r.train.restore(
+            prefix,
+            r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(names)),
+            r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(slices)),
+            types);
+    List<Op> assigns = new ArrayList<>();
+    for (int i = 0; i < vars.size(); i++) {
+      @SuppressWarnings("unchecked")
+      Operand<TFloat32> value = (Operand<TFloat32>) restored.tensors().get(i);
+      assigns.add(r.assign(vars.get(i), value));
+    }
+    return r.withControlDependencies(assigns).noOp();
+  }
+
+  private static ConfigProto sessionConfig(boolean xla) {
+    ConfigProto.Builder config = ConfigProto.newBuilder().setAllowSoftPlacement(true);
+    if (xla) {
+      config.setGraphOptions(
+          GraphOptions.newBuilder()
+              .setOptimizerOptions(
+                  OptimizerOptions.newBuilder().setGlobalJitLevel(OptimizerOptions.GlobalJitLevel.ON_1)));
+      if (System.getenv("TF_XLA_FLAGS") == null) {
+        LOG.warning(
+            "--xla without TF_XLA_FLAGS=--tf_xla_cpu_global_jit: on CPU XLA compiles nothing;"
+                + " bin/corebert sets it");
+      }
+    }
+    return config.build();
+  }
+}

@@ -1,0 +1,268 @@
+package corebert.train;
+
+import corebert.data.InputPipeline;
+import corebert.model.BertConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * The pretraining loop, in nanoGPT's order: build graph → open session → restore or initialise →
+ * loop (step → log → checkpoint → stop). A run resumes by itself from the newest checkpoint in its
+ * output directory, with the architecture taken from that directory's {@code bert_config.json}.
+ */
+public final class Trainer {
+  private static final Logger LOG = Logger.getLogger(Trainer.class.getName());
+  public static final String BERT_CONFIG = "bert_config.json";
+  public static final String TRAIN_CONFIG = "train_config.json";
+
+  /** How a run ended. */
+  public record Outcome(long step, double loss, double elapsedSec, Path checkpoint) {}
+
+  private Trainer() {}
+
+  /** Trains until {@code tc.steps()} or the time budget, then saves and returns. */
+  public static Outcome train(BertConfig cfg, TrainConfig tc) {
+    InputPipeline.DataShape shape = InputPipeline.inspect(tc.inputs());
+    Path dir = tc.outputDir();
+    createDirectories(dir);
+    refuseOtherModel(dir, cfg, tc);
+    Optional<Path> resume = Checkpoints.latest(dir);
+    LOG.info(
+        String.format(
+            "%s BERT: L%d H%d A%d I%d, vocab %d; data seq %d, %d predictions; batch %d; %s",
+            tc.variant().name().toLowerCase(), cfg.numHiddenLayers(), cfg.hiddenSize(),
+            cfg.numAttentionHeads(), cfg.intermediateSize(), cfg.vocabSize(),
+            shape.maxSeqLength(), shape.maxPredictions(), tc.batchSize(),
+            tc.timeBudgetSec() > 0 ? "budget " + tc.timeBudgetSec() + " s" : "to step " + tc.steps()));
+
+    try (PretrainingGraph g = PretrainingGraph.forTraining(cfg, tc, shape)) {
+      long step = 0;
+      if (resume.isPresent()) {
+        g.restoreAll(resume.get());
+        step = readStep(g.session, g);
+        g.logVariables("restored from " + resume.get());
+      } else {
+        g.initialize();
+        if (tc.initCheckpoint().isPresent()) {
+          g.restoreModel(tc.initCheckpoint().get());
+          g.logVariables("initialised from " + tc.initCheckpoint().get());
+          step = tc.scheduleStart();
+          setStep(g, step);
+        } else {
+          g.logVariables("freshly initialised");
+        }
+      }
+      cfg.writeTo(dir.resolve(BERT_CONFIG));
+      Checkpoints.writeAtomically(dir.resolve(TRAIN_CONFIG), tc.toJson(cfg));
+      // A new shuffle seed per start, so a resumed run does not replay the data it already saw.
+      g.startInput(tc.seed() * 1_000_003L + step);
+      return loop(g, tc, step);
+    }
+  }
+
+  private static Outcome loop(PretrainingGraph g, TrainConfig tc, long startStep) {
+    Path dir = tc.outputDir();
+    double elapsedBefore = lastElapsed(dir.resolve(MetricsLog.FILE), startStep);
+    AdamWeightDecay.Update update = g.update.orElseThrow();
+    long step = startStep;
+    Path lastCheckpoint = Checkpoints.latest(dir).orElse(null);
+    double lastLoss = Double.NaN;
+    int badInARow = 0;
+    long windowStart = System.nanoTime();
+    long runStart = windowStart;
+    int windowSteps = 0;
+    try (MetricsLog metrics = new MetricsLog(dir, startStep)) {
+      while (true) {
+        double runSec = (System.nanoTime() - runStart) / 1e9;
+        if (tc.timeBudgetSec() > 0 ? runSec + elapsedBefore >= tc.timeBudgetSec() : step >= tc.steps()) {
+          break;
+        }
+        float loss, mlm, nsp, acc, lr, norm;
+        boolean applied;
+        Session.Runner runner =
+            g.session
+                .runner()
+                .addTarget(update.trainOp())
+                .fetch(g.losses.total())
+                .fetch(g.losses.mlmLoss())
+                .fetch(g.losses.nspLoss())
+                .fetch(g.losses.mlmAccuracy())
+                .fetch(g.learningRate.orElseThrow())
+                .fetch(update.gradNorm())
+                .fetch(update.applied());
+        TFloat32 totalFeed = null;
+        if (tc.timeBudgetSec() > 0 && step > startStep) {
+          // Decay over the steps the budget is expected to allow at the speed seen so far.
+          double perStep = runSec / (step - startStep);
+          double expected = step + (tc.timeBudgetSec() - elapsedBefore - runSec) / perStep;
+          totalFeed = TFloat32.scalarOf((float) Math.max(1, expected - tc.scheduleStart()));
+          runner.feed(LrSchedule.TOTAL_STEPS_FEED, totalFeed);
+        }
+        // The one host sync per step: the scalars below come back from the session.
+        try (Result r = runner.run()) {
+          loss = ((TFloat32) r.get(0)).getFloat();
+          mlm = ((TFloat32) r.get(1)).getFloat();
+          nsp = ((TFloat32) r.get(2)).getFloat();
+          acc = ((TFloat32) r.get(3)).getFloat();
+          lr = ((TFloat32) r.get(4)).getFloat();
+          norm = ((TFloat32) r.get(5)).getFloat();
+          applied = ((TBool) r.get(6)).getBoolean();
+        } finally {
+          if (totalFeed != null) {
+            totalFeed.close();
+          }
+        }
+        if (!applied) {
+          badInARow++;
+          LOG.warning(
+              String.format(
+                  "step %d: non-finite loss %s or gradient norm %s; update skipped (%d in a row)",
+                  step + 1, loss, norm, badInARow));
+          if (badInARow >= tc.maxBadSteps()) {
+            throw new IllegalStateException(
+                String.format(
+                    "training diverged: %d non-finite steps in a row at step %d; last good"
+                        + " checkpoint: %s (left untouched)",
+                    badInARow, step + 1, lastCheckpoint == null ? "none" : lastCheckpoint));
+          }
+          continue;
+        }
+        badInARow = 0;
+        step++;
+        windowSteps++;
+        lastLoss = loss;
+        boolean last =
+            tc.timeBudgetSec() > 0
+                ? (System.nanoTime() - runStart) / 1e9 + elapsedBefore >= tc.timeBudgetSec()
+                : step >= tc.steps();
+        if (step % tc.logEvery() == 0 || last || step == startStep + 1) {
+          long now = System.nanoTime();
+          double windowSec = (now - windowStart) / 1e9;
+          double exPerSec = windowSteps * tc.batchSize() / windowSec;
+          double elapsed = elapsedBefore + (now - runStart) / 1e9;
+          Map<String, Object> rec = new LinkedHashMap<>();
+          rec.put("step", step);
+          rec.put("phase", tc.phase());
+          rec.put("loss", (double) loss);
+          rec.put("mlm_loss", (double) mlm);
+          rec.put("nsp_loss", (double) nsp);
+          rec.put("mlm_accuracy", (double) acc);
+          rec.put("lr", (double) lr);
+          rec.put("grad_norm", (double) norm);
+          rec.put("examples_per_sec", exPerSec);
+          rec.put("elapsed_sec", elapsed);
+          metrics.log(step, rec);
+          LOG.info(
+              String.format(
+                  "step %d: loss %.4f (mlm %.4f, nsp %.4f), mlm acc %.3f, lr %.2e, %.0f ms,"
+                      + " %.1f seq/s%s",
+                  step, loss, mlm, nsp, acc, lr, 1000 * windowSec / windowSteps, exPerSec,
+                  eta(tc, step, startStep, elapsed, elapsedBefore, (now - runStart) / 1e9)));
+          windowStart = now;
+          windowSteps = 0;
+        }
+        if (step % tc.saveEvery() == 0 || last) {
+          lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
+          LOG.info("saved " + lastCheckpoint);
+        }
+      }
+    }
+    if (lastCheckpoint == null || Checkpoints.stepOf(lastCheckpoint) != step) {
+      lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
+    }
+    double elapsed = elapsedBefore + (System.nanoTime() - runStart) / 1e9;
+    return new Outcome(step, lastLoss, elapsed, lastCheckpoint);
+  }
+
+  private static String eta(
+      TrainConfig tc, long step, long startStep, double elapsed, double elapsedBefore, double runSec) {
+    if (tc.timeBudgetSec() > 0) {
+      return String.format(", %.0f s left", Math.max(0, tc.timeBudgetSec() - elapsed));
+    }
+    double perStep = runSec / Math.max(1, step - startStep);
+    double left = perStep * (tc.steps() - step);
+    return left >= 60
+        ? String.format(", ETA %dm%02ds", (long) left / 60, (long) left % 60)
+        : String.format(", ETA %.0fs", left);
+  }
+
+  private static long readStep(Session session, PretrainingGraph g) {
+    try (Result r = session.runner().fetch(g.globalStep.orElseThrow()).run()) {
+      return ((TInt64) r.get(0)).getLong();
+    }
+  }
+
+  private static void setStep(PretrainingGraph g, long step) {
+    try (TInt64 value = TInt64.scalarOf(step)) {
+      g.session.runner().feed(g.stepFeed, value).addTarget(g.setStep).run();
+    }
+  }
+
+  /** Continues the elapsed-time axis of an interrupted run from its last logged record. */
+  private static double lastElapsed(Path metricsFile, long step) {
+    if (step == 0 || !Files.exists(metricsFile)) {
+      return 0;
+    }
+    double elapsed = 0;
+    for (Map<String, Object> rec : MetricsLog.read(metricsFile)) {
+      if (rec.get("step") instanceof Number s
+          && s.longValue() <= step
+          && rec.get("elapsed_sec") instanceof Number e) {
+        elapsed = e.doubleValue();
+      }
+    }
+    return elapsed;
+  }
+
+  /**
+   * An output directory holding another model's checkpoints is refused, not overwritten: the
+   * architecture of a resumed run comes from the directory.
+   */
+  private static void refuseOtherModel(Path dir, BertConfig cfg, TrainConfig tc) {
+    Path saved = dir.resolve(BERT_CONFIG);
+    if (!Files.exists(saved) || Checkpoints.latest(dir).isEmpty()) {
+      return;
+    }
+    BertConfig previous = BertConfig.fromJsonFile(saved);
+    Optional<String> mismatch = previous.shapeMismatch(cfg);
+    if (mismatch.isPresent()) {
+      throw new IllegalArgumentException(
+          dir + " holds checkpoints of a different model (" + mismatch.get()
+              + "); use a new --output-dir");
+    }
+    boolean wasRelaxed = previous.relaxed().isPresent() && isRelaxedRun(dir);
+    if (wasRelaxed != (tc.variant() == corebert.model.BertModel.Variant.RELAXED)) {
+      throw new IllegalArgumentException(
+          dir + " holds checkpoints of the " + (wasRelaxed ? "relaxed" : "full")
+              + " model; use a new --output-dir");
+    }
+  }
+
+  private static boolean isRelaxedRun(Path dir) {
+    try {
+      String json = Files.readString(dir.resolve(TRAIN_CONFIG));
+      return corebert.util.Json.parseObject(json).get("model").equals("relaxed");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void createDirectories(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create output directory " + dir, e);
+    }
+  }
+}
