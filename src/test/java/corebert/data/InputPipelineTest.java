@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.PretrainingHeads;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -147,6 +151,49 @@ class InputPipelineTest {
       }
     }
     assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6), seen);
+  }
+
+  @Test
+  void evalBatchesFeedTheModelIncludingThePartialBatch() {
+    List<Path> files = writeShards();
+    BertConfig cfg =
+        new BertConfig(100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02, Optional.empty());
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      InputPipeline.Pipeline p = InputPipeline.build(tf, files, BATCH, SEQ, PRED, false, 1);
+      InputPipeline.Batch b = p.batch();
+      BertModel.Outputs encoder =
+          BertModel.build(
+              tf, cfg, BertModel.Variant.FULL, b.inputIds(), b.inputMask(), b.segmentIds(), 1);
+      PretrainingHeads.Losses losses =
+          PretrainingHeads.build(
+              tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
+              b.nextSentenceLabels(), 1);
+      try (Session session = new Session(graph)) {
+        session.initialize();
+        session.run(p.init());
+        List<Long> rows = new ArrayList<>();
+        List<Float> weightSums = new ArrayList<>();
+        while (true) {
+          try (Result r =
+              session
+                  .runner()
+                  .fetch(encoder.sequenceOutput())
+                  .fetch(losses.total())
+                  .fetch(losses.mlmWeightSum())
+                  .run()) {
+            rows.add(r.get(0).shape().get(0));
+            assertTrue(Float.isFinite(((TFloat32) r.get(1)).getFloat()));
+            weightSums.add(((TFloat32) r.get(2)).getFloat());
+          } catch (TFOutOfRangeException end) {
+            break;
+          }
+        }
+        assertEquals(List.of(16L, 16L, 16L, 8L), rows);
+        // Instances 0..6 have 2, 1, 2, 1, 2, 1, 2 predictions.
+        assertEquals(List.of(3f, 3f, 3f, 2f), weightSums);
+      }
+    }
   }
 
   @Test
