@@ -1,0 +1,297 @@
+package corebert.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.PretrainingHeads;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.exceptions.TFOutOfRangeException;
+import org.tensorflow.ndarray.StdArrays;
+import org.tensorflow.op.Ops;
+import org.tensorflow.proto.Example;
+import org.tensorflow.proto.Feature;
+import org.tensorflow.proto.Features;
+import org.tensorflow.proto.FloatList;
+import org.tensorflow.proto.Int64List;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+class InputPipelineTest {
+  static final int SEQ = 8;
+  static final int PRED = 3;
+  static final int BATCH = 2;
+  /** Records per shard: 7 in all, so eval ends with a partial batch of 1. */
+  static final int[] SHARD_SIZES = {3, 2, 2};
+
+  @TempDir Path dir;
+
+  /** One record as the pipeline returns it, padded. */
+  record Row(
+      int[] ids, int[] mask, int[] segments, int[] positions, int[] labels, float[] weights, int nsp) {
+    /** The record's identity: the token after [CLS] is 10 + its index. */
+    int key() {
+      return ids[1] - 10;
+    }
+  }
+
+  /** Instance k: 6 tokens, 2 predictions for even k and 1 for odd k, random next for odd k. */
+  static TrainingInstance instance(int k) {
+    boolean odd = k % 2 == 1;
+    return new TrainingInstance(
+        new int[] {2, 10 + k, 20 + k, 3, 30 + k, 3},
+        new int[] {0, 0, 0, 0, 1, 1},
+        odd ? new int[] {2} : new int[] {1, 4},
+        odd ? new int[] {60 + k} : new int[] {40 + k, 50 + k},
+        odd);
+  }
+
+  /** What instance k must read back as, padded by hand with 0. */
+  static Row expected(int k) {
+    boolean odd = k % 2 == 1;
+    return new Row(
+        new int[] {2, 10 + k, 20 + k, 3, 30 + k, 3, 0, 0},
+        new int[] {1, 1, 1, 1, 1, 1, 0, 0},
+        new int[] {0, 0, 0, 0, 1, 1, 0, 0},
+        odd ? new int[] {2, 0, 0} : new int[] {1, 4, 0},
+        odd ? new int[] {60 + k, 0, 0} : new int[] {40 + k, 50 + k, 0},
+        odd ? new float[] {1, 0, 0} : new float[] {1, 1, 0},
+        odd ? 1 : 0);
+  }
+
+  List<Path> writeShards() {
+    List<Path> files = new ArrayList<>();
+    int k = 0;
+    for (int shard = 0; shard < SHARD_SIZES.length; shard++) {
+      Path file = dir.resolve("shard-" + shard + ".tfrecord");
+      try (TfRecordWriter writer = new TfRecordWriter(file)) {
+        for (int i = 0; i < SHARD_SIZES[shard]; i++) {
+          writer.write(PretrainingSchema.toExample(instance(k++), SEQ, PRED).toByteArray());
+        }
+      }
+      files.add(file);
+    }
+    return files;
+  }
+
+  @Test
+  void evalReadsEveryRecordOnceInOrderWithPartialLastBatch() {
+    List<Path> files = writeShards();
+    List<List<Row>> batches = readAll(files, false, 1, null);
+    assertEquals(List.of(2, 2, 2, 1), batches.stream().map(List::size).toList());
+    List<Row> rows = batches.stream().flatMap(List::stream).toList();
+    for (int k = 0; k < rows.size(); k++) {
+      assertRowEquals(expected(k), rows.get(k));
+    }
+  }
+
+  @Test
+  void readsARecordInGoogleResearchBertsLayout() {
+    // As create_pretraining_data.py's write_instance_to_example_files builds it: an OrderedDict
+    // of create_int_feature / create_float_feature, lists already padded to the max lengths.
+    Example ex =
+        Example.newBuilder()
+            .setFeatures(
+                Features.newBuilder()
+                    .putFeature("input_ids", ints(101, 7, 103, 9, 102, 11, 102, 0))
+                    .putFeature("input_mask", ints(1, 1, 1, 1, 1, 1, 1, 0))
+                    .putFeature("segment_ids", ints(0, 0, 0, 0, 0, 1, 1, 0))
+                    .putFeature("masked_lm_positions", ints(2, 5, 0))
+                    .putFeature("masked_lm_ids", ints(8, 12, 0))
+                    .putFeature("masked_lm_weights", floats(1f, 1f, 0f))
+                    .putFeature("next_sentence_labels", ints(1)))
+            .build();
+    Path file = dir.resolve("google.tfrecord");
+    try (TfRecordWriter writer = new TfRecordWriter(file)) {
+      writer.write(ex.toByteArray());
+    }
+    assertEquals(new InputPipeline.DataShape(SEQ, PRED), InputPipeline.inspect(List.of(file)));
+    List<List<Row>> batches = readAll(List.of(file), false, 1, null);
+    assertEquals(1, batches.size());
+    assertEquals(1, batches.get(0).size());
+    assertRowEquals(
+        new Row(
+            new int[] {101, 7, 103, 9, 102, 11, 102, 0},
+            new int[] {1, 1, 1, 1, 1, 1, 1, 0},
+            new int[] {0, 0, 0, 0, 0, 1, 1, 0},
+            new int[] {2, 5, 0},
+            new int[] {8, 12, 0},
+            new float[] {1, 1, 0},
+            1),
+        batches.get(0).get(0));
+  }
+
+  @Test
+  void trainingRepeatsAndInterleavesEveryShard() {
+    List<Path> files = writeShards();
+    List<List<Row>> batches = readAll(files, true, 4, 10);
+    assertEquals(10, batches.size());
+    Set<Integer> seen = new TreeSet<>();
+    for (List<Row> batch : batches) {
+      assertEquals(BATCH, batch.size());
+      for (Row row : batch) {
+        int k = row.key();
+        assertTrue(k >= 0 && k < 7, "unknown record " + k);
+        assertRowEquals(expected(k), row); // records stay whole through shuffling
+        seen.add(k);
+      }
+    }
+    assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6), seen);
+  }
+
+  @Test
+  void evalBatchesFeedTheModelIncludingThePartialBatch() {
+    List<Path> files = writeShards();
+    BertConfig cfg =
+        new BertConfig(100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02, Optional.empty());
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      InputPipeline.Pipeline p = InputPipeline.build(tf, files, BATCH, SEQ, PRED, false, 1);
+      InputPipeline.Batch b = p.batch();
+      BertModel.Outputs encoder =
+          BertModel.build(
+              tf, cfg, BertModel.Variant.FULL, b.inputIds(), b.inputMask(), b.segmentIds(), 1);
+      PretrainingHeads.Losses losses =
+          PretrainingHeads.build(
+              tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
+              b.nextSentenceLabels(), 1);
+      try (Session session = new Session(graph)) {
+        session.initialize();
+        session.run(p.init());
+        List<Long> rows = new ArrayList<>();
+        List<Float> weightSums = new ArrayList<>();
+        while (true) {
+          try (Result r =
+              session
+                  .runner()
+                  .fetch(encoder.sequenceOutput())
+                  .fetch(losses.total())
+                  .fetch(losses.mlmWeightSum())
+                  .run()) {
+            rows.add(r.get(0).shape().get(0));
+            assertTrue(Float.isFinite(((TFloat32) r.get(1)).getFloat()));
+            weightSums.add(((TFloat32) r.get(2)).getFloat());
+          } catch (TFOutOfRangeException end) {
+            break;
+          }
+        }
+        assertEquals(List.of(16L, 16L, 16L, 8L), rows);
+        // Instances 0..6 have 2, 1, 2, 1, 2, 1, 2 predictions.
+        assertEquals(List.of(3f, 3f, 3f, 2f), weightSums);
+      }
+    }
+  }
+
+  @Test
+  void inspectNamesTheFileWhoseLengthsDiffer() {
+    List<Path> files = new ArrayList<>(writeShards());
+    assertEquals(new InputPipeline.DataShape(SEQ, PRED), InputPipeline.inspect(files));
+    Path longer = dir.resolve("seq10.tfrecord");
+    try (TfRecordWriter writer = new TfRecordWriter(longer)) {
+      writer.write(PretrainingSchema.toExample(instance(0), 10, PRED).toByteArray());
+    }
+    files.add(1, longer);
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> InputPipeline.inspect(files));
+    assertTrue(e.getMessage().contains(longer.toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("10"), e.getMessage());
+  }
+
+  /**
+   * Runs the pipeline's init, then fetches batches until the end of input or {@code maxBatches}.
+   * Eval mode runs init without feeding the shuffle seed: it must not need one.
+   */
+  private static List<List<Row>> readAll(
+      List<Path> files, boolean training, int shuffleBuffer, Integer maxBatches) {
+    List<List<Row>> batches = new ArrayList<>();
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      InputPipeline.Pipeline p =
+          InputPipeline.build(tf, files, BATCH, SEQ, PRED, training, shuffleBuffer);
+      InputPipeline.Batch b = p.batch();
+      try (Session session = new Session(graph)) {
+        if (training) {
+          try (TInt64 seed = TInt64.scalarOf(42L)) {
+            session.runner().feed(p.shuffleSeed(), seed).addTarget(p.init()).run();
+          }
+        } else {
+          session.run(p.init());
+        }
+        while (maxBatches == null || batches.size() < maxBatches) {
+          try (Result r =
+              session
+                  .runner()
+                  .fetch(b.inputIds())
+                  .fetch(b.inputMask())
+                  .fetch(b.segmentIds())
+                  .fetch(b.maskedLmPositions())
+                  .fetch(b.maskedLmIds())
+                  .fetch(b.maskedLmWeights())
+                  .fetch(b.nextSentenceLabels())
+                  .run()) {
+            batches.add(rows(r));
+          } catch (TFOutOfRangeException end) {
+            assertTrue(maxBatches == null, "training input ended: " + end.getMessage());
+            break;
+          }
+        }
+      }
+    }
+    return batches;
+  }
+
+  private static List<Row> rows(Result r) {
+    int[][] ids = StdArrays.array2dCopyOf((TInt32) r.get(0));
+    int[][] mask = StdArrays.array2dCopyOf((TInt32) r.get(1));
+    int[][] segments = StdArrays.array2dCopyOf((TInt32) r.get(2));
+    int[][] positions = StdArrays.array2dCopyOf((TInt32) r.get(3));
+    int[][] labels = StdArrays.array2dCopyOf((TInt32) r.get(4));
+    float[][] weights = StdArrays.array2dCopyOf((TFloat32) r.get(5));
+    int[] nsp = StdArrays.array1dCopyOf((TInt32) r.get(6));
+    List<Row> out = new ArrayList<>();
+    for (int i = 0; i < ids.length; i++) {
+      out.add(new Row(ids[i], mask[i], segments[i], positions[i], labels[i], weights[i], nsp[i]));
+    }
+    return out;
+  }
+
+  private static void assertRowEquals(Row want, Row got) {
+    assertArrayEquals(want.ids(), got.ids(), "input_ids");
+    assertArrayEquals(want.mask(), got.mask(), "input_mask");
+    assertArrayEquals(want.segments(), got.segments(), "segment_ids");
+    assertArrayEquals(want.positions(), got.positions(), "masked_lm_positions");
+    assertArrayEquals(want.labels(), got.labels(), "masked_lm_ids");
+    assertArrayEquals(want.weights(), got.weights(), 0f, "masked_lm_weights");
+    assertEquals(want.nsp(), got.nsp(), "next_sentence_labels");
+  }
+
+  private static Feature ints(long... values) {
+    Int64List.Builder list = Int64List.newBuilder();
+    for (long v : values) {
+      list.addValue(v);
+    }
+    return Feature.newBuilder().setInt64List(list).build();
+  }
+
+  private static Feature floats(float... values) {
+    FloatList.Builder list = FloatList.newBuilder();
+    for (float v : values) {
+      list.addValue(v);
+    }
+    return Feature.newBuilder().setFloatList(list).build();
+  }
+}
