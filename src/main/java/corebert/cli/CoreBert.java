@@ -32,7 +32,8 @@ public final class CoreBert {
           new CreateDataCommand(),
           new InspectDataCommand(),
           new PretrainCommand(),
-          new EvaluateCommand());
+          new EvaluateCommand(),
+          new QuickstartCommand());
 
   private CoreBert() {}
 

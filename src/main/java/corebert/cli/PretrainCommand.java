@@ -2,6 +2,7 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.AdamWeightDecay;
@@ -11,6 +12,7 @@ import corebert.train.Trainer;
 import corebert.util.Json;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -79,6 +81,8 @@ final class PretrainCommand implements Command {
     o.addOption(
         valued(
             "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
+    o.addOption(
+        valued("max-seq-length", "N", "require the data to have this sequence length (default: any)"));
     o.addOption(flag("xla", "compile with XLA (global JIT; bin/corebert sets TF_XLA_FLAGS)"));
     o.addOption(valued("seed", "S", "seed for weights, dropout and shuffling (default " + DEFAULT_SEED + ")"));
   }
@@ -126,6 +130,21 @@ final class PretrainCommand implements Command {
     }
   }
 
+  /** Checks {@code --max-seq-length}, when given, against every input file. */
+  static void requireSeqLength(CommandLine line, TrainConfig tc) {
+    if (!line.hasOption("max-seq-length")) {
+      return;
+    }
+    int wanted = intValue(line, "max-seq-length", 0, 1);
+    for (Path file : tc.inputs()) {
+      int actual = InputPipeline.inspect(List.of(file)).maxSeqLength();
+      if (actual != wanted) {
+        throw new IllegalArgumentException(
+            file + ": records have max_seq_length " + actual + ", but --max-seq-length is " + wanted);
+      }
+    }
+  }
+
   /** Parses {@code --model}. */
   static Variant variant(CommandLine line) {
     String model = line.getOptionValue("model", "full");
@@ -157,7 +176,9 @@ final class PretrainCommand implements Command {
         throw new UsageException("--config " + line.getOptionValue("config") + ": " + e.getMessage());
       }
     }
-    Trainer.Outcome outcome = Trainer.train(cfg, trainConfig(line, variant));
+    TrainConfig tc = trainConfig(line, variant);
+    requireSeqLength(line, tc);
+    Trainer.Outcome outcome = Trainer.train(cfg, tc);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("step", outcome.step());
     out.put("loss", outcome.loss());

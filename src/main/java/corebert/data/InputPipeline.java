@@ -54,14 +54,17 @@ public final class InputPipeline {
    */
   public record Pipeline(Batch batch, Op init, Placeholder<TInt64> shuffleSeed) {}
 
-  /** Lengths every record of a data set shares. */
-  public record DataShape(int maxSeqLength, int maxPredictions) {}
+  /**
+   * Lengths every record of a data set shares, and the largest token id seen in the first record
+   * of each file (a cheap check that the data's vocab fits the model's).
+   */
+  public record DataShape(int maxSeqLength, int maxPredictions, long maxTokenId) {}
 
   private InputPipeline() {}
 
   /**
-   * Checks the first record of every file (CRC and schema) and that all files agree on their
-   * lengths, so that a wrong or mixed input fails before training, naming the file.
+   * Checks every record's framing and CRC, the first record's schema, and that all files agree on
+   * their lengths, so that a wrong or mixed input fails before training, naming the file.
    */
   public static DataShape inspect(List<Path> files) {
     DataShape shape = null;
@@ -70,6 +73,9 @@ public final class InputPipeline {
       byte[] record;
       try (TfRecordReader reader = new TfRecordReader(file)) {
         record = reader.next();
+        // Walk the rest for framing and CRC errors now (GB/s), rather than fail mid-run with a
+        // message from TF that does not name the file.
+        while (reader.next() != null) {}
       }
       if (record == null) {
         throw new IllegalArgumentException(file + ": holds no records");
@@ -86,17 +92,22 @@ public final class InputPipeline {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(file + ": record 0: " + e.getMessage(), e);
       }
-      DataShape here = new DataShape(lengths[0], lengths[1]);
+      long maxId =
+          ex.getFeatures().getFeatureMap().get(PretrainingSchema.INPUT_IDS).getInt64List()
+              .getValueList().stream().mapToLong(Long::longValue).max().orElse(0);
+      DataShape here = new DataShape(lengths[0], lengths[1], maxId);
       PretrainingSchema.validate(ex, here.maxSeqLength(), here.maxPredictions(), file + ": record 0");
       if (shape == null) {
         shape = here;
         first = file;
-      } else if (!shape.equals(here)) {
+      } else if (shape.maxSeqLength() != here.maxSeqLength()
+          || shape.maxPredictions() != here.maxPredictions()) {
         throw new IllegalArgumentException(
             file + ": max_seq_length/max_predictions " + here.maxSeqLength() + "/"
                 + here.maxPredictions() + " differ from " + first + "'s " + shape.maxSeqLength()
                 + "/" + shape.maxPredictions());
       }
+      shape = new DataShape(shape.maxSeqLength(), shape.maxPredictions(), Math.max(shape.maxTokenId(), maxId));
     }
     return shape;
   }

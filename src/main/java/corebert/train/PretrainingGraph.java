@@ -107,6 +107,11 @@ public final class PretrainingGraph implements AutoCloseable {
           "the data's max_seq_length " + shape.maxSeqLength()
               + " exceeds the config's max_position_embeddings " + cfg.maxPositionEmbeddings());
     }
+    if (shape.maxTokenId() >= cfg.vocabSize()) {
+      throw new IllegalArgumentException(
+          "the data holds token id " + shape.maxTokenId() + " but the config's vocab_size is "
+              + cfg.vocabSize() + ": the TFRecords were made with another vocab.txt");
+    }
     long seed = training.map(TrainConfig::seed).orElse(0L);
     Graph graph = new Graph();
     try {

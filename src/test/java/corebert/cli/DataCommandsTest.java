@@ -46,9 +46,8 @@ Others said the roads were badly needed in rural counties .
     Path out = dir.resolve("out");
 
     String created =
-        stdout(
-            () ->
-                CoreBert.run(
+        Cli.ok(
+                Cli.run(
                     "create-data",
                     "--input",
                     text + "/*.txt",
@@ -75,9 +74,8 @@ Others said the roads were badly needed in rural counties .
     }
 
     String inspected =
-        stdout(
-            () ->
-                CoreBert.run(
+        Cli.ok(
+                Cli.run(
                     "inspect-data",
                     "--input",
                     out + "/*.tfrecord",
@@ -99,17 +97,5 @@ Others said the roads were badly needed in rural counties .
         CoreBert.run("create-data", "--input", dir + "/*.txt", "--vocab", "v", "--output", "o"));
     assertEquals(CoreBert.EXIT_USAGE, CoreBert.run("inspect-data", "--input", dir + "/none*"));
     assertEquals(0, CoreBert.run("create-data", "--help"));
-  }
-
-  private static String stdout(Supplier<Integer> body) {
-    PrintStream saved = System.out;
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-    try {
-      assertEquals(0, body.get());
-    } finally {
-      System.setOut(saved);
-    }
-    return bytes.toString(StandardCharsets.UTF_8);
   }
 }

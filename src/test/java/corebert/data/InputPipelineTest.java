@@ -119,7 +119,9 @@ class InputPipelineTest {
     try (TfRecordWriter writer = new TfRecordWriter(file)) {
       writer.write(ex.toByteArray());
     }
-    assertEquals(new InputPipeline.DataShape(SEQ, PRED), InputPipeline.inspect(List.of(file)));
+    InputPipeline.DataShape shape = InputPipeline.inspect(List.of(file));
+    assertEquals(SEQ, shape.maxSeqLength());
+    assertEquals(PRED, shape.maxPredictions());
     List<List<Row>> batches = readAll(List.of(file), false, 1, null);
     assertEquals(1, batches.size());
     assertEquals(1, batches.get(0).size());
@@ -199,7 +201,7 @@ class InputPipelineTest {
   @Test
   void inspectNamesTheFileWhoseLengthsDiffer() {
     List<Path> files = new ArrayList<>(writeShards());
-    assertEquals(new InputPipeline.DataShape(SEQ, PRED), InputPipeline.inspect(files));
+    assertEquals(SEQ, InputPipeline.inspect(files).maxSeqLength());
     Path longer = dir.resolve("seq10.tfrecord");
     try (TfRecordWriter writer = new TfRecordWriter(longer)) {
       writer.write(PretrainingSchema.toExample(instance(0), 10, PRED).toByteArray());

@@ -1,0 +1,75 @@
+package corebert.cli;
+
+import corebert.data.CreateDataConfig;
+import corebert.data.PretrainingDataCreator;
+import corebert.data.VocabTrainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Real pretraining data for the end-to-end tests, made once per test JVM from the bundled Brown
+ * sample: a WordPiece vocab, training shards and held-out shards (seq 64, 10 predictions), and a
+ * bert-tiny config sized to that vocab.
+ */
+final class BrownFixture {
+  static final int VOCAB_SIZE = 3000;
+  static final int SEQ = 64;
+  static final int PREDICTIONS = 10;
+
+  final Path dir;
+  final Path vocab;
+  final Path trainDir;
+  final Path evalDir;
+  final Path config;
+
+  private static BrownFixture instance;
+
+  private BrownFixture(Path dir) {
+    this.dir = dir;
+    this.vocab = dir.resolve("vocab.txt");
+    this.trainDir = dir.resolve("train");
+    this.evalDir = dir.resolve("eval");
+    this.config = dir.resolve("bert_tiny.json");
+  }
+
+  static synchronized BrownFixture get() {
+    if (instance == null) {
+      try {
+        Path dir = Files.createTempDirectory("corebert-brown");
+        BrownFixture f = new BrownFixture(dir);
+        Path sample = Path.of("data/sample");
+        VocabTrainer.train(List.of(sample.resolve("brown-sample-train.txt")), VOCAB_SIZE, true)
+            .write(f.vocab);
+        create(sample.resolve("brown-sample-train.txt"), f.vocab, f.trainDir, 3, 2);
+        create(sample.resolve("brown-sample-eval.txt"), f.vocab, f.evalDir, 1, 1);
+        // bert-tiny (L2/H128/A2) with this vocab.
+        Files.writeString(
+            f.config,
+            Files.readString(Path.of("graphs/bert-tiny.json"))
+                .replace("\"vocab_size\": 30522", "\"vocab_size\": " + VOCAB_SIZE));
+        instance = f;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return instance;
+  }
+
+  String trainGlob() {
+    return trainDir + "/*.tfrecord";
+  }
+
+  String evalGlob() {
+    return evalDir + "/*.tfrecord";
+  }
+
+  private static void create(Path text, Path vocab, Path out, int dupe, int shards) {
+    PretrainingDataCreator.run(
+        new CreateDataConfig(
+            List.of(text), vocab, out, SEQ, PREDICTIONS, 0.15, dupe, 0.1, shards, shards, 12345,
+            false, true));
+  }
+}
