@@ -33,6 +33,9 @@ public final class CoreBert {
           new InspectDataCommand(),
           new PretrainCommand(),
           new EvaluateCommand(),
+          new ConvertCommand(),
+          new CoreCommand(),
+          new InfoCommand(),
           new QuickstartCommand());
 
   private CoreBert() {}

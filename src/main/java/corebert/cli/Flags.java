@@ -31,6 +31,11 @@ final class Flags {
     return Option.builder().longOpt(name).desc(description).build();
   }
 
+  /** An optional option that repeats or takes several values (globs). */
+  static Option optionalList(String name, String arg, String description) {
+    return Option.builder().longOpt(name).hasArgs().argName(arg).desc(description).build();
+  }
+
   /** A required option that repeats or takes several values (globs). */
   static Option requiredList(String name, String arg, String description) {
     return Option.builder().longOpt(name).hasArgs().argName(arg).required().desc(description).build();

@@ -49,15 +49,17 @@ final class PretrainCommand implements Command {
     o.addOption(required("config", "FILE", "bert_config.json (google-research/bert keys)"));
     o.addOption(
         valued("model", "full|relaxed", "full BERT or CoRe's relaxed BERT (default full)"));
-    addTrainingOptions(o);
+    addTrainingOptions(o, true);
     return o;
   }
 
-  /** The options `pretrain` and `core` share. */
-  static void addTrainingOptions(Options o) {
+  /** The options `pretrain` and `core` share; `core` replaces --steps by its phase lengths. */
+  static void addTrainingOptions(Options o, boolean withSteps) {
     o.addOption(requiredList("input", "GLOB", "pretraining TFRecords (repeatable; globs)"));
     o.addOption(required("output-dir", "DIR", "checkpoints, metrics.jsonl, TensorBoard events"));
-    o.addOption(valued("steps", "N", "stop at this global step"));
+    if (withSteps) {
+      o.addOption(valued("steps", "N", "stop at this global step"));
+    }
     o.addOption(
         valued("time-budget", "SEC", "stop after this many seconds instead of --steps"));
     o.addOption(valued("batch-size", "N", "sequences per step (default " + DEFAULT_BATCH + ")"));
@@ -88,8 +90,8 @@ final class PretrainCommand implements Command {
   }
 
   /** Builds the validated training settings from a parsed line. */
-  static TrainConfig trainConfig(CommandLine line, Variant variant) {
-    long steps = longValue(line, "steps", 0, 1);
+  static TrainConfig trainConfig(CommandLine line, Variant variant, long stepsOverride) {
+    long steps = stepsOverride > 0 ? stepsOverride : longValue(line, "steps", 0, 1);
     double budget = doubleValue(line, "time-budget", 0, 1, 1e9);
     if ((steps > 0) == (budget > 0)) {
       throw new UsageException("give exactly one of --steps and --time-budget");
@@ -108,6 +110,7 @@ final class PretrainCommand implements Command {
       return new TrainConfig(
           variant,
           globs(line, "input"),
+          Path.of(line.getOptionValue("output-dir")),
           Path.of(line.getOptionValue("output-dir")),
           steps,
           budget,
@@ -176,7 +179,7 @@ final class PretrainCommand implements Command {
         throw new UsageException("--config " + line.getOptionValue("config") + ": " + e.getMessage());
       }
     }
-    TrainConfig tc = trainConfig(line, variant);
+    TrainConfig tc = trainConfig(line, variant, 0);
     requireSeqLength(line, tc);
     Trainer.Outcome outcome = Trainer.train(cfg, tc);
     Map<String, Object> out = new LinkedHashMap<>();

@@ -107,7 +107,7 @@ final class QuickstartCommand implements Command {
     LOG.info("[3/4] pretrain: full BERT, " + steps + " steps");
     TrainConfig tc =
         new TrainConfig(
-            Variant.FULL, train, dir.resolve("full"), steps, 0, BATCH, LR, steps * 2 / 5,
+            Variant.FULL, train, dir.resolve("full"), dir.resolve("full"), steps, 0, BATCH, LR, steps * 2 / 5,
             Optional.empty(), Math.max(100, steps / 3), 50, 2, 5, line.hasOption("xla"),
             PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, 10_000, "full", 0);
     Trainer.Outcome outcome = Trainer.train(cfg, tc);

@@ -154,7 +154,7 @@ public final class BertModel {
     attended = layers.layerNorm(attentionOut, tf.math.add(attended, x), h); // [B*T, H]
 
     Operand<TFloat32> inner =
-        layers.activation(cfg.hiddenAct(), ffnDense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h,
+        Layers.activation(tf, cfg.hiddenAct(), ffnDense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h,
             cfg.intermediateSize())); // [B*T, I]
     Ops out = layer.withSubScope(OUTPUT);
     Operand<TFloat32> ffn = ffnDense(out.withSubScope(DENSE), inner, cfg.intermediateSize(), h);
@@ -279,6 +279,11 @@ public final class BertModel {
 
   private Variable<TFloat32> weight(Ops scope, String name, Shape shape) {
     return layers.truncatedNormal(scope, name, shape, cfg.initializerRange());
+  }
+
+  /** The config's {@code hidden_act} applied to x, for code that rebuilds a sublayer. */
+  public static Operand<TFloat32> activation(Ops tf, BertConfig cfg, Operand<TFloat32> x) {
+    return Layers.activation(tf, cfg.hiddenAct(), x);
   }
 
   /** Multiplies [rows, H] by the transposed word table [V, H]: logits over the vocabulary. */

@@ -80,7 +80,7 @@ final class Layers {
   }
 
   /** The config's {@code hidden_act}. */
-  Operand<TFloat32> activation(String name, Operand<TFloat32> x) {
+  static Operand<TFloat32> activation(Ops tf, String name, Operand<TFloat32> x) {
     return switch (name) {
         // Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), as BERT's modeling.py.
       case "gelu" -> tf.math.mul(

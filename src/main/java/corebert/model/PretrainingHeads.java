@@ -137,7 +137,7 @@ public final class PretrainingHeads {
     Ops transform = predictions.withSubScope(TRANSFORM);
     Operand<TFloat32> y =
         layers.dense(transform.withSubScope(DENSE), x, h, h, cfg.initializerRange()); // [B*P, H]
-    y = layers.layerNorm(transform, layers.activation(cfg.hiddenAct(), y), h);
+    y = layers.layerNorm(transform, Layers.activation(tf, cfg.hiddenAct(), y), h);
     Operand<TFloat32> outputBias =
         tf.identity(layers.constant(predictions, OUTPUT_BIAS, cfg.vocabSize(), 0f));
     Operand<TFloat32> logits =

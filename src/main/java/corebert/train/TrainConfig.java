@@ -15,7 +15,8 @@ import java.util.Optional;
  *
  * @param variant FULL or RELAXED model
  * @param inputs TFRecord shards
- * @param outputDir checkpoints, metrics and configs; a run resumes from it
+ * @param outputDir checkpoints and configs; a run resumes from it
+ * @param metricsDir where metrics.jsonl and TensorBoard events go (CoRe's phases share one)
  * @param steps global step to stop at (used when {@code timeBudgetSec} is 0)
  * @param timeBudgetSec wall-clock budget in seconds, or 0 to run {@code steps}
  * @param batchSize sequences per step
@@ -37,6 +38,7 @@ public record TrainConfig(
     Variant variant,
     List<Path> inputs,
     Path outputDir,
+    Path metricsDir,
     long steps,
     double timeBudgetSec,
     int batchSize,
@@ -86,10 +88,10 @@ public record TrainConfig(
 
   /** The same run with other stop and schedule settings (CoRe's phases). */
   public TrainConfig forPhase(
-      Variant v, String phaseName, long stopStep, double budgetSec, long start, long warmup,
-      Optional<Path> init) {
+      Variant v, String phaseName, Path phaseDir, long stopStep, double budgetSec, long start,
+      long warmup) {
     return new TrainConfig(
-        v, inputs, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, init,
+        v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, Optional.empty(),
         saveEvery, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer, shuffleBuffer,
         phaseName, start);
   }

@@ -73,7 +73,7 @@ public final class Trainer {
 
   private static Outcome loop(PretrainingGraph g, TrainConfig tc, long startStep) {
     Path dir = tc.outputDir();
-    double elapsedBefore = lastElapsed(dir.resolve(MetricsLog.FILE), startStep);
+    double elapsedBefore = lastElapsed(tc.metricsDir().resolve(MetricsLog.FILE), startStep);
     AdamWeightDecay.Update update = g.update.orElseThrow();
     long step = startStep;
     Path lastCheckpoint = Checkpoints.latest(dir).orElse(null);
@@ -82,7 +82,7 @@ public final class Trainer {
     long windowStart = System.nanoTime();
     long runStart = windowStart;
     int windowSteps = 0;
-    try (MetricsLog metrics = new MetricsLog(dir, startStep)) {
+    try (MetricsLog metrics = new MetricsLog(tc.metricsDir(), startStep)) {
       while (true) {
         double runSec = (System.nanoTime() - runStart) / 1e9;
         if (tc.timeBudgetSec() > 0 ? runSec + elapsedBefore >= tc.timeBudgetSec() : step >= tc.steps()) {

@@ -1,0 +1,55 @@
+package corebert.cli;
+
+import static corebert.cli.Flags.*;
+
+import corebert.model.BertConfig;
+import corebert.surgery.Surgery;
+import corebert.train.Checkpoints;
+import corebert.util.Json;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** `corebert convert`: graph surgery from a relaxed checkpoint to a full-BERT checkpoint. */
+final class ConvertCommand implements Command {
+  @Override
+  public String name() {
+    return "convert";
+  }
+
+  @Override
+  public String summary() {
+    return "graph surgery: relaxed-BERT checkpoint -> full-BERT checkpoint (W = U·V), self-checked";
+  }
+
+  @Override
+  public Options options() {
+    Options o = new Options();
+    o.addOption(required("config", "FILE", "bert_config.json with the relaxed block the checkpoint was trained with"));
+    o.addOption(required("relaxed-checkpoint", "CKPT", "relaxed checkpoint directory (newest) or prefix"));
+    o.addOption(required("output-dir", "DIR", "where the full checkpoint and bert_config.json go"));
+    return o;
+  }
+
+  @Override
+  public int run(CommandLine line) {
+    BertConfig cfg = PretrainCommand.config(line);
+    if (cfg.relaxed().isEmpty()) {
+      throw new UsageException(
+          "--config " + line.getOptionValue("config") + " has no \"relaxed\" block; give the config the relaxed model was trained with");
+    }
+    Path relaxed = Checkpoints.resolve(line.getOptionValue("relaxed-checkpoint"));
+    Surgery.Report r = Surgery.convert(cfg, relaxed, Path.of(line.getOptionValue("output-dir")));
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("checkpoint", r.checkpoint().toString());
+    out.put("step", r.step());
+    out.put("copied_variables", r.copied());
+    out.put("rebuilt_ffn_kernels", r.rebuilt());
+    out.put("max_copied_diff", r.maxCopiedDifference());
+    out.put("max_ffn_output_diff", r.maxFfnDifference());
+    System.out.println(Json.write(out));
+    return 0;
+  }
+}

@@ -1,0 +1,68 @@
+package corebert.cli;
+
+import static corebert.cli.Flags.*;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.surgery.CorePipeline;
+import corebert.train.TrainConfig;
+import corebert.util.Json;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** `corebert core`: relaxed pretraining → surgery → full pretraining, resumable, one directory. */
+final class CoreCommand implements Command {
+  static final double DEFAULT_RELAXED_FRACTION = 0.5;
+
+  @Override
+  public String name() {
+    return "core";
+  }
+
+  @Override
+  public String summary() {
+    return "the CoRe pipeline: relaxed BERT -> surgery -> full BERT, in one resumable run";
+  }
+
+  @Override
+  public Options options() {
+    Options o = new Options();
+    o.addOption(required("config", "FILE", "bert_config.json with a \"relaxed\" block"));
+    o.addOption(valued("relaxed-steps", "N1", "phase-1 (relaxed) steps, with --full-steps"));
+    o.addOption(valued("full-steps", "N2", "phase-2 (full) steps after surgery"));
+    o.addOption(
+        valued(
+            "relaxed-fraction", "F",
+            "with --time-budget: share of the budget for phase 1 (default " + DEFAULT_RELAXED_FRACTION + ")"));
+    o.addOption(
+        valued("full-warmup-steps", "N", "phase 2's re-warm-up (default: 2% of phase 2, at least 10)"));
+    o.addOption(
+        Flags.optionalList(
+            "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
+    PretrainCommand.addTrainingOptions(o, false);
+    return o;
+  }
+
+  @Override
+  public int run(CommandLine line) {
+    BertConfig cfg = PretrainCommand.config(line);
+    if (cfg.relaxed().isEmpty()) {
+      throw new UsageException("--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
+    }
+    boolean budget = line.hasOption("time-budget");
+    long n1 = longValue(line, "relaxed-steps", 0, 1);
+    long n2 = longValue(line, "full-steps", 0, 1);
+    if (budget == (n1 > 0 || n2 > 0) || (!budget && (n1 == 0 || n2 == 0))) {
+      throw new UsageException("give --relaxed-steps and --full-steps, or --time-budget");
+    }
+    TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, budget ? 0 : n1);
+    double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
+    long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
+    List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
+    var summary = CorePipeline.run(cfg, tc, new CorePipeline.Plan(n1, n2, fraction, warmup, eval));
+    System.out.println(Json.write(summary));
+    return 0;
+  }
+}

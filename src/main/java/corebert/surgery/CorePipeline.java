@@ -1,0 +1,103 @@
+package corebert.surgery;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.Checkpoints;
+import corebert.train.Evaluator;
+import corebert.train.TrainConfig;
+import corebert.train.Trainer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * CoRe end to end in one output directory: phase 1 trains the relaxed BERT in {@code relaxed/},
+ * surgery writes the full BERT into {@code full/}, phase 2 retrains it there with its own short
+ * warm-up. Both phases log to the directory's one {@code metrics.jsonl}, on one step and
+ * elapsed-time axis. A rerun resumes whichever phase was interrupted and never redoes a finished
+ * one: a checkpoint in {@code full/} means surgery is done.
+ */
+public final class CorePipeline {
+  private static final Logger LOG = Logger.getLogger(CorePipeline.class.getName());
+  public static final String RELAXED_DIR = "relaxed";
+  public static final String FULL_DIR = "full";
+
+  /**
+   * How to split the run.
+   *
+   * @param relaxedSteps phase-1 steps (steps mode)
+   * @param fullSteps phase-2 steps (steps mode)
+   * @param relaxedFraction share of the time budget for phase 1 (budget mode)
+   * @param fullWarmupSteps phase 2's re-warm-up
+   * @param evalInputs held-out data to measure the loss before and after surgery and at the end
+   */
+  public record Plan(
+      long relaxedSteps,
+      long fullSteps,
+      double relaxedFraction,
+      long fullWarmupSteps,
+      List<Path> evalInputs) {}
+
+  private CorePipeline() {}
+
+  /** Runs (or resumes) the pipeline; returns a summary for the final JSON line. */
+  public static Map<String, Object> run(BertConfig cfg, TrainConfig tc, Plan plan) {
+    cfg.requireRelaxed();
+    Path dir = tc.outputDir();
+    Path relaxedDir = dir.resolve(RELAXED_DIR);
+    Path fullDir = dir.resolve(FULL_DIR);
+    boolean budget = tc.timeBudgetSec() > 0;
+    Map<String, Object> summary = new LinkedHashMap<>();
+
+    Optional<Surgery.Report> surgery = Optional.empty();
+    if (Checkpoints.latest(fullDir).isEmpty()) {
+      LOG.info("CoRe phase 1: relaxed BERT");
+      Trainer.Outcome relaxed =
+          Trainer.train(
+              cfg,
+              tc.forPhase(
+                  Variant.RELAXED, "relaxed", relaxedDir, plan.relaxedSteps(),
+                  budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0, tc.warmupSteps()));
+      LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
+      surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
+      if (!plan.evalInputs().isEmpty()) {
+        summary.put("relaxed_eval", eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc));
+        summary.put("converted_eval", eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc));
+      }
+    } else {
+      LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
+    }
+    // Phase 2's schedule starts where surgery left the step, also when resuming phase 2.
+    long phase2Start = Surgery.readReport(fullDir).step();
+    LOG.info("CoRe phase 2: full BERT from step " + phase2Start);
+    Trainer.Outcome full =
+        Trainer.train(
+            cfg,
+            tc.forPhase(
+                Variant.FULL, "full", fullDir, budget ? 0 : phase2Start + plan.fullSteps(),
+                tc.timeBudgetSec(), phase2Start, plan.fullWarmupSteps()));
+    summary.put("step", full.step());
+    summary.put("loss", full.loss());
+    summary.put("elapsed_sec", full.elapsedSec());
+    summary.put("checkpoint", full.checkpoint().toString());
+    surgery.ifPresent(
+        s -> {
+          summary.put("surgery_step", s.step());
+          summary.put("surgery_max_ffn_diff", s.maxFfnDifference());
+        });
+    if (!plan.evalInputs().isEmpty()) {
+      summary.put("final_eval", eval(cfg, Variant.FULL, full.checkpoint(), plan, tc));
+    }
+    return summary;
+  }
+
+  private static Map<String, Object> eval(
+      BertConfig cfg, Variant variant, Path checkpoint, Plan plan, TrainConfig tc) {
+    Map<String, Object> m = Evaluator.evaluate(cfg, variant, checkpoint, plan.evalInputs(), tc.batchSize());
+    LOG.info(variant.name().toLowerCase() + " " + checkpoint.getFileName() + ": " + m);
+    return m;
+  }
+}

@@ -1,0 +1,162 @@
+package corebert.train;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.PretrainingHeads;
+import corebert.model.VariableNames;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * Exactly the variables of a pretraining checkpoint (model, optimizer slots, global step) with no
+ * data pipeline, plus a placeholder-fed assign for each: what graph surgery reads a checkpoint
+ * into and writes a new one from. The model is built on small placeholders only to create its
+ * variables under their real names.
+ */
+public final class CheckpointGraph implements AutoCloseable {
+  private final Graph graph;
+  private final Session session;
+  /** Every variable by name, in creation order: model variables, then slots, then the step. */
+  private final Map<String, Output<?>> variables;
+  private final Map<String, Placeholder<?>> feeds;
+  private final Map<String, Op> assigns;
+
+  private CheckpointGraph(
+      Graph graph,
+      Map<String, Output<?>> variables,
+      Map<String, Placeholder<?>> feeds,
+      Map<String, Op> assigns) {
+    this.graph = graph;
+    this.variables = variables;
+    this.feeds = feeds;
+    this.assigns = assigns;
+    this.session = new Session(graph);
+  }
+
+  /** Builds the variables of a {@code variant} checkpoint and initialises them. */
+  public static CheckpointGraph build(BertConfig cfg, Variant variant) {
+    Graph graph = new Graph();
+    try {
+      Ops tf = Ops.create(graph);
+      Ops in = tf.withSubScope("dummy_input");
+      Placeholder<TInt32> ids = in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 2)));
+      Placeholder<TInt32> positions =
+          in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 1)));
+      BertModel.Outputs encoder = BertModel.build(tf, cfg.withoutDropout(), variant, ids, ids, ids, 0);
+      PretrainingHeads.build(
+          tf, cfg, encoder, positions, positions,
+          in.placeholder(TFloat32.class, Placeholder.shape(Shape.of(1, 1))),
+          in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1))), 0);
+      Map<String, Output<?>> vars = new LinkedHashMap<>();
+      List<GraphOperation> model = new ArrayList<>();
+      for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+        GraphOperation op = it.next();
+        if (op.type().equals("VariableV2")) {
+          model.add(op);
+        }
+      }
+      for (GraphOperation op : model) {
+        vars.put(op.name(), op.output(0));
+      }
+      for (GraphOperation op : model) {
+        Shape shape = op.output(0).shape();
+        for (String slot : List.of(VariableNames.ADAM_M, VariableNames.ADAM_V)) {
+          Output<TFloat32> s = AdamWeightDecay.slot(tf, graph, op.name(), slot, shape);
+          vars.put(s.op().name(), s);
+        }
+      }
+      Variable<TInt64> step =
+          tf.withInitScope().withName(VariableNames.GLOBAL_STEP).variable(Shape.scalar(), TInt64.class);
+      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      vars.put(step.op().name(), step.asOutput());
+
+      Map<String, Placeholder<?>> feeds = new LinkedHashMap<>();
+      Map<String, Op> assigns = new LinkedHashMap<>();
+      Ops set = tf.withSubScope("set");
+      for (Map.Entry<String, Output<?>> e : vars.entrySet()) {
+        feeds.put(e.getKey(), placeholderLike(set, e.getValue()));
+        assigns.put(e.getKey(), assign(set, e.getValue(), feeds.get(e.getKey())));
+      }
+      CheckpointGraph g = new CheckpointGraph(graph, vars, feeds, assigns);
+      g.session.initialize();
+      return g;
+    } catch (RuntimeException e) {
+      graph.close();
+      throw e;
+    }
+  }
+
+  /** Names of every variable, model variables first. */
+  public List<String> names() {
+    return List.copyOf(variables.keySet());
+  }
+
+  public Shape shape(String name) {
+    return variable(name).shape();
+  }
+
+  /** Restores every variable from a checkpoint prefix. */
+  public void restore(String prefix) {
+    session.restore(prefix);
+  }
+
+  /** Fetches the values of {@code names}, in order; the caller closes the Result. */
+  public Result read(List<String> names) {
+    Session.Runner runner = session.runner();
+    names.forEach(n -> runner.fetch(variable(n)));
+    return runner.run();
+  }
+
+  /** Overwrites one variable. */
+  public void write(String name, Tensor value) {
+    session.runner().feed(feeds.get(name), value).addTarget(assigns.get(name)).run();
+  }
+
+  /** Saves all variables as {@code dir/model.ckpt-<step>}. */
+  public java.nio.file.Path save(java.nio.file.Path dir, long step) {
+    return Checkpoints.save(session, dir, step, Integer.MAX_VALUE);
+  }
+
+  private Output<?> variable(String name) {
+    Output<?> v = variables.get(name);
+    if (v == null) {
+      throw new IllegalArgumentException("no variable '" + name + "' in the checkpoint graph");
+    }
+    return v;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Placeholder<?> placeholderLike(Ops tf, Output<?> v) {
+    return tf.placeholder((Class) v.type(), Placeholder.shape(v.shape()));
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Op assign(Ops tf, Output<?> v, Operand<?> value) {
+    return tf.assign((Operand) v, (Operand) value);
+  }
+
+  @Override
+  public void close() {
+    session.close();
+    graph.close();
+  }
+}
