@@ -1,0 +1,99 @@
+package corebert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.CheckpointGraph;
+import corebert.train.MetricsLog;
+import corebert.util.Json;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** CoRe on real Brown text with bert-tiny: surgery keeps what phase 1 learned; core resumes. */
+class CoreTest {
+  @TempDir Path out;
+
+  @Test
+  void convertedModelStartsFarBelowAFreshFullBert() throws Exception {
+    BrownFixture data = BrownFixture.get();
+    Path relaxed = out.resolve("relaxed");
+    Cli.ok(
+        Cli.run(
+            "pretrain", "--model", "relaxed", "--config", data.config.toString(), "--input",
+            data.trainGlob(), "--output-dir", relaxed.toString(), "--steps", "300", "--lr", "1e-3",
+            "--warmup-steps", "100", "--log-every", "100"));
+    Map<String, Object> conversion =
+        Json.parseObject(
+            Cli.run(
+                    "convert", "--config", data.config.toString(), "--relaxed-checkpoint",
+                    relaxed.toString(), "--output-dir", out.resolve("converted").toString())
+                .lastLine());
+    assertEquals(300L, ((Number) conversion.get("step")).longValue());
+    assertTrue(((Number) conversion.get("max_ffn_output_diff")).doubleValue() < 1e-5, conversion::toString);
+
+    Path fresh = out.resolve("fresh");
+    try (CheckpointGraph g = CheckpointGraph.build(BertConfig.fromJsonFile(data.config), Variant.FULL)) {
+      g.save(fresh, 0);
+    }
+    double relaxedLoss = heldOutLoss(data, relaxed, "relaxed");
+    double convertedLoss = heldOutLoss(data, out.resolve("converted"), "full");
+    double freshLoss = heldOutLoss(data, fresh, "full");
+    System.err.printf(
+        "held-out MLM loss: relaxed %.3f, converted full %.3f, fresh full %.3f%n",
+        relaxedLoss, convertedLoss, freshLoss);
+    assertTrue(convertedLoss < freshLoss - 1.0, convertedLoss + " vs fresh " + freshLoss);
+    // Attention switches from linear to softmax; the rest is exact, so the jump stays small.
+    assertTrue(Math.abs(convertedLoss - relaxedLoss) < 0.5, convertedLoss + " vs " + relaxedLoss);
+  }
+
+  @Test
+  void coreRunsBothPhasesOnOneAxisAndResumesWithoutRedoingWork() {
+    BrownFixture data = BrownFixture.get();
+    String[] args = {
+      "core", "--config", data.config.toString(), "--input", data.trainGlob(), "--output-dir",
+      out.toString(), "--relaxed-steps", "20", "--full-steps", "15", "--log-every", "5",
+      "--save-every", "10", "--eval-input", data.evalGlob()
+    };
+    Map<String, Object> first = Json.parseObject(Cli.run(args).lastLine());
+    assertEquals(35L, ((Number) first.get("step")).longValue());
+    assertEquals(20L, ((Number) first.get("surgery_step")).longValue());
+
+    // A rerun with a longer phase 2 continues it: no relaxed step, no second surgery.
+    args[args.length - 7] = "25";
+    Cli.Outcome second = Cli.run(args);
+    Map<String, Object> resumed = Json.parseObject(second.lastLine());
+    assertEquals(45L, ((Number) resumed.get("step")).longValue());
+    assertTrue(second.err().contains("surgery already done"), second.err());
+    assertTrue(!resumed.containsKey("surgery_step"));
+
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+    long previous = 0;
+    double elapsed = 0;
+    for (Map<String, Object> rec : log) {
+      long step = ((Number) rec.get("step")).longValue();
+      assertTrue(step > previous, "steps must increase without gaps or repeats: " + log);
+      assertEquals(step <= 20 ? "relaxed" : "full", rec.get("phase"));
+      double e = ((Number) rec.get("elapsed_sec")).doubleValue();
+      assertTrue(e >= elapsed, "elapsed time runs on across phases");
+      previous = step;
+      elapsed = e;
+    }
+    assertEquals(45L, previous);
+  }
+
+  private static double heldOutLoss(BrownFixture data, Path checkpoint, String model) {
+    return ((Number)
+            Json.parseObject(
+                    Cli.run(
+                            "evaluate", "--config", data.config.toString(), "--checkpoint",
+                            checkpoint.toString(), "--input", data.evalGlob(), "--model", model)
+                        .lastLine())
+                .get("mlm_loss"))
+        .doubleValue();
+  }
+}

@@ -1,0 +1,135 @@
+package corebert.surgery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.CheckpointGraph;
+import corebert.train.Checkpoints;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Result;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/** Surgery on a tiny relaxed checkpoint with random weights and optimizer moments. */
+class SurgeryTest {
+  private static final String TINY =
+      "{\"vocab_size\": 100, \"hidden_size\": 32, \"num_hidden_layers\": 2,"
+          + " \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 16,"
+          + " \"relaxed\": {\"attention\": \"linear_elu\", \"ffn_rank\": 4}}";
+
+  @TempDir Path dir;
+
+  @Test
+  void ffnOutputsMatchAndSharedVariablesCarryOver() throws Exception {
+    BertConfig cfg = BertConfig.fromJson(TINY);
+    Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 42);
+
+    Surgery.Report r = Surgery.convert(cfg, relaxed, dir.resolve("full"));
+    assertEquals(42, r.step());
+    assertEquals(2 * 2, r.rebuilt(), "two FFN kernels per layer");
+    assertEquals(0.0, r.maxCopiedDifference());
+    assertTrue(r.maxFfnDifference() < 1e-5, "FFN outputs differ by " + r.maxFfnDifference());
+    assertTrue(r.maxFfnDifference() > 0 || r.rebuilt() > 0);
+
+    try (CheckpointGraph full = CheckpointGraph.build(cfg, Variant.FULL);
+        CheckpointGraph source = CheckpointGraph.build(cfg, Variant.RELAXED)) {
+      full.restore(r.checkpoint().toString());
+      source.restore(relaxed.toString());
+      String kernel = "bert/encoder/layer_1/intermediate/dense/kernel";
+      String word = "bert/embeddings/word_embeddings";
+      try (Result f = full.read(java.util.List.of(kernel, kernel + "/adam_m", word + "/adam_v", "global_step"));
+          Result s = source.read(java.util.List.of(word + "/adam_v", kernel + "_u", kernel + "_v"))) {
+        assertEquals(0f, maxAbs((TFloat32) f.get(1)), "rebuilt kernel's moments start at zero");
+        assertEquals(maxAbs((TFloat32) s.get(0)), maxAbs((TFloat32) f.get(2)), "moments carry over");
+        assertTrue(maxAbs((TFloat32) s.get(0)) > 0);
+        assertEquals(42, ((TInt64) f.get(3)).getLong());
+        // W = U·V, checked on the host in double precision.
+        float[] u = values((TFloat32) s.get(1));
+        float[] v = values((TFloat32) s.get(2));
+        float[] w = values((TFloat32) f.get(0));
+        int h = 32, rank = 4, i = 64;
+        for (int a = 0; a < h; a += 7) {
+          for (int b = 0; b < i; b += 5) {
+            double expected = 0;
+            for (int k = 0; k < rank; k++) {
+              expected += (double) u[a * rank + k] * v[k * i + b];
+            }
+            assertEquals(expected, w[a * i + b], 1e-6);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void checkpointOfAnotherConfigIsRefusedAndNothingIsWritten() throws Exception {
+    BertConfig cfg = BertConfig.fromJson(TINY);
+    Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 1);
+    cfg.writeTo(dir.resolve("relaxed/bert_config.json"));
+    BertConfig wider = BertConfig.fromJson(TINY.replace("\"hidden_size\": 32", "\"hidden_size\": 48"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Surgery.convert(wider, relaxed, dir.resolve("out")));
+    assertTrue(e.getMessage().contains("hidden_size 32 vs 48"), e.getMessage());
+    assertTrue(Checkpoints.latest(dir.resolve("out")).isEmpty());
+
+    // Without the saved config, the restore itself refuses the shapes.
+    Files.delete(dir.resolve("relaxed/bert_config.json"));
+    BertConfig deeper =
+        BertConfig.fromJson(TINY.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Surgery.convert(deeper, relaxed, dir.resolve("out2")));
+    assertTrue(e.getMessage().contains("not a relaxed checkpoint of this config"), e.getMessage());
+    assertFalse(Files.exists(dir.resolve("out2")) && Checkpoints.latest(dir.resolve("out2")).isPresent());
+  }
+
+  /** A relaxed checkpoint with random weights, random moments and the given step. */
+  private static Path writeRelaxedCheckpoint(BertConfig cfg, Path out, long step) {
+    Random random = new Random(7);
+    try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.RELAXED)) {
+      for (String name : g.names()) {
+        if (name.equals("global_step")) {
+          try (TInt64 s = TInt64.scalarOf(step)) {
+            g.write(name, s);
+          }
+          continue;
+        }
+        try (TFloat32 t = TFloat32.tensorOf(g.shape(name))) {
+          float[] x = new float[(int) g.shape(name).size()];
+          for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (name.endsWith("adam_v") ? random.nextDouble() : random.nextGaussian() * 0.1);
+          }
+          t.copyFrom(DataBuffers.of(x, true, false));
+          g.write(name, t);
+        }
+      }
+      return g.save(out, step);
+    }
+  }
+
+  private static float[] values(TFloat32 t) {
+    float[] x = new float[(int) t.shape().size()];
+    t.copyTo(DataBuffers.of(x, false, false));
+    return x;
+  }
+
+  private static float maxAbs(TFloat32 t) {
+    float m = 0;
+    for (float x : values(t)) {
+      m = Math.max(m, Math.abs(x));
+    }
+    return m;
+  }
+}
