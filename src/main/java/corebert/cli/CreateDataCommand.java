@@ -5,7 +5,6 @@ import corebert.data.PretrainingDataCreator;
 import java.nio.file.Path;
 import java.util.logging.Logger;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** {@code corebert create-data}: text in google-research/bert's format to sharded TFRecords. */
@@ -26,75 +25,59 @@ final class CreateDataCommand implements Command {
   public Options options() {
     return new Options()
         .addOption(
-            Option.builder()
-                .longOpt("input")
-                .hasArgs()
-                .argName("GLOB")
-                .desc("text files or globs, repeatable (required)")
-                .required()
-                .build())
+            Flags.requiredList("input", "GLOB", "text files or globs, repeatable (required)"))
         .addOption(
-            Option.builder()
-                .longOpt("vocab")
-                .hasArg()
-                .argName("FILE")
-                .desc("BERT vocab.txt (required)")
-                .required()
-                .build())
+            Flags.required("vocab", "FILE", "BERT vocab.txt (required)"))
         .addOption(
-            Option.builder()
-                .longOpt("output")
-                .hasArg()
-                .argName("DIR")
-                .desc(
-                    "directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
-                        + " (required)")
-                .required()
-                .build())
+            Flags.required(
+                "output",
+                "DIR",
+                "directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
+                    + " (required)"))
         .addOption(
-            valued(
+            Flags.valued(
                 "max-seq-length",
                 "N",
                 "tokens per instance with [CLS] and [SEP] (default "
                     + CreateDataConfig.DEFAULT_MAX_SEQ_LENGTH
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "max-predictions",
                 "N",
                 "masked positions per instance at most (default "
                     + CreateDataConfig.DEFAULT_MAX_PREDICTIONS_PER_SEQ
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "masked-lm-prob",
                 "P",
                 "fraction of tokens masked (default "
                     + CreateDataConfig.DEFAULT_MASKED_LM_PROB
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "dupe-factor",
                 "N",
                 "instances made from each document, each with new masks (default "
                     + CreateDataConfig.DEFAULT_DUPE_FACTOR
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "short-seq-prob",
                 "P",
                 "probability of a shorter random target length (default "
                     + CreateDataConfig.DEFAULT_SHORT_SEQ_PROB
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "shards",
                 "N",
                 "output files; document i goes to shard i % N (default "
                     + CreateDataConfig.DEFAULT_SHARDS
                     + ")"))
         .addOption(
-            valued(
+            Flags.valued(
                 "threads",
                 "N",
                 "worker threads; the output is the same for any value (default: available"
@@ -102,17 +85,11 @@ final class CreateDataCommand implements Command {
                     + Runtime.getRuntime().availableProcessors()
                     + " here)"))
         .addOption(
-            valued("seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
+            Flags.valued("seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
         .addOption(
-            Option.builder()
-                .longOpt("whole-word-mask")
-                .desc("mask all WordPieces of a word together (default: off)")
-                .build())
+            Flags.flag("whole-word-mask", "mask all WordPieces of a word together (default: off)"))
         .addOption(
-            Option.builder()
-                .longOpt("no-lowercase")
-                .desc("keep case, for cased vocabularies (default: lowercase)")
-                .build());
+            Flags.flag("no-lowercase", "keep case, for cased vocabularies (default: lowercase)"));
   }
 
   @Override
@@ -159,9 +136,5 @@ final class CreateDataCommand implements Command {
                 config.outputDir()));
     System.out.println(summary.toJson());
     return 0;
-  }
-
-  private static Option valued(String name, String argName, String description) {
-    return Option.builder().longOpt(name).hasArg().argName(argName).desc(description).build();
   }
 }

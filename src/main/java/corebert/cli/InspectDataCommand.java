@@ -3,7 +3,6 @@ package corebert.cli;
 import corebert.data.InspectData;
 import corebert.data.Vocab;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** {@code corebert inspect-data}: validates pretraining TFRecords and prints a few decoded. */
@@ -24,27 +23,12 @@ final class InspectDataCommand implements Command {
   public Options options() {
     return new Options()
         .addOption(
-            Option.builder()
-                .longOpt("input")
-                .hasArgs()
-                .argName("GLOB")
-                .desc("TFRecord files or globs, repeatable (required)")
-                .required()
-                .build())
+            Flags.requiredList("input", "GLOB", "TFRecord files or globs, repeatable (required)"))
         .addOption(
-            Option.builder()
-                .longOpt("limit")
-                .hasArg()
-                .argName("N")
-                .desc("examples to print (default " + DEFAULT_LIMIT + ")")
-                .build())
+            Flags.valued("limit", "N", "examples to print (default " + DEFAULT_LIMIT + ")"))
         .addOption(
-            Option.builder()
-                .longOpt("vocab")
-                .hasArg()
-                .argName("FILE")
-                .desc("vocab.txt to show tokens instead of ids (default: none, print ids)")
-                .build());
+            Flags.valued(
+                "vocab", "FILE", "vocab.txt to show tokens instead of ids (default: none, print ids)"));
   }
 
   @Override

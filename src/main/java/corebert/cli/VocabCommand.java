@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.logging.Logger;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** `corebert vocab`: trains a WordPiece vocab.txt from text files; prints its path and size. */
@@ -28,33 +27,15 @@ final class VocabCommand implements Command {
   public Options options() {
     return new Options()
         .addOption(
-            Option.builder()
-                .longOpt("input")
-                .hasArgs()
-                .argName("GLOB")
-                .required()
-                .desc("text files, one sentence per line (repeatable; globs like data/*.txt)")
-                .build())
+            Flags.requiredList(
+                "input", "GLOB", "text files, one sentence per line (repeatable; globs like data/*.txt)"))
         .addOption(
-            Option.builder()
-                .longOpt("output")
-                .hasArg()
-                .argName("FILE")
-                .required()
-                .desc("vocab.txt to write (replaced atomically)")
-                .build())
+            Flags.required("output", "FILE", "vocab.txt to write (replaced atomically)"))
         .addOption(
-            Option.builder()
-                .longOpt("size")
-                .hasArg()
-                .argName("N")
-                .desc("vocab size including the 5 special tokens (default " + DEFAULT_SIZE + ")")
-                .build())
+            Flags.valued(
+                "size", "N", "vocab size including the 5 special tokens (default " + DEFAULT_SIZE + ")"))
         .addOption(
-            Option.builder()
-                .longOpt("no-lowercase")
-                .desc("keep case and accents (for cased models; default: lowercase)")
-                .build());
+            Flags.flag("no-lowercase", "keep case and accents (for cased models; default: lowercase)"));
   }
 
   @Override

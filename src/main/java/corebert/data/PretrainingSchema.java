@@ -1,5 +1,7 @@
 package corebert.data;
 
+import corebert.model.Endpoints;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -16,26 +18,27 @@ import org.tensorflow.proto.Int64List;
  * padded with 0; the names below are also the feed names of the input pipeline.
  */
 public final class PretrainingSchema {
+  // Feature keys equal the model's input endpoint names, as in google-research/bert.
   /** int64 [max_seq_length]: token ids of {@code [CLS] A [SEP] B [SEP]}, masked, 0-padded. */
-  public static final String INPUT_IDS = "input_ids";
+  public static final String INPUT_IDS = Endpoints.INPUT_IDS;
 
   /** int64 [max_seq_length]: 1 for real tokens, 0 for padding. */
-  public static final String INPUT_MASK = "input_mask";
+  public static final String INPUT_MASK = Endpoints.INPUT_MASK;
 
   /** int64 [max_seq_length]: 0 for segment A (with [CLS] and its [SEP]), 1 for segment B. */
-  public static final String SEGMENT_IDS = "segment_ids";
+  public static final String SEGMENT_IDS = Endpoints.SEGMENT_IDS;
 
   /** int64 [max_predictions_per_seq]: positions the MLM head predicts, 0-padded. */
-  public static final String MASKED_LM_POSITIONS = "masked_lm_positions";
+  public static final String MASKED_LM_POSITIONS = Endpoints.MASKED_LM_POSITIONS;
 
   /** int64 [max_predictions_per_seq]: original token ids at those positions, 0-padded. */
-  public static final String MASKED_LM_IDS = "masked_lm_ids";
+  public static final String MASKED_LM_IDS = Endpoints.MASKED_LM_IDS;
 
   /** float [max_predictions_per_seq]: 1.0 for a real prediction, 0.0 for padding. */
-  public static final String MASKED_LM_WEIGHTS = "masked_lm_weights";
+  public static final String MASKED_LM_WEIGHTS = Endpoints.MASKED_LM_WEIGHTS;
 
   /** int64 [1]: 1 when segment B is a random next sentence, 0 when it really follows A. */
-  public static final String NEXT_SENTENCE_LABELS = "next_sentence_labels";
+  public static final String NEXT_SENTENCE_LABELS = Endpoints.NEXT_SENTENCE_LABELS;
 
   /** Every int64 feature, in the order BERT writes them. */
   public static final List<String> INT64_FEATURES =
