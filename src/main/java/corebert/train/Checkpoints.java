@@ -18,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /**
  * TF V2 checkpoints named {@code model.ckpt-<step>} with TF's {@code checkpoint} index file, written
@@ -112,6 +113,13 @@ public final class Checkpoints {
     } catch (IOException e) {
       deleteQuietly(tmp);
       throw new UncheckedIOException("cannot save checkpoint " + dir.resolve(name) + ": " + e.getMessage(), e);
+    } catch (TensorFlowException e) {
+      // TF's own write failed (e.g. no space left); nothing partial may stay behind.
+      deleteQuietly(tmp);
+      throw new UncheckedIOException(
+          "cannot save checkpoint " + dir.resolve(name) + ": "
+              + e.getMessage().lines().findFirst().orElse(""),
+          new IOException(e));
     }
   }
 

@@ -15,7 +15,10 @@ import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -52,6 +55,8 @@ public final class PretrainingGraph implements AutoCloseable {
   final Op setStep;
   final Placeholder<TInt64> stepFeed;
   private final Op initFromCheckpoint;
+  /** The checkpoint values {@link #initFromCheckpoint} assigns, in model-variable order. */
+  private final List<Output<?>> restored;
   private final Placeholder<TString> initPrefix;
 
   private PretrainingGraph(
@@ -64,6 +69,7 @@ public final class PretrainingGraph implements AutoCloseable {
       Optional<Operand<TFloat32>> learningRate,
       Optional<Variable<TInt64>> globalStep,
       Op initFromCheckpoint,
+      List<Output<?>> restored,
       Placeholder<TString> initPrefix,
       Op setStep,
       Placeholder<TInt64> stepFeed) {
@@ -76,6 +82,7 @@ public final class PretrainingGraph implements AutoCloseable {
     this.learningRate = learningRate;
     this.globalStep = globalStep;
     this.initFromCheckpoint = initFromCheckpoint;
+    this.restored = restored;
     this.initPrefix = initPrefix;
     this.setStep = setStep;
     this.stepFeed = stepFeed;
@@ -132,7 +139,10 @@ public final class PretrainingGraph implements AutoCloseable {
       Placeholder<TString> initPrefix =
           tf.withName("init_checkpoint_prefix")
               .placeholder(TString.class, Placeholder.shape(Shape.scalar()));
-      Op initFromCheckpoint = restoreOp(tf, vars, initPrefix);
+      org.tensorflow.op.train.Restore restore = restoreOp(tf, vars, initPrefix);
+      List<Output<?>> restored = new ArrayList<>();
+      restore.tensors().forEach(t -> restored.add(t.asOutput()));
+      Op initFromCheckpoint = assignAll(tf, vars, restore);
 
       Optional<AdamWeightDecay.Update> update = Optional.empty();
       Optional<Operand<TFloat32>> lr = Optional.empty();
@@ -161,7 +171,8 @@ public final class PretrainingGraph implements AutoCloseable {
       }
       Session session = new Session(graph, sessionConfig(xla));
       return new PretrainingGraph(
-          graph, session, input, losses, vars, update, lr, step, initFromCheckpoint, initPrefix,
+          graph, session, input, losses, vars, update, lr, step, initFromCheckpoint, restored,
+          initPrefix,
           setStep, stepFeed);
     } catch (RuntimeException e) {
       graph.close();
@@ -182,9 +193,31 @@ public final class PretrainingGraph implements AutoCloseable {
   /**
    * Overwrites the model variables (not the optimizer state or step) from a checkpoint, ours or
    * google-research/bert's: fine-tuning from a pretrained model, or CoRe phase 2 from surgery.
+   * Every variable whose stored shape differs is listed in one error before anything is assigned.
    */
   public void restoreModel(Path prefix) {
     try (TString p = TString.scalarOf(prefix.toString())) {
+      Session.Runner read = session.runner().feed(initPrefix, p);
+      restored.forEach(read::fetch);
+      List<String> mismatches = new ArrayList<>();
+      try (Result values = read.run()) {
+        for (int i = 0; i < modelVariables.size(); i++) {
+          Shape want = modelVariables.get(i).shape();
+          Shape have = values.get(i).shape();
+          if (!want.equals(have)) {
+            mismatches.add(modelVariables.get(i).op().name() + " " + have + " (model " + want + ")");
+          }
+        }
+      } catch (TensorFlowException e) {
+        throw new IllegalArgumentException(
+            "cannot restore the model from " + prefix + ": "
+                + e.getMessage().lines().findFirst().orElse(""), e);
+      }
+      if (!mismatches.isEmpty()) {
+        throw new IllegalArgumentException(
+            prefix + ": " + mismatches.size() + " variable(s) have other shapes than the model: "
+                + String.join(", ", mismatches));
+      }
       session.runner().feed(initPrefix, p).addTarget(initFromCheckpoint).run();
     }
   }
@@ -224,19 +257,25 @@ public final class PretrainingGraph implements AutoCloseable {
     return vars;
   }
 
-  private static Op restoreOp(Ops tf, List<Variable<TFloat32>> vars, Operand<TString> prefix) {
+  /** RestoreV2 of every model variable by name, from the prefix fed at run time. */
+  private static org.tensorflow.op.train.Restore restoreOp(
+      Ops tf, List<Variable<TFloat32>> vars, Operand<TString> prefix) {
     Ops r = tf.withSubScope("init_from_checkpoint");
     String[] names = vars.stream().map(v -> v.op().name()).toArray(String[]::new);
     String[] slices = new String[names.length];
     java.util.Arrays.fill(slices, "");
     List<Class<? extends TType>> types = new ArrayList<>();
     vars.forEach(v -> types.add(TFloat32.class));
-    org.tensorflow.op.train.Restore restored =
-        r.train.restore(
-            prefix,
-            r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(names)),
-            r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(slices)),
-            types);
+    return r.train.restore(
+        prefix,
+        r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(names)),
+        r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(slices)),
+        types);
+  }
+
+  private static Op assignAll(
+      Ops tf, List<Variable<TFloat32>> vars, org.tensorflow.op.train.Restore restored) {
+    Ops r = tf.withSubScope("init_from_checkpoint");
     List<Op> assigns = new ArrayList<>();
     for (int i = 0; i < vars.size(); i++) {
       @SuppressWarnings("unchecked")

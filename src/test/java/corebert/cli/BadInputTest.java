@@ -105,6 +105,161 @@ class BadInputTest {
     assertEquals(0, Cli.run("--help").code());
   }
 
+  @Test
+  void truncatedTfRecordNamesFileAndRecord() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+    Path cut = Files.write(tmp.resolve("cut.tfrecord"), java.util.Arrays.copyOf(bytes, bytes.length - 7));
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", cut.toString(),
+            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "cut.tfrecord: record ");
+    assertTrue(o.err().contains("truncated"), o.err());
+  }
+
+  @Test
+  void recordWithoutAFeatureIsRefused() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    Path file = tmp.resolve("no_weights.tfrecord");
+    try (corebert.data.TfRecordReader in =
+            new corebert.data.TfRecordReader(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+        corebert.data.TfRecordWriter out = new corebert.data.TfRecordWriter(file)) {
+      org.tensorflow.proto.Example ex = org.tensorflow.proto.Example.parseFrom(in.next());
+      out.write(
+          ex.toBuilder()
+              .setFeatures(ex.getFeatures().toBuilder().removeFeature("masked_lm_weights"))
+              .build()
+              .toByteArray());
+    }
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", file.toString(),
+            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "no_weights.tfrecord: record 0");
+    assertTrue(o.err().contains("masked_lm_weights"), o.err());
+  }
+
+  @Test
+  void vocabWithoutSpecialTokensIsRefused() throws IOException {
+    Path vocab = Files.write(tmp.resolve("vocab.txt"), java.util.List.of("[PAD]", "[UNK]", "the", "a"));
+    Path text = Files.writeString(tmp.resolve("t.txt"), "The jury said.\nIt was fine.\n");
+    Cli.Outcome o =
+        Cli.run(
+            "create-data", "--input", text.toString(), "--vocab", vocab.toString(), "--output",
+            tmp.resolve("records").toString());
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "[CLS]");
+    assertTrue(o.err().contains("vocab.txt"), o.err());
+    assertNoTfRecords(tmp.resolve("records"));
+  }
+
+  @Test
+  void invalidUtf8NamesFileAndLine() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    Path text = tmp.resolve("bad.txt");
+    Files.write(text, new byte[] {'O', 'k', '.', '\n', 'B', 'a', (byte) 0xC3, (byte) 0x28, '\n'});
+    Cli.Outcome o =
+        Cli.run(
+            "create-data", "--input", text.toString(), "--vocab", data.vocab.toString(), "--output",
+            tmp.resolve("records").toString());
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.txt");
+    assertTrue(o.err().contains("line 2"), o.err());
+    assertNoTfRecords(tmp.resolve("records"));
+  }
+
+  @Test
+  void configWithUnknownKeyIsRefused() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    Path cfg =
+        Files.writeString(
+            tmp.resolve("typo.json"),
+            Files.readString(data.config).replace("\"hidden_act\"", "\"hiden_act\""));
+    assertClearError(
+        Cli.run(
+            "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(), "--output-dir",
+            tmp.resolve("out").toString(), "--steps", "1"),
+        CoreBert.EXIT_USAGE,
+        "unknown config key(s): ['hiden_act']");
+  }
+
+  @Test
+  void initCheckpointWithOtherShapesListsTheVariables() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    // A checkpoint of the same model with intermediate size 256 instead of 512.
+    Path narrowCfg =
+        Files.writeString(
+            tmp.resolve("narrow.json"),
+            Files.readString(data.config).replace("\"intermediate_size\": 512", "\"intermediate_size\": 256"));
+    try (corebert.train.CheckpointGraph g =
+        corebert.train.CheckpointGraph.build(
+            corebert.model.BertConfig.fromJsonFile(narrowCfg), corebert.model.BertModel.Variant.FULL)) {
+      g.save(tmp.resolve("narrow"), 0);
+    }
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+            "--output-dir", tmp.resolve("out").toString(), "--steps", "1", "--init-checkpoint",
+            tmp.resolve("narrow").toString());
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "6 variable(s) have other shapes than the model");
+    assertTrue(o.err().contains("bert/encoder/layer_1/output/dense/kernel [256, 128] (model [512, 128])"), o.err());
+  }
+
+  @Test
+  void outputDirOfAnotherModelIsRefused() throws IOException {
+    BrownFixture data = BrownFixture.get();
+    Path out = tmp.resolve("out");
+    Cli.ok(
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+            "--output-dir", out.toString(), "--steps", "1"));
+    Path wider =
+        Files.writeString(
+            tmp.resolve("wider.json"),
+            Files.readString(data.config).replace("\"intermediate_size\": 512", "\"intermediate_size\": 1024"));
+    byte[] before = Files.readAllBytes(out.resolve("bert_config.json"));
+    assertClearError(
+        Cli.run(
+            "pretrain", "--config", wider.toString(), "--input", data.trainGlob(), "--output-dir",
+            out.toString(), "--steps", "2"),
+        CoreBert.EXIT_RUNTIME,
+        "holds checkpoints of a different model (intermediate_size 512 vs 1024)");
+    org.junit.jupiter.api.Assertions.assertArrayEquals(before, Files.readAllBytes(out.resolve("bert_config.json")));
+    assertClearError(
+        Cli.run(
+            "pretrain", "--model", "relaxed", "--config", data.config.toString(), "--input",
+            data.trainGlob(), "--output-dir", out.toString(), "--steps", "2"),
+        CoreBert.EXIT_RUNTIME,
+        "holds checkpoints of the full model");
+  }
+
+  /** A full disk while saving: a clear error, and no checkpoint that looks complete. */
+  @Test
+  void diskFullWhileSavingLeavesNoHalfCheckpoint() throws Exception {
+    BrownFixture data = BrownFixture.get();
+    Path disk = Files.createDirectories(tmp.resolve("disk"));
+    Process mount =
+        new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk.toString())
+            .redirectErrorStream(true)
+            .start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        mount.waitFor() == 0, "needs root to mount a 3 MB tmpfs (CI runs as root)");
+    try {
+      Cli.Outcome o =
+          Cli.run(
+              "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+              "--output-dir", disk.resolve("out").toString(), "--steps", "2");
+      assertClearError(o, CoreBert.EXIT_RUNTIME, "cannot save checkpoint");
+      assertTrue(corebert.train.Checkpoints.latest(disk.resolve("out")).isEmpty());
+      try (var s = Files.list(disk.resolve("out"))) {
+        assertFalse(
+            s.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-")
+                || p.getFileName().toString().endsWith(".index")), "no partial checkpoint");
+      }
+    } finally {
+      new ProcessBuilder("umount", disk.toString()).start().waitFor();
+    }
+  }
+
   private static void assertClearError(Cli.Outcome o, int code, String expected) {
     assertEquals(code, o.code(), () -> "exit code; stderr: " + o.err());
     assertTrue(o.err().contains(expected), () -> "stderr lacks '" + expected + "': " + o.err());

@@ -1,0 +1,181 @@
+package corebert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.data.PretrainingSchema;
+import corebert.data.TfRecordReader;
+import corebert.data.TfRecordWriter;
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.CheckpointGraph;
+import corebert.train.Checkpoints;
+import corebert.train.MetricsLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.proto.Example;
+import org.tensorflow.proto.Feature;
+import org.tensorflow.proto.FloatList;
+
+/** Crash safety, determinism and the NaN guard, on real Brown data with bert-tiny. */
+class ReliabilityTest {
+  @TempDir Path tmp;
+
+  @Test
+  void sameSeedSameDataGiveIdenticalLosses() {
+    BrownFixture data = BrownFixture.get();
+    double[][] losses = new double[2][];
+    for (int run = 0; run < 2; run++) {
+      Path out = tmp.resolve("run" + run);
+      Cli.ok(
+          Cli.run(
+              "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+              "--output-dir", out.toString(), "--steps", "12", "--log-every", "1", "--seed", "7"));
+      losses[run] =
+          MetricsLog.read(out.resolve(MetricsLog.FILE)).stream()
+              .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
+              .toArray();
+    }
+    assertEquals(12, losses[0].length);
+    assertArrayEquals(losses[0], losses[1], 0.0);
+  }
+
+  @Test
+  void nonFiniteStepsAreSkippedThenStopNamingTheLastGoodCheckpoint() throws Exception {
+    BrownFixture data = BrownFixture.get();
+    Path out = tmp.resolve("out");
+    Cli.ok(
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+            "--output-dir", out.toString(), "--steps", "4", "--log-every", "1"));
+    Path good = Checkpoints.latest(out).orElseThrow();
+    byte[] goodIndex = Files.readAllBytes(Path.of(good + ".index"));
+
+    // The same records with NaN prediction weights: every loss is NaN.
+    Path poisoned = tmp.resolve("nan.tfrecord");
+    try (TfRecordReader in = new TfRecordReader(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+        TfRecordWriter w = new TfRecordWriter(poisoned)) {
+      for (int i = 0; i < 200; i++) {
+        Example ex = Example.parseFrom(in.next());
+        int n = ex.getFeatures().getFeatureOrThrow(PretrainingSchema.MASKED_LM_WEIGHTS).getFloatList().getValueCount();
+        FloatList.Builder nan = FloatList.newBuilder();
+        for (int j = 0; j < n; j++) {
+          nan.addValue(Float.NaN);
+        }
+        w.write(
+            ex.toBuilder()
+                .setFeatures(
+                    ex.getFeatures().toBuilder()
+                        .putFeature(PretrainingSchema.MASKED_LM_WEIGHTS, Feature.newBuilder().setFloatList(nan).build()))
+                .build()
+                .toByteArray());
+      }
+    }
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", poisoned.toString(),
+            "--output-dir", out.toString(), "--steps", "10", "--max-bad-steps", "3");
+    assertEquals(CoreBert.EXIT_RUNTIME, o.code(), o.err());
+    assertTrue(o.err().contains("3 non-finite steps in a row at step 5"), o.err());
+    assertTrue(o.err().contains("last good checkpoint: " + good), o.err());
+    assertEquals(good, Checkpoints.latest(out).orElseThrow(), "no checkpoint after the bad steps");
+    assertArrayEquals(goodIndex, Files.readAllBytes(Path.of(good + ".index")));
+  }
+
+  /**
+   * Kills a training process with SIGKILL three times (once while a checkpoint is being written)
+   * and resumes it each time: the run still ends at its step count, every checkpoint left behind
+   * loads, and metrics.jsonl has every step exactly once.
+   */
+  @Test
+  void survivesSigkillAnywhereIncludingDuringACheckpointWrite() throws Exception {
+    BrownFixture data = BrownFixture.get();
+    Path out = tmp.resolve("crash");
+    List<String> command =
+        List.of(
+            javaBinary(), "-cp", System.getProperty("java.class.path"), CoreBert.class.getName(),
+            "pretrain", "--config", data.config.toAbsolutePath().toString(), "--input",
+            data.trainDir.toAbsolutePath() + "/*.tfrecord", "--output-dir", out.toString(),
+            "--steps", "60", "--log-every", "1", "--save-every", "3", "--keep-checkpoints", "50");
+    Random random = new Random(3);
+    for (int kill = 0; kill < 3; kill++) {
+      Process p = start(command, tmp.resolve("log" + kill + ".txt"));
+      if (kill == 1) {
+        waitFor(() -> tempCheckpointExists(out), p, 60_000);
+      } else {
+        waitFor(() -> Checkpoints.latest(out).isPresent(), p, 60_000);
+        Thread.sleep(200 + random.nextInt(1500));
+      }
+      p.destroyForcibly().waitFor(); // SIGKILL
+    }
+    Process last = start(command, tmp.resolve("log-final.txt"));
+    assertTrue(last.waitFor(5, TimeUnit.MINUTES));
+    assertEquals(0, last.exitValue(), Files.readString(tmp.resolve("log-final.txt")));
+
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+    List<Long> steps = new ArrayList<>();
+    log.forEach(r -> steps.add(((Number) r.get("step")).longValue()));
+    for (int i = 0; i < steps.size(); i++) {
+      assertEquals(i + 1L, steps.get(i), "metrics.jsonl steps: " + steps);
+    }
+    assertEquals(60, steps.size());
+    BertConfig cfg = BertConfig.fromJsonFile(data.config);
+    List<Path> left;
+    try (Stream<Path> s = Files.list(out)) {
+      left = s.filter(f -> f.toString().endsWith(".index")).toList();
+    }
+    assertFalse(left.isEmpty());
+    for (Path index : left) {
+      String prefix = index.toString().replaceAll("\\.index$", "");
+      try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.FULL)) {
+        g.restore(prefix); // throws if any checkpoint left behind is broken
+      }
+    }
+    assertEquals(60, Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow()));
+  }
+
+  private static Process start(List<String> command, Path log) throws Exception {
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  private static boolean tempCheckpointExists(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-model.ckpt"));
+    } catch (Exception e) {
+      return false; // the directory changed under us; poll again
+    }
+  }
+
+  private interface Condition {
+    boolean holds();
+  }
+
+  private static void waitFor(Condition c, Process p, long millis) throws InterruptedException {
+    long end = System.currentTimeMillis() + millis;
+    while (!c.holds()) {
+      assertTrue(p.isAlive(), "training process ended early");
+      assertTrue(System.currentTimeMillis() < end, "timed out waiting");
+      Thread.sleep(1);
+    }
+  }
+
+  private static String javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+}
