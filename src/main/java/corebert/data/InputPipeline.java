@@ -12,7 +12,6 @@ import org.tensorflow.ndarray.NdArrays;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.data.Iterator;
 import org.tensorflow.op.io.ParseExample;
 import org.tensorflow.proto.Example;
@@ -24,10 +23,12 @@ import org.tensorflow.types.family.TType;
 
 /**
  * The in-graph input pipeline for pretraining TFRecords: batches never cross the JVM. Training
- * reads every shard as its own repeating TFRecordDataset, interleaves them round-robin
- * (DirectedInterleaveDataset, because TF Java functions cannot return the DT_VARIANT datasets that
- * InterleaveDataset needs), shuffles, batches with drop-remainder and prefetches. Evaluation reads
- * the files once, in order, keeping the last partial batch.
+ * reads every shard as its own TFRecordDataset, interleaves them round-robin (DirectedInterleave,
+ * because TF Java functions cannot return the DT_VARIANT datasets that InterleaveDataset needs),
+ * shuffles with a seed fed per epoch, skips the records a resumed run already consumed, batches
+ * with drop-remainder and prefetches. One epoch is one pass; the trainer starts the next one with
+ * a new seed, so a run can resume at its exact position: (epoch, records consumed in it).
+ * Evaluation reads the files once, in order, keeping the last partial batch.
  *
  * <p>Dimensions: B batch, T max_seq_length, P max_predictions_per_seq.
  */
@@ -48,11 +49,12 @@ public final class InputPipeline {
       Operand<TInt32> nextSentenceLabels) {} // [B]
 
   /**
-   * The pipeline's ops. Run {@code init} (feeding {@code shuffleSeed} for training) before the
-   * first step and after every restore, which marks the iterator as initialised without running
-   * it.
+   * The pipeline's ops. Run {@code init} before the first step of each epoch and after every
+   * restore (which marks the iterator as initialised without running it). Training feeds the
+   * epoch's {@code shuffleSeed} and, on resume, the records to {@code skip}; both default to 0.
    */
-  public record Pipeline(Batch batch, Op init, Placeholder<TInt64> shuffleSeed) {}
+  public record Pipeline(
+      Batch batch, Op init, Operand<TInt64> shuffleSeed, Operand<TInt64> skip) {}
 
   /**
    * Lengths every record of a data set shares, and the largest token id seen in the first record
@@ -114,7 +116,7 @@ public final class InputPipeline {
 
   /**
    * @param files TFRecord shards in google-research/bert's schema
-   * @param training repeat forever and shuffle; otherwise one ordered pass
+   * @param training one shuffled epoch per init; otherwise one ordered pass
    * @param shuffleBuffer records held for shuffling (training only)
    */
   public static Pipeline build(
@@ -131,20 +133,21 @@ public final class InputPipeline {
     Ops in = tf.withSubScope("input");
     List<Class<? extends TType>> stringType = List.of(TString.class);
     List<Shape> scalar = List.of(Shape.scalar());
-    Placeholder<TInt64> seed =
-        in.withName("shuffle_seed")
-            .placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+    Operand<TInt64> seed =
+        in.withName("shuffle_seed").placeholderWithDefault(in.constant(0L), Shape.scalar());
+    Operand<TInt64> skip =
+        in.withName("skip_records").placeholderWithDefault(in.constant(0L), Shape.scalar());
     Operand<? extends TType> records;
     if (training) {
       List<Operand<? extends TType>> shards = new ArrayList<>();
       for (Path file : files) {
-        Operand<? extends TType> one = tfRecordDataset(in, in.constant(file.toString()));
-        shards.add(in.data.repeatDataset(one, in.constant(-1L), stringType, scalar));
+        shards.add(tfRecordDataset(in, in.constant(file.toString())));
       }
       long[] order = new long[files.size()];
       for (int i = 0; i < order.length; i++) {
         order[i] = i;
       }
+      // Round-robin over the shards; an exhausted shard drops out, and the epoch ends with the last.
       Operand<? extends TType> selector =
           in.data.repeatDataset(
               in.data.tensorSliceDataset(List.of(in.constant(order)), scalar),
@@ -161,6 +164,7 @@ public final class InputPipeline {
               in.random.dummySeedGenerator(),
               stringType,
               scalar);
+      records = in.data.skipDataset(records, skip, stringType, scalar);
     } else {
       Operand<TString> names =
           in.constant(NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
@@ -184,7 +188,7 @@ public final class InputPipeline {
     Operand<TString> serialized =
         (Operand<TString>)
             in.data.iteratorGetNext(iterator, stringType, List.of(batchShape)).components().get(0);
-    return new Pipeline(parse(tf, serialized, maxSeqLength, maxPredictions), init, seed);
+    return new Pipeline(parse(tf, serialized, maxSeqLength, maxPredictions), init, seed, skip);
   }
 
   /**

@@ -165,7 +165,7 @@ public final class Surgery {
       double copiedDiff = 0;
       List<String> shared = new ArrayList<>();
       for (String name : back.names()) {
-        if (relaxed.names().contains(name) && !name.equals(GLOBAL_STEP)) {
+        if (relaxed.names().contains(name) && back.isFloat(name)) {
           shared.add(name);
         }
       }

@@ -27,7 +27,8 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
 
 /**
- * Exactly the variables of a pretraining checkpoint (model, optimizer slots, global step) with no
+ * Exactly the variables of a pretraining checkpoint (model, optimizer slots, global step, input
+ * position) with no
  * data pipeline, plus a placeholder-fed assign for each: what graph surgery reads a checkpoint
  * into and writes a new one from. The model is built on small placeholders only to create its
  * variables under their real names.
@@ -88,6 +89,9 @@ public final class CheckpointGraph implements AutoCloseable {
           tf.withInitScope().withName(VariableNames.GLOBAL_STEP).variable(Shape.scalar(), TInt64.class);
       tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
       vars.put(step.op().name(), step.asOutput());
+      InputPosition position = InputPosition.build(tf);
+      vars.put(position.epoch.op().name(), position.epoch.asOutput());
+      vars.put(position.records.op().name(), position.records.asOutput());
 
       Map<String, Placeholder<?>> feeds = new LinkedHashMap<>();
       Map<String, Op> assigns = new LinkedHashMap<>();
@@ -108,6 +112,11 @@ public final class CheckpointGraph implements AutoCloseable {
   /** Names of every variable, model variables first. */
   public List<String> names() {
     return List.copyOf(variables.keySet());
+  }
+
+  /** Whether a variable holds float32 weights (not the step or the input position). */
+  public boolean isFloat(String name) {
+    return variable(name).type() == TFloat32.class;
   }
 
   public Shape shape(String name) {

@@ -27,7 +27,7 @@ public final class Evaluator {
     try (PretrainingGraph g = PretrainingGraph.forEval(cfg, variant, inputs, batchSize, shape)) {
       g.initialize();
       g.restoreModel(checkpoint);
-      g.startInput(0);
+      g.startInput(0, 0);
       double lossSum = 0;
       double correctSum = 0;
       double weightSum = 0;

@@ -80,6 +80,23 @@ public final class MetricsLog implements AutoCloseable {
     events.flush();
   }
 
+  /**
+   * Resident memory of this process in MB (VmRSS from /proc), native TF memory included, so a
+   * leak of tensors per step shows in the metrics; NaN where /proc is absent.
+   */
+  public static double residentMb() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // not Linux: report nothing rather than a made-up number
+    }
+    return Double.NaN;
+  }
+
   /** Reads every record of a metrics file, in order. */
   public static List<Map<String, Object>> read(Path file) {
     try {

@@ -50,6 +50,7 @@ public final class PretrainingGraph implements AutoCloseable {
   final Optional<AdamWeightDecay.Update> update;
   final Optional<Operand<TFloat32>> learningRate;
   final Optional<Variable<TInt64>> globalStep;
+  final Optional<InputPosition> position;
   /** Restores the model variables from a checkpoint prefix fed to {@link #initPrefix}. */
   /** Sets the global step, for a run that starts from another run's weights. */
   final Op setStep;
@@ -68,6 +69,7 @@ public final class PretrainingGraph implements AutoCloseable {
       Optional<AdamWeightDecay.Update> update,
       Optional<Operand<TFloat32>> learningRate,
       Optional<Variable<TInt64>> globalStep,
+      Optional<InputPosition> position,
       Op initFromCheckpoint,
       List<Output<?>> restored,
       Placeholder<TString> initPrefix,
@@ -81,6 +83,7 @@ public final class PretrainingGraph implements AutoCloseable {
     this.update = update;
     this.learningRate = learningRate;
     this.globalStep = globalStep;
+    this.position = position;
     this.initFromCheckpoint = initFromCheckpoint;
     this.restored = restored;
     this.initPrefix = initPrefix;
@@ -147,6 +150,7 @@ public final class PretrainingGraph implements AutoCloseable {
       Optional<AdamWeightDecay.Update> update = Optional.empty();
       Optional<Operand<TFloat32>> lr = Optional.empty();
       Optional<Variable<TInt64>> step = Optional.empty();
+      Optional<InputPosition> position = Optional.empty();
       Placeholder<TInt64> stepFeed =
           tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
       Op setStep = tf.noOp();
@@ -167,11 +171,12 @@ public final class PretrainingGraph implements AutoCloseable {
                     AdamWeightDecay.Settings.bert(tc.optimizer())));
         setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
         lr = Optional.of(rate);
+        position = Optional.of(InputPosition.build(tf));
         step = Optional.of(globalStep);
       }
       Session session = new Session(graph, sessionConfig(xla));
       return new PretrainingGraph(
-          graph, session, input, losses, vars, update, lr, step, initFromCheckpoint, restored,
+          graph, session, input, losses, vars, update, lr, step, position, initFromCheckpoint, restored,
           initPrefix,
           setStep, stepFeed);
     } catch (RuntimeException e) {
@@ -222,10 +227,18 @@ public final class PretrainingGraph implements AutoCloseable {
     }
   }
 
-  /** (Re)starts the input iterator; a training run passes a seed so resumed runs see new orders. */
-  public void startInput(long shuffleSeed) {
-    try (TInt64 seed = TInt64.scalarOf(shuffleSeed)) {
-      session.runner().feed(input.shuffleSeed(), seed).addTarget(input.init()).run();
+  /**
+   * (Re)starts the input iterator: training passes the epoch's shuffle seed and the records of
+   * that epoch already consumed, so a resumed run continues at the same record.
+   */
+  public void startInput(long shuffleSeed, long skipRecords) {
+    try (TInt64 seed = TInt64.scalarOf(shuffleSeed);
+        TInt64 skip = TInt64.scalarOf(skipRecords)) {
+      session.runner()
+          .feed(input.shuffleSeed(), seed)
+          .feed(input.skip(), skip)
+          .addTarget(input.init())
+          .run();
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.exceptions.TFOutOfRangeException;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
@@ -65,8 +66,6 @@ public final class Trainer {
       }
       cfg.writeTo(dir.resolve(BERT_CONFIG));
       Checkpoints.writeAtomically(dir.resolve(TRAIN_CONFIG), tc.toJson(cfg));
-      // A new shuffle seed per start, so a resumed run does not replay the data it already saw.
-      g.startInput(tc.seed() * 1_000_003L + step);
       return loop(g, tc, step);
     }
   }
@@ -82,6 +81,10 @@ public final class Trainer {
     long windowStart = System.nanoTime();
     long runStart = windowStart;
     int windowSteps = 0;
+    InputPosition position = g.position.orElseThrow();
+    long[] at = position.read(g.session); // {epoch, records consumed in it}; 0s for a fresh run
+    g.startInput(epochSeed(tc, at[0]), at[1]);
+    boolean batchInEpoch = at[1] > 0;
     try (MetricsLog metrics = new MetricsLog(tc.metricsDir(), startStep)) {
       while (true) {
         double runSec = (System.nanoTime() - runStart) / 1e9;
@@ -111,6 +114,8 @@ public final class Trainer {
         }
         // The one host sync per step: the scalars below come back from the session.
         try (Result r = runner.run()) {
+          at[1] += tc.batchSize();
+          batchInEpoch = true;
           loss = ((TFloat32) r.get(0)).getFloat();
           mlm = ((TFloat32) r.get(1)).getFloat();
           nsp = ((TFloat32) r.get(2)).getFloat();
@@ -118,6 +123,18 @@ public final class Trainer {
           lr = ((TFloat32) r.get(4)).getFloat();
           norm = ((TFloat32) r.get(5)).getFloat();
           applied = ((TBool) r.get(6)).getBoolean();
+        } catch (TFOutOfRangeException endOfEpoch) {
+          // Nothing was applied: the step failed at its input. Start the next epoch.
+          if (!batchInEpoch) {
+            throw new IllegalArgumentException(
+                "the input holds fewer than --batch-size " + tc.batchSize() + " records");
+          }
+          at[0]++;
+          at[1] = 0;
+          batchInEpoch = false;
+          LOG.info("epoch " + at[0] + " starts at step " + (step + 1));
+          g.startInput(epochSeed(tc, at[0]), 0);
+          continue;
         } finally {
           if (totalFeed != null) {
             totalFeed.close();
@@ -162,6 +179,7 @@ public final class Trainer {
           rec.put("grad_norm", (double) norm);
           rec.put("examples_per_sec", exPerSec);
           rec.put("elapsed_sec", elapsed);
+          rec.put("rss_mb", MetricsLog.residentMb());
           metrics.log(step, rec);
           LOG.info(
               String.format(
@@ -173,16 +191,23 @@ public final class Trainer {
           windowSteps = 0;
         }
         if (step % tc.saveEvery() == 0 || last) {
+          position.write(g.session, at[0], at[1]);
           lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
           LOG.info("saved " + lastCheckpoint);
         }
       }
     }
     if (lastCheckpoint == null || Checkpoints.stepOf(lastCheckpoint) != step) {
+      position.write(g.session, at[0], at[1]);
       lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
     }
     double elapsed = elapsedBefore + (System.nanoTime() - runStart) / 1e9;
     return new Outcome(step, lastLoss, elapsed, lastCheckpoint);
+  }
+
+  /** Each epoch has its own shuffle order, fixed by the run's seed. */
+  private static long epochSeed(TrainConfig tc, long epoch) {
+    return tc.seed() * 1_000_003L + epoch;
   }
 
   private static String eta(

@@ -91,7 +91,7 @@ class InputPipelineTest {
   @Test
   void evalReadsEveryRecordOnceInOrderWithPartialLastBatch() {
     List<Path> files = writeShards();
-    List<List<Row>> batches = readAll(files, false, 1, null);
+    List<List<Row>> batches = readAll(files, false, 1, 0);
     assertEquals(List.of(2, 2, 2, 1), batches.stream().map(List::size).toList());
     List<Row> rows = batches.stream().flatMap(List::stream).toList();
     for (int k = 0; k < rows.size(); k++) {
@@ -122,7 +122,7 @@ class InputPipelineTest {
     InputPipeline.DataShape shape = InputPipeline.inspect(List.of(file));
     assertEquals(SEQ, shape.maxSeqLength());
     assertEquals(PRED, shape.maxPredictions());
-    List<List<Row>> batches = readAll(List.of(file), false, 1, null);
+    List<List<Row>> batches = readAll(List.of(file), false, 1, 0);
     assertEquals(1, batches.size());
     assertEquals(1, batches.get(0).size());
     assertRowEquals(
@@ -138,21 +138,28 @@ class InputPipelineTest {
   }
 
   @Test
-  void trainingRepeatsAndInterleavesEveryShard() {
+  void trainingEpochInterleavesEveryShardAndResumesAtARecord() {
     List<Path> files = writeShards();
-    List<List<Row>> batches = readAll(files, true, 4, 10);
-    assertEquals(10, batches.size());
+    // One epoch: 7 records in full batches of 2, each record at most once, whole.
+    List<List<Row>> epoch = readAll(files, true, 4, 0);
+    assertEquals(3, epoch.size());
     Set<Integer> seen = new TreeSet<>();
-    for (List<Row> batch : batches) {
+    List<Integer> order = new ArrayList<>();
+    for (List<Row> batch : epoch) {
       assertEquals(BATCH, batch.size());
       for (Row row : batch) {
         int k = row.key();
         assertTrue(k >= 0 && k < 7, "unknown record " + k);
         assertRowEquals(expected(k), row); // records stay whole through shuffling
-        seen.add(k);
+        assertTrue(seen.add(k), "record " + k + " twice in one epoch");
+        order.add(k);
       }
     }
-    assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6), seen);
+    assertEquals(6, seen.size(), "6 of the 7 records; the 7th would be a partial batch");
+    // The same seed skipping 2 records continues the same order at its third record.
+    List<Integer> resumed = new ArrayList<>();
+    readAll(files, true, 4, 2).forEach(batch -> batch.forEach(row -> resumed.add(row.key())));
+    assertEquals(order.subList(2, 6), resumed);
   }
 
   @Test
@@ -217,8 +224,9 @@ class InputPipelineTest {
    * Runs the pipeline's init, then fetches batches until the end of input or {@code maxBatches}.
    * Eval mode runs init without feeding the shuffle seed: it must not need one.
    */
+  /** Every batch of one pass: eval mode in order, training mode one epoch with seed 42. */
   private static List<List<Row>> readAll(
-      List<Path> files, boolean training, int shuffleBuffer, Integer maxBatches) {
+      List<Path> files, boolean training, int shuffleBuffer, long skip) {
     List<List<Row>> batches = new ArrayList<>();
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
@@ -227,13 +235,14 @@ class InputPipelineTest {
       InputPipeline.Batch b = p.batch();
       try (Session session = new Session(graph)) {
         if (training) {
-          try (TInt64 seed = TInt64.scalarOf(42L)) {
-            session.runner().feed(p.shuffleSeed(), seed).addTarget(p.init()).run();
+          try (TInt64 seed = TInt64.scalarOf(42L);
+              TInt64 skipped = TInt64.scalarOf(skip)) {
+            session.runner().feed(p.shuffleSeed(), seed).feed(p.skip(), skipped).addTarget(p.init()).run();
           }
         } else {
           session.run(p.init());
         }
-        while (maxBatches == null || batches.size() < maxBatches) {
+        while (true) {
           try (Result r =
               session
                   .runner()
@@ -247,7 +256,6 @@ class InputPipelineTest {
                   .run()) {
             batches.add(rows(r));
           } catch (TFOutOfRangeException end) {
-            assertTrue(maxBatches == null, "training input ended: " + end.getMessage());
             break;
           }
         }
