@@ -82,6 +82,11 @@ final class PretrainCommand implements Command {
     o.addOption(valued("optimizer", "adamw|lamb", "update rule (default adamw, as BERT)"));
     o.addOption(
         valued(
+            "loss-scale", "none|dynamic",
+            "dynamic loss scaling for fp16: halve on overflow, double after 2000 good steps"
+                + " (default none)"));
+    o.addOption(
+        valued(
             "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
     o.addOption(
         valued("max-seq-length", "N", "require the data to have this sequence length (default: any)"));
@@ -104,6 +109,10 @@ final class PretrainCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--optimizer must be adamw or lamb, got '" + line.getOptionValue("optimizer") + "'");
     }
+    String lossScale = line.getOptionValue("loss-scale", "none");
+    if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
+      throw new UsageException("--loss-scale must be none or dynamic, got '" + lossScale + "'");
+    }
     Optional<Path> init =
         Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Checkpoints::resolve);
     try {
@@ -125,6 +134,7 @@ final class PretrainCommand implements Command {
           line.hasOption("xla"),
           longValue(line, "seed", DEFAULT_SEED, 0),
           rule,
+          lossScale.equals("dynamic"),
           intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
           variant.name().toLowerCase(Locale.ROOT),
           0);

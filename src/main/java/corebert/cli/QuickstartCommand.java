@@ -115,7 +115,7 @@ final class QuickstartCommand implements Command {
         new TrainConfig(
             Variant.RELAXED, train, dir.resolve("core"), dir.resolve("core"), relaxedSteps, 0,
             BATCH, LR, WARMUP, Optional.empty(), 250, 50, 2, 5, line.hasOption("xla"),
-            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, 10_000, "relaxed", 0);
+            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, 10_000, "relaxed", 0);
     Map<String, Object> core =
         CorePipeline.run(
             cfg, tc, new CorePipeline.Plan(relaxedSteps, fullSteps, 0, Math.max(10, fullSteps / 20), eval));

@@ -43,11 +43,40 @@ public final class AdamWeightDecay {
    * @param beta2 second-moment decay (0.999)
    * @param epsilon added to √v (BERT: 1e-6)
    * @param clipNorm global gradient-norm clip (1.0)
+   * @param dynamicLossScale multiply the loss by a scale that halves on every non-finite step and
+   *     doubles after {@link #LOSS_SCALE_GROWTH_INTERVAL} good ones, and divide it out of the
+   *     gradients, so that fp16 gradients neither underflow nor overflow (Micikevicius et al. 2018)
    */
   public record Settings(
-      Rule rule, double weightDecay, double beta1, double beta2, double epsilon, double clipNorm) {
-    public static Settings bert(Rule rule) {
-      return new Settings(rule, 0.01, 0.9, 0.999, 1e-6, 1.0);
+      Rule rule,
+      double weightDecay,
+      double beta1,
+      double beta2,
+      double epsilon,
+      double clipNorm,
+      boolean dynamicLossScale) {
+    public static Settings bert(Rule rule, boolean dynamicLossScale) {
+      return new Settings(rule, 0.01, 0.9, 0.999, 1e-6, 1.0, dynamicLossScale);
+    }
+  }
+
+  /** Where dynamic loss scaling starts, and how many good steps double it (NVIDIA's defaults). */
+  public static final float LOSS_SCALE_INITIAL = 32768f;
+  public static final long LOSS_SCALE_GROWTH_INTERVAL = 2000;
+  static final String LOSS_SCALE_SCOPE = "dynamic_loss_scale";
+
+  /** The loss-scale state, in every checkpoint whether scaling is on or not (then it stays 1). */
+  record LossScale(Variable<TFloat32> scale, Variable<TInt64> goodSteps) {
+    static LossScale build(Ops tf, boolean dynamic) {
+      Ops scope = tf.withSubScope(LOSS_SCALE_SCOPE);
+      Ops init = tf.withInitScope();
+      Variable<TFloat32> scale =
+          scope.withInitScope().withName("scale").variable(Shape.scalar(), TFloat32.class);
+      init.assign(scale, init.constant(dynamic ? LOSS_SCALE_INITIAL : 1f));
+      Variable<TInt64> good =
+          scope.withInitScope().withName("good_steps").variable(Shape.scalar(), TInt64.class);
+      init.assign(good, init.constant(0L));
+      return new LossScale(scale, good);
     }
   }
 
@@ -71,8 +100,11 @@ public final class AdamWeightDecay {
       Variable<TInt64> globalStep,
       Settings s) {
     Output<?>[] varOutputs = vars.stream().map(Variable::asOutput).toArray(Output<?>[]::new);
-    Output<?>[] rawGrads = graph.addGradients(loss.asOutput(), varOutputs);
+    LossScale lossScale = LossScale.build(tf, s.dynamicLossScale());
     Ops opt = tf.withSubScope("optimizer");
+    Operand<TFloat32> scale = opt.identity(lossScale.scale());
+    Operand<TFloat32> scaledLoss = s.dynamicLossScale() ? opt.math.mul(loss, scale) : loss;
+    Output<?>[] rawGrads = graph.addGradients(scaledLoss.asOutput(), varOutputs);
 
     // Global norm over all gradients, then clip: g * clip / max(norm, clip).
     List<Operand<TFloat32>> squares = new ArrayList<>();
@@ -80,6 +112,9 @@ public final class AdamWeightDecay {
     for (Output<?> g : rawGrads) {
       @SuppressWarnings("unchecked")
       Operand<TFloat32> grad = (Operand<TFloat32>) g;
+      if (s.dynamicLossScale()) {
+        grad = opt.math.div(grad, scale);
+      }
       grads.add(grad);
       squares.add(opt.sum(opt.math.square(grad), allAxes(opt, grad)));
     }
@@ -126,6 +161,9 @@ public final class AdamWeightDecay {
       assignments.add(opt.assign(m, opt.select(ok, m1, opt.identity(m))));
       assignments.add(opt.assign(v, opt.select(ok, v1, opt.identity(v))));
     }
+    if (s.dynamicLossScale()) {
+      assignments.addAll(updateLossScale(opt, lossScale, scale, ok));
+    }
     // The step advances only after every variable is written, and only for applied updates.
     Ops after = opt.withControlDependencies(assignments);
     Operand<TInt64> increment = after.dtypes.cast(ok, TInt64.class);
@@ -134,6 +172,23 @@ public final class AdamWeightDecay {
             .withControlDependencies(List.of(after.assignAdd(globalStep, increment)))
             .noOp();
     return new Update(trainOp, gradNorm, ok, slotNames);
+  }
+
+  /** Halve the scale on a non-finite step (not below 1); double it after enough good ones. */
+  private static List<Op> updateLossScale(
+      Ops tf, LossScale ls, Operand<TFloat32> scale, Operand<TBool> ok) {
+    Operand<TInt64> good = tf.identity(ls.goodSteps());
+    Operand<TInt64> goodNext = tf.select(ok, tf.math.add(good, tf.constant(1L)), tf.constant(0L));
+    Operand<TBool> grow =
+        tf.math.greaterEqual(goodNext, tf.constant(LOSS_SCALE_GROWTH_INTERVAL));
+    Operand<TFloat32> scaleNext =
+        tf.select(
+            ok,
+            tf.select(grow, tf.math.mul(scale, tf.constant(2f)), scale),
+            tf.math.maximum(tf.math.div(scale, tf.constant(2f)), tf.constant(1f)));
+    return List.of(
+        tf.assign(ls.scale(), scaleNext),
+        tf.assign(ls.goodSteps(), tf.select(grow, tf.constant(0L), goodNext)));
   }
 
   /** LAMB's ‖w‖/‖update‖, or 1 when either norm is zero (fresh biases, zero updates). */

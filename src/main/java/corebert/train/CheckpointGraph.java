@@ -28,7 +28,7 @@ import org.tensorflow.types.TInt64;
 
 /**
  * Exactly the variables of a pretraining checkpoint (model, optimizer slots, global step, input
- * position) with no
+ * position, loss scale) with no
  * data pipeline, plus a placeholder-fed assign for each: what graph surgery reads a checkpoint
  * into and writes a new one from. The model is built on small placeholders only to create its
  * variables under their real names.
@@ -92,6 +92,9 @@ public final class CheckpointGraph implements AutoCloseable {
       InputPosition position = InputPosition.build(tf);
       vars.put(position.epoch.op().name(), position.epoch.asOutput());
       vars.put(position.records.op().name(), position.records.asOutput());
+      AdamWeightDecay.LossScale lossScale = AdamWeightDecay.LossScale.build(tf, false);
+      vars.put(lossScale.scale().op().name(), lossScale.scale().asOutput());
+      vars.put(lossScale.goodSteps().op().name(), lossScale.goodSteps().asOutput());
 
       Map<String, Placeholder<?>> feeds = new LinkedHashMap<>();
       Map<String, Op> assigns = new LinkedHashMap<>();

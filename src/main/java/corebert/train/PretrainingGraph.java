@@ -168,7 +168,7 @@ public final class PretrainingGraph implements AutoCloseable {
             Optional.of(
                 AdamWeightDecay.build(
                     tf, graph, losses.total(), vars, rate, globalStep,
-                    AdamWeightDecay.Settings.bert(tc.optimizer())));
+                    AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale())));
         setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
         lr = Optional.of(rate);
         position = Optional.of(InputPosition.build(tf));

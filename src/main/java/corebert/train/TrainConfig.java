@@ -30,6 +30,7 @@ import java.util.Optional;
  * @param xla compile clusters with XLA (global JIT)
  * @param seed seeds initialisers, dropout and input shuffling
  * @param optimizer AdamWeightDecay or LAMB
+ * @param dynamicLossScale scale the loss dynamically (for fp16; see {@link AdamWeightDecay})
  * @param shuffleBuffer records held by the input shuffle
  * @param phase label written to metrics.jsonl ("full" or "relaxed")
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
@@ -52,6 +53,7 @@ public record TrainConfig(
     boolean xla,
     long seed,
     AdamWeightDecay.Rule optimizer,
+    boolean dynamicLossScale,
     int shuffleBuffer,
     String phase,
     long scheduleStart) {
@@ -92,7 +94,8 @@ public record TrainConfig(
       long warmup) {
     return new TrainConfig(
         v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, Optional.empty(),
-        saveEvery, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer, shuffleBuffer,
+        saveEvery, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer, dynamicLossScale,
+        shuffleBuffer,
         phaseName, start);
   }
 
@@ -114,6 +117,7 @@ public record TrainConfig(
     m.put("xla", xla);
     m.put("seed", seed);
     m.put("optimizer", optimizer.name().toLowerCase());
+    m.put("loss_scale", dynamicLossScale ? "dynamic" : "none");
     m.put("shuffle_buffer", shuffleBuffer);
     m.put("vocab_size", bert.vocabSize());
     return Json.writePretty(m);

@@ -38,6 +38,14 @@ class BadInputTest {
             "--output", tmp.resolve("records").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
     assertNoTfRecords(tmp.resolve("records"));
+
+    Path empty = Files.write(tmp.resolve("empty.txt"), new byte[0]);
+    o =
+        Cli.run(
+            "create-data", "--input", empty.toString(), "--vocab", data.vocab.toString(),
+            "--output", tmp.resolve("records").toString());
+    assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
+    assertNoTfRecords(tmp.resolve("records"));
   }
 
   @Test

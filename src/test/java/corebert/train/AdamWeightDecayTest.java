@@ -35,7 +35,7 @@ class AdamWeightDecayTest {
   static final double LR = 0.1;
   /** Larger than BERT's 0.01 so that a wrongly decayed bias or gamma is far outside tolerance. */
   static final AdamWeightDecay.Settings ADAMW =
-      new AdamWeightDecay.Settings(AdamWeightDecay.Rule.ADAMW, 0.1, 0.9, 0.999, 1e-6, 1.0);
+      new AdamWeightDecay.Settings(AdamWeightDecay.Rule.ADAMW, 0.1, 0.9, 0.999, 1e-6, 1.0, false);
 
   static final String KERNEL = "bert/dense/kernel";
   static final String BIAS = "bert/dense/bias";
@@ -217,7 +217,7 @@ class AdamWeightDecayTest {
   @Test
   void oneLambStepScalesTheUpdateByTheTrustRatio() {
     AdamWeightDecay.Settings lamb =
-        new AdamWeightDecay.Settings(AdamWeightDecay.Rule.LAMB, 0.1, 0.9, 0.999, 1e-6, 1.0);
+        new AdamWeightDecay.Settings(AdamWeightDecay.Rule.LAMB, 0.1, 0.9, 0.999, 1e-6, 1.0, false);
     double[] w0 = initialValues();
     double[] u = handUpdate(lamb);
     // Per variable: kernel 0..3, bias 4..5, gamma 6..7.
@@ -249,6 +249,47 @@ class AdamWeightDecayTest {
   private static long globalStep(Session session, Built b) {
     try (Result r = session.runner().fetch(b.globalStep()).run()) {
       return ((TInt64) r.get(0)).getLong();
+    }
+  }
+
+  /**
+   * Dynamic loss scaling: a good step applies the same update as unscaled training (the scale is
+   * divided out of the gradients) and counts towards growth; a non-finite step changes no weight
+   * and halves the scale.
+   */
+  @Test
+  void dynamicLossScaleIsDividedOutAndHalvesOnOverflow() {
+    AdamWeightDecay.Settings scaled =
+        new AdamWeightDecay.Settings(AdamWeightDecay.Rule.ADAMW, 0.1, 0.9, 0.999, 1e-6, 1.0, true);
+    double[] plain;
+    try (Graph graph = new Graph()) {
+      Built b = build(graph, ADAMW);
+      try (Session session = new Session(graph)) {
+        session.initialize();
+        session.run(b.update().trainOp());
+        plain = values(session, b);
+      }
+    }
+    try (Graph graph = new Graph()) {
+      Built b = build(graph, scaled);
+      try (Session session = new Session(graph)) {
+        session.initialize();
+        session.run(b.update().trainOp());
+        assertArrayEquals(plain, values(session, b), 1e-6);
+        assertEquals(AdamWeightDecay.LOSS_SCALE_INITIAL, lossScale(session), 0f);
+        double[] before = values(session, b);
+        try (TFloat32 inf = TFloat32.scalarOf(Float.POSITIVE_INFINITY)) {
+          session.runner().feed(b.lossScale(), inf).addTarget(b.update().trainOp()).run();
+        }
+        assertArrayEquals(before, values(session, b), 0.0);
+        assertEquals(AdamWeightDecay.LOSS_SCALE_INITIAL / 2, lossScale(session), 0f);
+      }
+    }
+  }
+
+  private static float lossScale(Session session) {
+    try (Result r = session.runner().fetch("dynamic_loss_scale/scale").run()) {
+      return ((TFloat32) r.get(0)).getFloat();
     }
   }
 

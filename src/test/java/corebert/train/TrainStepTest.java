@@ -71,7 +71,7 @@ class TrainStepTest {
       AdamWeightDecay.Update update =
           AdamWeightDecay.build(
               tf, graph, losses.total(), vars, tf.constant(1e-2f), step,
-              AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW));
+              AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false));
       assertEquals(2 * vars.size(), update.slotNames().size());
       try (Session session = new Session(graph)) {
         session.initialize();
