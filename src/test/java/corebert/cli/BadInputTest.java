@@ -80,9 +80,7 @@ class BadInputTest {
   void configWithIndivisibleHeadsIsRefused() throws IOException {
     BrownFixture data = BrownFixture.get();
     Path cfg =
-        Files.writeString(
-            tmp.resolve("bad_config.json"),
-            Files.readString(data.config).replace("\"hidden_size\": 128", "\"hidden_size\": 129"));
+        data.configWith(tmp, "bad_config.json", "hidden_size", "128", "129");
     Cli.Outcome o =
         Cli.run(
             "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(),
@@ -94,10 +92,7 @@ class BadInputTest {
   void dataFromAnotherVocabIsRefused() throws IOException {
     BrownFixture data = BrownFixture.get();
     Path cfg =
-        Files.writeString(
-            tmp.resolve("small_vocab.json"),
-            Files.readString(data.config)
-                .replace("\"vocab_size\": " + BrownFixture.VOCAB_SIZE, "\"vocab_size\": 50"));
+        data.configWith(tmp, "small_vocab.json", "vocab_size", "" + BrownFixture.VOCAB_SIZE, "50");
     Cli.Outcome o =
         Cli.run(
             "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(),
@@ -195,9 +190,7 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     // A checkpoint of the same model with intermediate size 256 instead of 512.
     Path narrowCfg =
-        Files.writeString(
-            tmp.resolve("narrow.json"),
-            Files.readString(data.config).replace("\"intermediate_size\": 512", "\"intermediate_size\": 256"));
+        data.configWith(tmp, "narrow.json", "intermediate_size", "512", "256");
     try (corebert.train.CheckpointGraph g =
         corebert.train.CheckpointGraph.build(
             corebert.model.BertConfig.fromJsonFile(narrowCfg), corebert.model.BertModel.Variant.FULL)) {
@@ -221,9 +214,7 @@ class BadInputTest {
             "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
             "--output-dir", out.toString(), "--steps", "1"));
     Path wider =
-        Files.writeString(
-            tmp.resolve("wider.json"),
-            Files.readString(data.config).replace("\"intermediate_size\": 512", "\"intermediate_size\": 1024"));
+        data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
     byte[] before = Files.readAllBytes(out.resolve("bert_config.json"));
     assertClearError(
         Cli.run(

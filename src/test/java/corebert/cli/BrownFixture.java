@@ -58,6 +58,22 @@ final class BrownFixture {
     return instance;
   }
 
+  /**
+   * Writes {@code dir/name} as the fixture's config with each {@code "key": old} pair replaced,
+   * given as key, old value, new value triples; fails if a pair is not in the config.
+   */
+  Path configWith(Path dir, String name, String... keyOldNew) throws IOException {
+    String json = Files.readString(config);
+    for (int i = 0; i < keyOldNew.length; i += 3) {
+      String from = "\"" + keyOldNew[i] + "\": " + keyOldNew[i + 1];
+      if (!json.contains(from)) {
+        throw new IllegalArgumentException("fixture config has no " + from);
+      }
+      json = json.replace(from, "\"" + keyOldNew[i] + "\": " + keyOldNew[i + 2]);
+    }
+    return Files.writeString(dir.resolve(name), json);
+  }
+
   String trainGlob() {
     return trainDir + "/*.tfrecord";
   }

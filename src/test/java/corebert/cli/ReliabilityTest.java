@@ -103,11 +103,9 @@ class ReliabilityTest {
   void survivesSigkillAnywhereIncludingDuringACheckpointWrite() throws Exception {
     BrownFixture data = BrownFixture.get();
     Path noDropout =
-        Files.writeString(
-            tmp.resolve("no_dropout.json"),
-            Files.readString(data.config)
-                .replace("\"hidden_dropout_prob\": 0.1", "\"hidden_dropout_prob\": 0.0")
-                .replace("\"attention_probs_dropout_prob\": 0.1", "\"attention_probs_dropout_prob\": 0.0"));
+        data.configWith(
+            tmp, "no_dropout.json", "hidden_dropout_prob", "0.1", "0.0",
+            "attention_probs_dropout_prob", "0.1", "0.0");
     Path out = tmp.resolve("crash");
     // 321 held-out records: 10 batches of 32 an epoch, so 60 steps cross five epoch ends.
     List<String> args =
@@ -167,12 +165,9 @@ class ReliabilityTest {
   void residentMemoryStaysFlatOverManySteps() throws Exception {
     BrownFixture data = BrownFixture.get();
     Path micro =
-        Files.writeString(
-            tmp.resolve("micro.json"),
-            Files.readString(data.config)
-                .replace("\"hidden_size\": 128", "\"hidden_size\": 16")
-                .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1")
-                .replace("\"intermediate_size\": 512", "\"intermediate_size\": 32"));
+        data.configWith(
+            tmp, "micro.json", "hidden_size", "128", "16", "num_hidden_layers", "2", "1",
+            "intermediate_size", "512", "32");
     Path out = tmp.resolve("long");
     Cli.ok(
         Cli.run(
