@@ -35,6 +35,7 @@ public final class CoreBert {
           new EvaluateCommand(),
           new ConvertCommand(),
           new CoreCommand(),
+          new ExportCommand(),
           new InfoCommand(),
           new QuickstartCommand());
 

@@ -210,7 +210,8 @@ public final class Checkpoints {
     }
   }
 
-  private static void deleteRecursively(Path p) throws IOException {
+  /** Deletes a file or a folder tree; nothing happens when it does not exist. */
+  public static void deleteRecursively(Path p) throws IOException {
     if (!Files.exists(p)) {
       return;
     }

@@ -1,0 +1,110 @@
+package corebert.export;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.Endpoints;
+import corebert.model.Shapes;
+import corebert.train.Checkpoints;
+import corebert.train.Trainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+import org.tensorflow.Signature;
+import org.tensorflow.exceptions.TensorFlowException;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * Writes a BERT encoder as a SavedModel: a clean inference graph (no optimizer, no dataset ops,
+ * dropout off) with the weights of a full-BERT checkpoint, ours or google-research/bert's, and
+ * the signature TF Hub's BERT encoders use. The vocab and config ship in {@code assets/}, so the
+ * folder is self-contained. It is written to a temporary folder and moved into place, so a
+ * failed export never leaves a folder that looks complete.
+ *
+ * <p>Signature {@code serving_default}: {@code input_word_ids}, {@code input_mask}, {@code
+ * input_type_ids} int32 [B, T] → {@code sequence_output} float [B, T, H], {@code pooled_output}
+ * float [B, H]; B and T are dynamic (T ≤ max_position_embeddings).
+ */
+public final class SavedModelExport {
+  public static final String TAG = "serve";
+
+  private SavedModelExport() {}
+
+  /** Exports {@code checkpoint} (a full-BERT prefix) to {@code outputDir}, which must not exist. */
+  public static void export(BertConfig cfg, Path checkpoint, Path vocab, Path outputDir) {
+    if (Files.exists(outputDir)) {
+      throw new IllegalArgumentException(outputDir + " already exists; export writes a new folder");
+    }
+    Path tmp = outputDir.resolveSibling("." + outputDir.getFileName() + ".tmp");
+    try {
+      Checkpoints.deleteRecursively(tmp);
+      try (Graph graph = new Graph()) {
+        Signature signature = encoder(Ops.create(graph), cfg.withoutDropout());
+        try (Session session = new Session(graph)) {
+          session.initialize();
+          try {
+            session.restore(checkpoint.toString());
+          } catch (TensorFlowException e) {
+            throw new IllegalArgumentException(
+                "cannot load the encoder from " + checkpoint + " (a full-BERT checkpoint of this"
+                    + " config is needed; convert a relaxed one first): "
+                    + e.getMessage().lines().findFirst().orElse(""), e);
+          }
+          SavedModelBundle.exporter(tmp.toString())
+              .withTags(TAG)
+              .withSession(session)
+              .withSignature(signature)
+              .export();
+        }
+      }
+      Path assets = Files.createDirectories(tmp.resolve("assets"));
+      Files.copy(vocab, assets.resolve("vocab.txt"));
+      cfg.writeTo(assets.resolve(Trainer.BERT_CONFIG));
+      Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
+    } finally {
+      try {
+        Checkpoints.deleteRecursively(tmp);
+      } catch (IOException ignored) {
+        // the export's own outcome is what the caller needs to see
+      }
+    }
+  }
+
+  /** The inference graph: placeholders → encoder → the two outputs, as a signature. */
+  static Signature encoder(Ops tf, BertConfig cfg) {
+    Placeholder<TInt32> ids = input(tf, Endpoints.SERVING_WORD_IDS);
+    Placeholder<TInt32> mask = input(tf, Endpoints.SERVING_MASK);
+    Placeholder<TInt32> types = input(tf, Endpoints.SERVING_TYPE_IDS);
+    BertModel.Outputs out = BertModel.build(tf, cfg, Variant.FULL, ids, mask, types, 0);
+    Operand<TFloat32> sequence =
+        tf.reshape(
+            out.sequenceOutput(),
+            Shapes.dims(
+                tf, Shapes.dynamicDim(tf, ids, 0), Shapes.dynamicDim(tf, ids, 1),
+                cfg.hiddenSize())); // [B*T, H] -> [B, T, H]
+    return Signature.builder()
+        .key(Signature.DEFAULT_KEY)
+        .input(Endpoints.SERVING_WORD_IDS, ids)
+        .input(Endpoints.SERVING_MASK, mask)
+        .input(Endpoints.SERVING_TYPE_IDS, types)
+        .output(Endpoints.SEQUENCE_OUTPUT, sequence)
+        .output(Endpoints.POOLED_OUTPUT, out.pooledOutput())
+        .build();
+  }
+
+  private static Placeholder<TInt32> input(Ops tf, String name) {
+    return tf.withName(name).placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+  }
+}
