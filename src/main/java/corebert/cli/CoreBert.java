@@ -36,6 +36,7 @@ public final class CoreBert {
           new ConvertCommand(),
           new CoreCommand(),
           new ExportCommand(),
+          new FinetuneCommand(),
           new InfoCommand(),
           new QuickstartCommand());
 

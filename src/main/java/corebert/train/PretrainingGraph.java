@@ -15,10 +15,7 @@ import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
-import org.tensorflow.Output;
-import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -29,8 +26,6 @@ import org.tensorflow.proto.GraphOptions;
 import org.tensorflow.proto.OptimizerOptions;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
-import org.tensorflow.types.TString;
-import org.tensorflow.types.family.TType;
 
 /**
  * Owns the Graph and Session of one pretraining or evaluation model, as VGGModel owns its pair:
@@ -51,14 +46,10 @@ public final class PretrainingGraph implements AutoCloseable {
   final Optional<Operand<TFloat32>> learningRate;
   final Optional<Variable<TInt64>> globalStep;
   final Optional<InputPosition> position;
-  /** Restores the model variables from a checkpoint prefix fed to {@link #initPrefix}. */
   /** Sets the global step, for a run that starts from another run's weights. */
   final Op setStep;
   final Placeholder<TInt64> stepFeed;
-  private final Op initFromCheckpoint;
-  /** The checkpoint values {@link #initFromCheckpoint} assigns, in model-variable order. */
-  private final List<Output<?>> restored;
-  private final Placeholder<TString> initPrefix;
+  private final ModelRestore initFromCheckpoint;
 
   private PretrainingGraph(
       Graph graph,
@@ -70,9 +61,7 @@ public final class PretrainingGraph implements AutoCloseable {
       Optional<Operand<TFloat32>> learningRate,
       Optional<Variable<TInt64>> globalStep,
       Optional<InputPosition> position,
-      Op initFromCheckpoint,
-      List<Output<?>> restored,
-      Placeholder<TString> initPrefix,
+      ModelRestore initFromCheckpoint,
       Op setStep,
       Placeholder<TInt64> stepFeed) {
     this.graph = graph;
@@ -85,8 +74,6 @@ public final class PretrainingGraph implements AutoCloseable {
     this.globalStep = globalStep;
     this.position = position;
     this.initFromCheckpoint = initFromCheckpoint;
-    this.restored = restored;
-    this.initPrefix = initPrefix;
     this.setStep = setStep;
     this.stepFeed = stepFeed;
   }
@@ -139,13 +126,7 @@ public final class PretrainingGraph implements AutoCloseable {
               b.nextSentenceLabels(), seed);
       List<Variable<TFloat32>> vars = variables(graph);
 
-      Placeholder<TString> initPrefix =
-          tf.withName("init_checkpoint_prefix")
-              .placeholder(TString.class, Placeholder.shape(Shape.scalar()));
-      org.tensorflow.op.train.Restore restore = restoreOp(tf, vars, initPrefix);
-      List<Output<?>> restored = new ArrayList<>();
-      restore.tensors().forEach(t -> restored.add(t.asOutput()));
-      Op initFromCheckpoint = assignAll(tf, vars, restore);
+      ModelRestore initFromCheckpoint = ModelRestore.build(tf, vars);
 
       Optional<AdamWeightDecay.Update> update = Optional.empty();
       Optional<Operand<TFloat32>> lr = Optional.empty();
@@ -176,8 +157,7 @@ public final class PretrainingGraph implements AutoCloseable {
       }
       Session session = new Session(graph, sessionConfig(xla));
       return new PretrainingGraph(
-          graph, session, input, losses, vars, update, lr, step, position, initFromCheckpoint, restored,
-          initPrefix,
+          graph, session, input, losses, vars, update, lr, step, position, initFromCheckpoint,
           setStep, stepFeed);
     } catch (RuntimeException e) {
       graph.close();
@@ -201,30 +181,7 @@ public final class PretrainingGraph implements AutoCloseable {
    * Every variable whose stored shape differs is listed in one error before anything is assigned.
    */
   public void restoreModel(Path prefix) {
-    try (TString p = TString.scalarOf(prefix.toString())) {
-      Session.Runner read = session.runner().feed(initPrefix, p);
-      restored.forEach(read::fetch);
-      List<String> mismatches = new ArrayList<>();
-      try (Result values = read.run()) {
-        for (int i = 0; i < modelVariables.size(); i++) {
-          Shape want = modelVariables.get(i).shape();
-          Shape have = values.get(i).shape();
-          if (!want.equals(have)) {
-            mismatches.add(modelVariables.get(i).op().name() + " " + have + " (model " + want + ")");
-          }
-        }
-      } catch (TensorFlowException e) {
-        throw new IllegalArgumentException(
-            "cannot restore the model from " + prefix + ": "
-                + e.getMessage().lines().findFirst().orElse(""), e);
-      }
-      if (!mismatches.isEmpty()) {
-        throw new IllegalArgumentException(
-            prefix + ": " + mismatches.size() + " variable(s) have other shapes than the model: "
-                + String.join(", ", mismatches));
-      }
-      session.runner().feed(initPrefix, p).addTarget(initFromCheckpoint).run();
-    }
+    initFromCheckpoint.run(session, prefix);
   }
 
   /**
@@ -268,34 +225,6 @@ public final class PretrainingGraph implements AutoCloseable {
       }
     }
     return vars;
-  }
-
-  /** RestoreV2 of every model variable by name, from the prefix fed at run time. */
-  private static org.tensorflow.op.train.Restore restoreOp(
-      Ops tf, List<Variable<TFloat32>> vars, Operand<TString> prefix) {
-    Ops r = tf.withSubScope("init_from_checkpoint");
-    String[] names = vars.stream().map(v -> v.op().name()).toArray(String[]::new);
-    String[] slices = new String[names.length];
-    java.util.Arrays.fill(slices, "");
-    List<Class<? extends TType>> types = new ArrayList<>();
-    vars.forEach(v -> types.add(TFloat32.class));
-    return r.train.restore(
-        prefix,
-        r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(names)),
-        r.constant(org.tensorflow.ndarray.NdArrays.vectorOfObjects(slices)),
-        types);
-  }
-
-  private static Op assignAll(
-      Ops tf, List<Variable<TFloat32>> vars, org.tensorflow.op.train.Restore restored) {
-    Ops r = tf.withSubScope("init_from_checkpoint");
-    List<Op> assigns = new ArrayList<>();
-    for (int i = 0; i < vars.size(); i++) {
-      @SuppressWarnings("unchecked")
-      Operand<TFloat32> value = (Operand<TFloat32>) restored.tensors().get(i);
-      assigns.add(r.assign(vars.get(i), value));
-    }
-    return r.withControlDependencies(assigns).noOp();
   }
 
   private static ConfigProto sessionConfig(boolean xla) {

@@ -1,0 +1,58 @@
+package corebert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.util.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bert-tiny pretrained briefly on Brown, then fine-tuned on a SpamAssassin slice in SST-2 format:
+ * dev accuracy must clearly beat always answering the majority class (ham).
+ */
+class FinetuneTest {
+  @TempDir Path out;
+
+  @Test
+  void spamAssassinBeatsTheMajorityClass() throws Exception {
+    BrownFixture data = BrownFixture.get();
+    Path pretrained = out.resolve("pretrained");
+    Cli.ok(
+        Cli.run(
+            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
+            "--output-dir", pretrained.toString(), "--steps", "200", "--lr", "1e-3",
+            "--warmup-steps", "80", "--log-every", "100"));
+    Path spam = Path.of("data/sample/spam");
+    Map<String, Object> metrics =
+        Json.parseObject(
+            Cli.run(
+                    "finetune", "--task", "sst-2", "--data-dir", spam.toString(), "--checkpoint",
+                    pretrained.toString(), "--config", data.config.toString(), "--vocab",
+                    data.vocab.toString(), "--output-dir", out.resolve("spam").toString(),
+                    "--epochs", "4", "--lr", "1e-4", "--batch-size", "16", "--max-seq-length", "64")
+                .lastLine());
+    List<String> dev = Files.readAllLines(spam.resolve("dev.tsv"));
+    long ham = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
+    double majority = (double) ham / (dev.size() - 1);
+    double accuracy = ((Number) metrics.get("accuracy")).doubleValue();
+    System.err.printf("SpamAssassin dev accuracy %.3f vs majority class %.3f%n", accuracy, majority);
+    assertEquals(200.0, ((Number) metrics.get("eval_examples")).doubleValue());
+    assertTrue(accuracy > majority + 0.1, accuracy + " vs majority " + majority);
+    assertTrue(Files.exists(out.resolve("spam/eval_results.json")));
+  }
+
+  @Test
+  void unknownTaskListsTheKnownOnes() {
+    Cli.Outcome o =
+        Cli.run(
+            "finetune", "--task", "squad", "--data-dir", ".", "--checkpoint", ".", "--config",
+            "x", "--vocab", "x", "--output-dir", out.toString());
+    assertEquals(CoreBert.EXIT_USAGE, o.code());
+    assertTrue(o.err().contains("known tasks: cola, sst-2"), o.err());
+  }
+}
