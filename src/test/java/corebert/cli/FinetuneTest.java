@@ -34,7 +34,7 @@ class FinetuneTest {
                     "finetune", "--task", "sst-2", "--data-dir", spam.toString(), "--checkpoint",
                     pretrained.toString(), "--config", data.config.toString(), "--vocab",
                     data.vocab.toString(), "--output-dir", out.resolve("spam").toString(),
-                    "--epochs", "4", "--lr", "1e-4", "--batch-size", "16", "--max-seq-length", "64")
+                    "--epochs", "6", "--lr", "5e-4", "--batch-size", "16", "--max-seq-length", "64")
                 .lastLine());
     List<String> dev = Files.readAllLines(spam.resolve("dev.tsv"));
     long ham = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
