@@ -43,6 +43,11 @@ final class FinetuneCommand implements Command {
     o.addOption(valued("max-seq-length", "T", "tokens per example (default " + DEFAULT_SEQ + ")"));
     o.addOption(valued("seed", "S", "seed for the head and the example order (default 12345)"));
     o.addOption(flag("no-lowercase", "keep case (for cased vocabularies)"));
+    o.addOption(
+        flag(
+            "export",
+            "also write <output-dir>/saved_model: serving_default returns logits and"
+                + " probabilities (score for sts-b)"));
     return o;
   }
 
@@ -74,7 +79,8 @@ final class FinetuneCommand implements Command {
                 intValue(line, "batch-size", DEFAULT_BATCH, 1),
                 intValue(line, "max-seq-length", DEFAULT_SEQ, 8),
                 longValue(line, "seed", 12345, 0),
-                !line.hasOption("no-lowercase")));
+                !line.hasOption("no-lowercase"),
+                line.hasOption("export")));
     System.out.println(Json.write(metrics));
     return 0;
   }

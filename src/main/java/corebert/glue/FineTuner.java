@@ -6,6 +6,8 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.ClassifierHead;
+import corebert.model.Endpoints;
+import corebert.export.SavedModelExport;
 import corebert.model.VariableNames;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
@@ -13,7 +15,11 @@ import corebert.train.LrSchedule;
 import corebert.train.ModelRestore;
 import corebert.train.Trainer;
 import corebert.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -26,7 +32,9 @@ import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
+import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
@@ -61,7 +69,11 @@ public final class FineTuner {
       int batchSize,
       int maxSeqLength,
       long seed,
-      boolean lowerCase) {}
+      boolean lowerCase,
+      boolean exportSavedModel) {}
+
+  /** Where {@code --export} puts the fine-tuned classifier's SavedModel, inside the output dir. */
+  public static final String SAVED_MODEL = "saved_model";
 
   private FineTuner() {}
 
@@ -174,12 +186,53 @@ public final class FineTuner {
           }
           results.put(task.devFiles().size() == 1 ? "eval_examples" : file.replace(".tsv", "") + "_examples", (double) dev.n());
         }
+        if (s.exportSavedModel()) {
+          exportClassifier(session, c, s);
+        }
       }
     }
     Map<String, Object> ordered = new LinkedHashMap<>();
     ordered.put("task", task.displayName());
     ordered.putAll(results);
     return ordered;
+  }
+
+  /**
+   * Writes the dropout-free classifier as {@code <output>/saved_model}: {@code serving_default}
+   * takes {@code input_word_ids}, {@code input_mask}, {@code input_type_ids} (int32 [B, T]) and
+   * returns {@code logits} [B, K] and {@code probabilities} [B, K] (or {@code score} [B] for
+   * regression); vocab and config ship in {@code assets/}.
+   */
+  private static void exportClassifier(Session session, Classifier c, Settings s) {
+    Path dir = s.outputDir().resolve(SAVED_MODEL);
+    Path tmp = s.outputDir().resolve("." + SAVED_MODEL + ".tmp");
+    try {
+      Checkpoints.deleteRecursively(tmp);
+      Signature.Builder signature =
+          Signature.builder()
+              .key(Signature.DEFAULT_KEY)
+              .input(Endpoints.SERVING_WORD_IDS, c.ids)
+              .input(Endpoints.SERVING_MASK, c.mask)
+              .input(Endpoints.SERVING_TYPE_IDS, c.types);
+      if (s.task().isRegression()) {
+        signature.output("score", c.prediction);
+      } else {
+        signature.output("logits", c.logits).output("probabilities", c.probabilities);
+      }
+      SavedModelBundle.exporter(tmp.toString())
+          .withTags(SavedModelExport.TAG)
+          .withSession(session)
+          .withSignature(signature.build())
+          .export();
+      Path assets = Files.createDirectories(tmp.resolve("assets"));
+      Files.copy(s.vocab(), assets.resolve("vocab.txt"));
+      s.cfg().writeTo(assets.resolve(Trainer.BERT_CONFIG));
+      Checkpoints.deleteRecursively(dir);
+      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+      LOG.info("exported the classifier to " + dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot export to " + dir + ": " + e.getMessage(), e);
+    }
   }
 
   private static int[] shuffled(int n, Random random) {
@@ -215,6 +268,8 @@ public final class FineTuner {
       Placeholder<TInt32> mask,
       Placeholder<TInt32> types,
       Placeholder<TFloat32> labels,
+      Operand<TFloat32> logits,
+      Operand<TFloat32> probabilities,
       Operand<TFloat32> loss,
       Operand<TFloat32> prediction) {
 
@@ -243,7 +298,9 @@ public final class FineTuner {
                 tf.math.mean(tf.sum(tf.math.mul(logProbs, oneHot), tf.constant(-1)), tf.constant(0)));
         prediction = tf.dtypes.cast(tf.math.argMax(logits, tf.constant(-1), TInt32.class), TFloat32.class);
       }
-      return new Classifier(ids, mask, types, labels, tf.withName("loss").identity(loss), prediction);
+      return new Classifier(
+          ids, mask, types, labels, logits, tf.withName("probabilities").nn.softmax(logits),
+          tf.withName("loss").identity(loss), prediction);
     }
 
     private static Placeholder<TInt32> input(Ops tf, String name) {

@@ -34,7 +34,7 @@ class FinetuneTest {
                     "finetune", "--task", "sst-2", "--data-dir", spam.toString(), "--checkpoint",
                     pretrained.toString(), "--config", data.config.toString(), "--vocab",
                     data.vocab.toString(), "--output-dir", out.resolve("spam").toString(),
-                    "--epochs", "6", "--lr", "5e-4", "--batch-size", "16", "--max-seq-length", "64")
+                    "--epochs", "6", "--lr", "5e-4", "--batch-size", "16", "--max-seq-length", "64", "--export")
                 .lastLine());
     List<String> dev = Files.readAllLines(spam.resolve("dev.tsv"));
     long ham = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
@@ -44,6 +44,27 @@ class FinetuneTest {
     assertEquals(200.0, ((Number) metrics.get("eval_examples")).doubleValue());
     assertTrue(accuracy > majority + 0.1, accuracy + " vs majority " + majority);
     assertTrue(Files.exists(out.resolve("spam/eval_results.json")));
+
+    // The exported classifier answers like the fine-tuned model: probabilities of the two classes.
+    Path saved = out.resolve("spam/saved_model");
+    assertTrue(Files.exists(saved.resolve("assets/vocab.txt")));
+    int[][] ids = {{2, 10, 11, 12, 3, 0}, {2, 40, 41, 3, 0, 0}};
+    int[][] mask = {{1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 0, 0}};
+    try (org.tensorflow.SavedModelBundle model =
+            org.tensorflow.SavedModelBundle.load(saved.toString(), "serve");
+        org.tensorflow.types.TInt32 i = org.tensorflow.types.TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(ids));
+        org.tensorflow.types.TInt32 m = org.tensorflow.types.TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(mask));
+        org.tensorflow.types.TInt32 t = org.tensorflow.types.TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(new int[2][6]));
+        org.tensorflow.Result r =
+            model.function("serving_default")
+                .call(Map.of("input_word_ids", i, "input_mask", m, "input_type_ids", t))) {
+      org.tensorflow.types.TFloat32 p =
+          (org.tensorflow.types.TFloat32) r.get("probabilities").orElseThrow();
+      assertEquals(org.tensorflow.ndarray.Shape.of(2, 2), p.shape());
+      for (int row = 0; row < 2; row++) {
+        assertEquals(1.0, p.getFloat(row, 0) + p.getFloat(row, 1), 1e-5);
+      }
+    }
   }
 
   @Test
