@@ -45,28 +45,37 @@ public final class SavedModelExport {
     if (Files.exists(outputDir)) {
       throw new IllegalArgumentException(outputDir + " already exists; export writes a new folder");
     }
+    try (Graph graph = new Graph()) {
+      Signature signature = encoder(Ops.create(graph), cfg.withoutDropout());
+      try (Session session = new Session(graph)) {
+        session.initialize();
+        try {
+          session.restore(checkpoint.toString());
+        } catch (TensorFlowException e) {
+          throw new IllegalArgumentException(
+              "cannot load the encoder from " + checkpoint + " (a full-BERT checkpoint of this"
+                  + " config is needed; convert a relaxed one first): "
+                  + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        write(session, signature, cfg, vocab, outputDir);
+      }
+    }
+  }
+
+  /**
+   * Writes a session's graph and weights as a SavedModel with one signature, plus the vocab and
+   * config in {@code assets/}: into a hidden temporary folder, moved into place when complete.
+   */
+  public static void write(
+      Session session, Signature signature, BertConfig cfg, Path vocab, Path outputDir) {
     Path tmp = outputDir.resolveSibling("." + outputDir.getFileName() + ".tmp");
     try {
       Checkpoints.deleteRecursively(tmp);
-      try (Graph graph = new Graph()) {
-        Signature signature = encoder(Ops.create(graph), cfg.withoutDropout());
-        try (Session session = new Session(graph)) {
-          session.initialize();
-          try {
-            session.restore(checkpoint.toString());
-          } catch (TensorFlowException e) {
-            throw new IllegalArgumentException(
-                "cannot load the encoder from " + checkpoint + " (a full-BERT checkpoint of this"
-                    + " config is needed; convert a relaxed one first): "
-                    + e.getMessage().lines().findFirst().orElse(""), e);
-          }
-          SavedModelBundle.exporter(tmp.toString())
-              .withTags(TAG)
-              .withSession(session)
-              .withSignature(signature)
-              .export();
-        }
-      }
+      SavedModelBundle.exporter(tmp.toString())
+          .withTags(TAG)
+          .withSession(session)
+          .withSignature(signature)
+          .export();
       Path assets = Files.createDirectories(tmp.resolve("assets"));
       Files.copy(vocab, assets.resolve("vocab.txt"));
       cfg.writeTo(assets.resolve(Trainer.BERT_CONFIG));

@@ -17,11 +17,7 @@ import corebert.train.Trainer;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,10 +25,8 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
-import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
@@ -99,7 +93,7 @@ public final class FineTuner {
     Path fineTuned;
     try (Graph g = new Graph()) {
       Classifier c = Classifier.build(Ops.create(g), s.cfg(), outputs, task.isRegression(), s.seed());
-      List<Variable<TFloat32>> vars = floatVariables(g);
+      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
       List<Variable<TFloat32>> encoder =
           vars.stream().filter(v -> v.op().name().startsWith(VariableNames.BERT + "/")).toList();
       Ops tf = Ops.create(g);
@@ -205,34 +199,24 @@ public final class FineTuner {
    */
   private static void exportClassifier(Session session, Classifier c, Settings s) {
     Path dir = s.outputDir().resolve(SAVED_MODEL);
-    Path tmp = s.outputDir().resolve("." + SAVED_MODEL + ".tmp");
-    try {
-      Checkpoints.deleteRecursively(tmp);
-      Signature.Builder signature =
-          Signature.builder()
-              .key(Signature.DEFAULT_KEY)
-              .input(Endpoints.SERVING_WORD_IDS, c.ids)
-              .input(Endpoints.SERVING_MASK, c.mask)
-              .input(Endpoints.SERVING_TYPE_IDS, c.types);
-      if (s.task().isRegression()) {
-        signature.output("score", c.prediction);
-      } else {
-        signature.output("logits", c.logits).output("probabilities", c.probabilities);
-      }
-      SavedModelBundle.exporter(tmp.toString())
-          .withTags(SavedModelExport.TAG)
-          .withSession(session)
-          .withSignature(signature.build())
-          .export();
-      Path assets = Files.createDirectories(tmp.resolve("assets"));
-      Files.copy(s.vocab(), assets.resolve("vocab.txt"));
-      s.cfg().writeTo(assets.resolve(Trainer.BERT_CONFIG));
-      Checkpoints.deleteRecursively(dir);
-      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-      LOG.info("exported the classifier to " + dir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot export to " + dir + ": " + e.getMessage(), e);
+    Signature.Builder signature =
+        Signature.builder()
+            .key(Signature.DEFAULT_KEY)
+            .input(Endpoints.SERVING_WORD_IDS, c.ids)
+            .input(Endpoints.SERVING_MASK, c.mask)
+            .input(Endpoints.SERVING_TYPE_IDS, c.types);
+    if (s.task().isRegression()) {
+      signature.output("score", c.prediction);
+    } else {
+      signature.output("logits", c.logits).output("probabilities", c.probabilities);
     }
+    try {
+      Checkpoints.deleteRecursively(dir); // a rerun replaces its own export
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot replace " + dir, e);
+    }
+    SavedModelExport.write(session, signature.build(), s.cfg(), s.vocab(), dir);
+    LOG.info("exported the classifier to " + dir);
   }
 
   private static int[] shuffled(int n, Random random) {
@@ -249,17 +233,6 @@ public final class FineTuner {
       }
     }
     return order;
-  }
-
-  private static List<Variable<TFloat32>> floatVariables(Graph g) {
-    List<Variable<TFloat32>> vars = new ArrayList<>();
-    for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
-      GraphOperation op = it.next();
-      if (op.type().equals("VariableV2")) {
-        vars.add(new Variable<>(op));
-      }
-    }
-    return vars;
   }
 
   /** The classifier graph's endpoints. */

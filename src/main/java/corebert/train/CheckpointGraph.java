@@ -5,13 +5,10 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.PretrainingHeads;
 import corebert.model.VariableNames;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
@@ -68,20 +65,13 @@ public final class CheckpointGraph implements AutoCloseable {
           in.placeholder(TFloat32.class, Placeholder.shape(Shape.of(1, 1))),
           in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1))), 0);
       Map<String, Output<?>> vars = new LinkedHashMap<>();
-      List<GraphOperation> model = new ArrayList<>();
-      for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-        GraphOperation op = it.next();
-        if (op.type().equals("VariableV2")) {
-          model.add(op);
-        }
+      List<Variable<TFloat32>> model = ModelRestore.variablesSoFar(graph);
+      for (Variable<TFloat32> v : model) {
+        vars.put(v.op().name(), v.asOutput());
       }
-      for (GraphOperation op : model) {
-        vars.put(op.name(), op.output(0));
-      }
-      for (GraphOperation op : model) {
-        Shape shape = op.output(0).shape();
+      for (Variable<TFloat32> v : model) {
         for (String slot : List.of(VariableNames.ADAM_M, VariableNames.ADAM_V)) {
-          Output<TFloat32> s = AdamWeightDecay.slot(tf, graph, op.name(), slot, shape);
+          Output<TFloat32> s = AdamWeightDecay.slot(tf, graph, v.op().name(), slot, v.shape());
           vars.put(s.op().name(), s);
         }
       }

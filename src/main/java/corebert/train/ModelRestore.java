@@ -3,7 +3,10 @@ package corebert.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
@@ -38,6 +41,21 @@ public final class ModelRestore {
     this.prefix = prefix;
     this.values = values;
     this.assign = assign;
+  }
+
+  /**
+   * The VariableV2 ops of a graph so far, in creation order: called right after the model is
+   * built, before optimizer slots and counters exist, these are exactly the model's weights.
+   */
+  public static List<Variable<TFloat32>> variablesSoFar(Graph graph) {
+    List<Variable<TFloat32>> vars = new ArrayList<>();
+    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+      GraphOperation op = it.next();
+      if (op.type().equals("VariableV2")) {
+        vars.add(new Variable<>(op));
+      }
+    }
+    return vars;
   }
 
   /** Builds RestoreV2 of {@code vars} by name plus their assignments; run it with {@link #run}. */

@@ -8,12 +8,10 @@ import corebert.model.PretrainingHeads;
 import corebert.model.VariableNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -124,7 +122,7 @@ public final class PretrainingGraph implements AutoCloseable {
           PretrainingHeads.build(
               tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
               b.nextSentenceLabels(), seed);
-      List<Variable<TFloat32>> vars = variables(graph);
+      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
 
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, vars);
 
@@ -213,18 +211,6 @@ public final class PretrainingGraph implements AutoCloseable {
   public void close() {
     session.close();
     graph.close();
-  }
-
-  /** The float VariableV2 ops built so far, in creation order. */
-  private static List<Variable<TFloat32>> variables(Graph graph) {
-    List<Variable<TFloat32>> vars = new ArrayList<>();
-    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-      GraphOperation op = it.next();
-      if (op.type().equals("VariableV2")) {
-        vars.add(new Variable<>(op));
-      }
-    }
-    return vars;
   }
 
   private static ConfigProto sessionConfig(boolean xla) {
