@@ -12,6 +12,11 @@ interface Command {
   /** One line for the top-level `--help`. */
   String summary();
 
+  /** Whether words after the options are allowed (`bench step`); they reach {@link #run}. */
+  default boolean takesArguments() {
+    return false;
+  }
+
   /** Every option with a description, its default in the text, and `.required()` where needed. */
   Options options();
 

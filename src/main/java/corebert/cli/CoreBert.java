@@ -37,6 +37,7 @@ public final class CoreBert {
           new CoreCommand(),
           new ExportCommand(),
           new FinetuneCommand(),
+          new BenchCommand(),
           new InfoCommand(),
           new QuickstartCommand());
 
@@ -73,7 +74,7 @@ public final class CoreBert {
     }
     try {
       CommandLine line = new DefaultParser().parse(options, rest);
-      if (!line.getArgList().isEmpty()) {
+      if (!command.takesArguments() && !line.getArgList().isEmpty()) {
         throw new UsageException("unexpected argument '" + line.getArgList().get(0) + "'");
       }
       return command.run(line);

@@ -213,7 +213,8 @@ public final class PretrainingGraph implements AutoCloseable {
     graph.close();
   }
 
-  private static ConfigProto sessionConfig(boolean xla) {
+  /** Session options: XLA's global JIT when asked (on CPU it also needs TF_XLA_FLAGS). */
+  public static ConfigProto sessionConfig(boolean xla) {
     ConfigProto.Builder config = ConfigProto.newBuilder().setAllowSoftPlacement(true);
     if (xla) {
       config.setGraphOptions(

@@ -1,0 +1,186 @@
+package corebert.bench;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.ModelStats;
+import corebert.model.PretrainingHeads;
+import corebert.train.AdamWeightDecay;
+import corebert.train.LrSchedule;
+import corebert.train.ModelRestore;
+import corebert.train.PretrainingGraph;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.logging.Logger;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * Cost of one pretraining step (forward, backward, AdamWeightDecay update; dropout on) of the full
+ * and the relaxed model, side by side in one process, on a fixed synthetic batch held in the graph
+ * so that only the model is timed. Model FLOPs come from {@link ModelStats}; the machine's fp32
+ * matmul peak is measured by the same TensorFlow in the same run.
+ */
+public final class StepBenchmark {
+  private static final Logger LOG = Logger.getLogger(StepBenchmark.class.getName());
+  /** Square matmuls for the peak: large enough to reach the BLAS plateau on a CPU. */
+  private static final int PEAK_N = 1536;
+
+  private StepBenchmark() {}
+
+  /** One measured configuration. */
+  public record Row(
+      Variant variant, int seq, int batch, double examplesPerSec, double trainFlopsPerSec) {}
+
+  /**
+   * Measures the fp32 matmul FLOP/s: the best of several runs of four independent matmuls. The
+   * operands are variables, so Grappler cannot fold the products into constants.
+   */
+  public static double matmulPeak(boolean xla) {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Random random = new Random(1);
+      List<Operand<TFloat32>> products = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        products.add(
+            tf.linalg.matMul(
+                tf.identity(tf.variable(randomMatrix(tf, random))),
+                tf.identity(tf.variable(randomMatrix(tf, random)))));
+      }
+      Operand<TFloat32> sum = tf.math.addN(products);
+      try (Session s = new Session(g, PretrainingGraph.sessionConfig(xla))) {
+        s.initialize();
+        double best = Double.MAX_VALUE;
+        for (int run = 0; run < 7; run++) {
+          long t0 = System.nanoTime();
+          s.runner().fetch(sum).run().close();
+          double sec = (System.nanoTime() - t0) / 1e9;
+          if (run >= 2) {
+            best = Math.min(best, sec);
+          }
+        }
+        return 4 * 2.0 * Math.pow(PEAK_N, 3) / best;
+      }
+    }
+  }
+
+  /** Times {@code steps} training steps after {@code warmup} untimed ones. */
+  public static Row measure(
+      BertConfig cfg, Variant variant, int seq, int batch, int predictions, int warmup, int steps,
+      boolean xla) {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Random random = new Random(7);
+      int[][] ids = new int[batch][seq];
+      int[][] mask = new int[batch][seq];
+      int[][] segments = new int[batch][seq];
+      int[][] positions = new int[batch][predictions];
+      int[][] labels = new int[batch][predictions];
+      float[][] weights = new float[batch][predictions];
+      int[] nsp = new int[batch];
+      for (int b = 0; b < batch; b++) {
+        for (int t = 0; t < seq; t++) {
+          ids[b][t] = 5 + random.nextInt(cfg.vocabSize() - 5);
+          mask[b][t] = 1;
+          segments[b][t] = t < seq / 2 ? 0 : 1;
+        }
+        for (int p = 0; p < predictions; p++) {
+          positions[b][p] = random.nextInt(seq);
+          labels[b][p] = ids[b][positions[b][p]];
+          weights[b][p] = 1f;
+        }
+        nsp[b] = random.nextInt(2);
+      }
+      BertModel.Outputs encoder =
+          BertModel.build(
+              tf, cfg, variant, tf.constant(ids), tf.constant(mask), tf.constant(segments), 1);
+      PretrainingHeads.Losses losses =
+          PretrainingHeads.build(
+              tf, cfg, encoder, tf.constant(positions), tf.constant(labels), tf.constant(weights),
+              tf.constant(nsp), 1);
+      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
+      Variable<TInt64> step =
+          tf.withInitScope().withName("global_step").variable(Shape.scalar(), TInt64.class);
+      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      Op train =
+          AdamWeightDecay.build(
+                  tf, g, losses.total(), vars,
+                  new LrSchedule(1e-4, 0, 10, 1_000_000).build(tf, tf.identity(step)), step,
+                  AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false))
+              .trainOp();
+      try (Session s = new Session(g, PretrainingGraph.sessionConfig(xla))) {
+        s.initialize();
+        for (int i = 0; i < warmup; i++) {
+          s.run(train);
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) {
+          s.run(train);
+        }
+        double sec = (System.nanoTime() - t0) / 1e9;
+        double examplesPerSec = steps * batch / sec;
+        double flopsPerToken =
+            ModelStats.of(cfg, variant, seq, predictions / (double) seq).trainFlopsPerToken();
+        Row row = new Row(variant, seq, batch, examplesPerSec, examplesPerSec * seq * flopsPerToken);
+        LOG.info(
+            String.format(
+                "%s seq %d batch %d: %.2f ex/s, %.1f GFLOP/s", variant.name().toLowerCase(), seq,
+                batch, examplesPerSec, row.trainFlopsPerSec() / 1e9));
+        return row;
+      }
+    }
+  }
+
+  /** The rows as JSON-ready maps, with the relaxed/full ratio per sequence length. */
+  public static Map<String, Object> summary(List<Row> rows, double peak) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("matmul_peak_gflops", peak / 1e9);
+    List<Object> list = new ArrayList<>();
+    for (Row r : rows) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("model", r.variant().name().toLowerCase());
+      m.put("seq", r.seq());
+      m.put("batch", r.batch());
+      m.put("examples_per_sec", r.examplesPerSec());
+      m.put("tokens_per_sec", r.examplesPerSec() * r.seq());
+      m.put("model_gflops_per_sec", r.trainFlopsPerSec() / 1e9);
+      m.put("fraction_of_matmul_peak", r.trainFlopsPerSec() / peak);
+      list.add(m);
+    }
+    out.put("results", list);
+    Map<String, Object> ratios = new LinkedHashMap<>();
+    for (Row full : rows) {
+      if (full.variant() != Variant.FULL) {
+        continue;
+      }
+      for (Row relaxed : rows) {
+        if (relaxed.variant() == Variant.RELAXED && relaxed.seq() == full.seq()) {
+          ratios.put("seq_" + full.seq(), relaxed.examplesPerSec() / full.examplesPerSec());
+        }
+      }
+    }
+    out.put("relaxed_over_full_examples_per_sec", ratios);
+    return out;
+  }
+
+  private static Operand<TFloat32> randomMatrix(Ops tf, Random random) {
+    float[][] m = new float[PEAK_N][PEAK_N];
+    for (float[] row : m) {
+      for (int j = 0; j < PEAK_N; j++) {
+        row[j] = (float) random.nextGaussian();
+      }
+    }
+    return tf.constant(m);
+  }
+
+}

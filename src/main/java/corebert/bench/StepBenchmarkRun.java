@@ -1,0 +1,61 @@
+package corebert.bench;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.train.Checkpoints;
+import corebert.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** `bench step`: measures, then writes {@code PREFIX.json} and a bar chart {@code PREFIX.png}. */
+public final class StepBenchmarkRun {
+  private StepBenchmarkRun() {}
+
+  public static void run(
+      BertConfig cfg, Path configFile, int[] seqs, int[] batches, int warmup, int steps,
+      boolean xla, Path prefix, String command) {
+    cfg.requireRelaxed();
+    double peak = StepBenchmark.matmulPeak(xla);
+    List<StepBenchmark.Row> rows = new ArrayList<>();
+    for (int i = 0; i < seqs.length; i++) {
+      int predictions = (int) Math.round(0.15 * seqs[i]); // BERT masks 15% of tokens
+      for (Variant v : Variant.values()) {
+        rows.add(StepBenchmark.measure(cfg, v, seqs[i], batches[i], predictions, warmup, steps, xla));
+      }
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("command", command);
+    out.put("config", configFile.toString());
+    out.put("machine", Machine.facts(xla));
+    out.put("warmup_steps", warmup);
+    out.put("timed_steps", steps);
+    out.putAll(StepBenchmark.summary(rows, peak));
+    try {
+      if (prefix.getParent() != null) {
+        Files.createDirectories(prefix.getParent());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + prefix.getParent(), e);
+    }
+    Checkpoints.writeAtomically(Path.of(prefix + ".json"), Json.writePretty(out));
+    List<String> groups = new ArrayList<>();
+    double[][] values = new double[seqs.length][2];
+    for (int i = 0; i < seqs.length; i++) {
+      groups.add("seq " + seqs[i] + ", batch " + batches[i]);
+      for (StepBenchmark.Row r : rows) {
+        if (r.seq() == seqs[i]) {
+          values[i][r.variant() == Variant.FULL ? 0 : 1] = r.examplesPerSec();
+        }
+      }
+    }
+    BarChart.write(
+        Path.of(prefix + ".png"), "training step: " + configFile.getFileName(), "examples/s",
+        groups, List.of("full BERT", "relaxed BERT"), values);
+  }
+}
