@@ -6,6 +6,7 @@ import corebert.bench.StepBenchmarkRun;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -64,8 +65,8 @@ final class BenchCommand implements Command {
 
   private static String[] originalArgs(CommandLine line) {
     return Arrays.stream(line.getOptions())
-        .flatMap(o -> o.hasArg() ? java.util.stream.Stream.of("--" + o.getLongOpt(), o.getValue())
-            : java.util.stream.Stream.of("--" + o.getLongOpt()))
+        .flatMap(o -> o.hasArg() ? Stream.of("--" + o.getLongOpt(), o.getValue())
+            : Stream.of("--" + o.getLongOpt()))
         .toArray(String[]::new);
   }
 

@@ -2,10 +2,12 @@ package corebert.model;
 
 import static corebert.model.VariableNames.*;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.op.random.RandomUniform;
@@ -97,7 +99,7 @@ public final class BertModel {
 
     Operand<TFloat32> maskFloat = tf.dtypes.cast(inputMask, TFloat32.class); // [B, T]
     Ops encoder = bert.withSubScope(ENCODER);
-    List<Operand<TFloat32>> ffnOutputs = new java.util.ArrayList<>();
+    List<Operand<TFloat32>> ffnOutputs = new ArrayList<>();
     for (int i = 0; i < cfg.numHiddenLayers(); i++) {
       x = transformerLayer(encoder.withSubScope(layer(i)), x, maskFloat, batch, seq, ffnOutputs);
     }
@@ -215,7 +217,7 @@ public final class BertModel {
     Operand<TFloat32> kv =
         tf.train.batchMatMul(phiK, v, TFloat32.class, BatchMatMul.adjX(true)); // [B, N, D, D]
     Operand<TFloat32> kSum =
-        tf.sum(phiK, tf.constant(2), org.tensorflow.op.core.Sum.keepDims(true)); // [B, N, 1, D]
+        tf.sum(phiK, tf.constant(2), Sum.keepDims(true)); // [B, N, 1, D]
     Operand<TFloat32> numerator = tf.train.batchMatMul(phiQ, kv, TFloat32.class); // [B, N, T, D]
     Operand<TFloat32> normaliser =
         tf.train.batchMatMul(phiQ, kSum, TFloat32.class, BatchMatMul.adjY(true)); // [B, N, T, 1]

@@ -5,6 +5,7 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.PretrainingHeads;
 import corebert.model.VariableNames;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -134,7 +135,7 @@ public final class CheckpointGraph implements AutoCloseable {
   }
 
   /** Saves all variables as {@code dir/model.ckpt-<step>}. */
-  public java.nio.file.Path save(java.nio.file.Path dir, long step) {
+  public Path save(Path dir, long step) {
     return Checkpoints.save(session, dir, step, Integer.MAX_VALUE);
   }
 

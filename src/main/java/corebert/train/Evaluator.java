@@ -47,7 +47,7 @@ public final class Evaluator {
           correctSum += ((TFloat32) r.get(1)).getFloat();
           weightSum += ((TFloat32) r.get(2)).getFloat();
           nspCorrect += ((TFloat32) r.get(3)).getFloat();
-          examples += ((TInt32) r.get(4)).shape().size(0);
+          examples += ((TInt32) r.get(4)).shape().get(0);
         } catch (TFOutOfRangeException endOfData) {
           break;
         }

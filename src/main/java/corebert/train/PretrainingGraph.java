@@ -2,8 +2,9 @@ package corebert.train;
 
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
-import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
+import corebert.model.BertModel;
+import corebert.model.Endpoints;
 import corebert.model.PretrainingHeads;
 import corebert.model.VariableNames;
 import java.nio.file.Path;
@@ -141,7 +142,7 @@ public final class PretrainingGraph implements AutoCloseable {
                 .variable(Shape.scalar(), TInt64.class);
         tf.withInitScope().assign(globalStep, tf.withInitScope().constant(0L));
         Operand<TFloat32> rate =
-            tf.withName(corebert.model.Endpoints.LEARNING_RATE)
+            tf.withName(Endpoints.LEARNING_RATE)
                 .identity(tc.schedule().build(tf, tf.identity(globalStep)));
         update =
             Optional.of(

@@ -2,6 +2,8 @@ package corebert.train;
 
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -51,7 +53,7 @@ public final class Trainer {
       long step = 0;
       if (resume.isPresent()) {
         g.restoreAll(resume.get());
-        step = readStep(g.session, g);
+        step = readStep(g);
         g.logVariables("restored from " + resume.get());
       } else {
         g.initialize();
@@ -222,8 +224,8 @@ public final class Trainer {
         : String.format(", ETA %.0fs", left);
   }
 
-  private static long readStep(Session session, PretrainingGraph g) {
-    try (Result r = session.runner().fetch(g.globalStep.orElseThrow()).run()) {
+  private static long readStep(PretrainingGraph g) {
+    try (Result r = g.session.runner().fetch(g.globalStep.orElseThrow()).run()) {
       return ((TInt64) r.get(0)).getLong();
     }
   }
@@ -267,7 +269,7 @@ public final class Trainer {
               + "); use a new --output-dir");
     }
     boolean wasRelaxed = previous.relaxed().isPresent() && isRelaxedRun(dir);
-    if (wasRelaxed != (tc.variant() == corebert.model.BertModel.Variant.RELAXED)) {
+    if (wasRelaxed != (tc.variant() == BertModel.Variant.RELAXED)) {
       throw new IllegalArgumentException(
           dir + " holds checkpoints of the " + (wasRelaxed ? "relaxed" : "full")
               + " model; use a new --output-dir");
@@ -277,7 +279,7 @@ public final class Trainer {
   private static boolean isRelaxedRun(Path dir) {
     try {
       String json = Files.readString(dir.resolve(TRAIN_CONFIG));
-      return corebert.util.Json.parseObject(json).get("model").equals("relaxed");
+      return Json.parseObject(json).get("model").equals("relaxed");
     } catch (IOException e) {
       return false;
     }
