@@ -57,7 +57,12 @@ final class CoreCommand implements Command {
     if (budget == (n1 > 0 || n2 > 0) || (!budget && (n1 == 0 || n2 == 0))) {
       throw new UsageException("give --relaxed-steps and --full-steps, or --time-budget");
     }
+    if (line.hasOption("init-checkpoint")) {
+      // Phase 1 trains the relaxed model from scratch and phase 2 starts from surgery.
+      throw new UsageException("--init-checkpoint is not used by core; run pretrain for that");
+    }
     TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, budget ? 0 : n1);
+    PretrainCommand.requireSeqLength(line, tc);
     double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
     long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
