@@ -55,6 +55,9 @@ public final class Trainer {
         g.restoreAll(resume.get());
         step = readStep(g);
         g.logVariables("restored from " + resume.get());
+        tc.initCheckpoint()
+            .ifPresent(
+                init -> LOG.info("resuming, so --init-checkpoint " + init + " is not used again"));
       } else {
         g.initialize();
         if (tc.initCheckpoint().isPresent()) {
