@@ -72,17 +72,13 @@ public final class PretrainingHeads {
     Operand<TFloat32> mlmLossSum = tf.sum(tf.math.mul(perExample, flatWeights), tf.constant(0));
     Operand<TFloat32> mlmWeightSum = tf.sum(flatWeights, tf.constant(0));
     // 1e-5 keeps a batch without predictions finite, as in run_pretraining.py.
-    Operand<TFloat32> mlmLoss =
-        tf.withName(Endpoints.MLM_LOSS)
-            .math
-            .div(mlmLossSum, tf.math.add(mlmWeightSum, tf.constant(1e-5f)));
+    Operand<TFloat32> predictions = tf.math.add(mlmWeightSum, tf.constant(1e-5f));
+    Operand<TFloat32> mlmLoss = tf.withName(Endpoints.MLM_LOSS).math.div(mlmLossSum, predictions);
     Operand<TFloat32> mlmCorrect =
         tf.math.mul(correct(tf, logProbs, flatLabels), flatWeights); // [B*P]
     Operand<TFloat32> mlmCorrectSum = tf.sum(mlmCorrect, tf.constant(0));
     Operand<TFloat32> mlmAccuracy =
-        tf.withName(Endpoints.MLM_ACCURACY)
-            .math
-            .div(mlmCorrectSum, tf.math.add(mlmWeightSum, tf.constant(1e-5f)));
+        tf.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions);
 
     Operand<TFloat32> nspLogProbs =
         nextSentenceOutput(cls.withSubScope(SEQ_RELATIONSHIP), tf, layers, cfg,

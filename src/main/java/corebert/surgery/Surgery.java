@@ -14,11 +14,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -163,9 +165,10 @@ public final class Surgery {
     try (CheckpointGraph back = CheckpointGraph.build(cfg, Variant.FULL)) {
       back.restore(written.toString());
       double copiedDiff = 0;
+      Set<String> relaxedNames = new HashSet<>(relaxed.names());
       List<String> shared = new ArrayList<>();
       for (String name : back.names()) {
-        if (relaxed.names().contains(name) && back.isFloat(name)) {
+        if (relaxedNames.contains(name) && back.isFloat(name)) {
           shared.add(name);
         }
       }
