@@ -2,11 +2,6 @@ package corebert.bench;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.train.Checkpoints;
-import corebert.util.Json;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,14 +31,7 @@ public final class StepBenchmarkRun {
     out.put("warmup_steps", warmup);
     out.put("timed_steps", steps);
     out.putAll(StepBenchmark.summary(rows, peak));
-    try {
-      if (prefix.getParent() != null) {
-        Files.createDirectories(prefix.getParent());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + prefix.getParent(), e);
-    }
-    Checkpoints.writeAtomically(Path.of(prefix + ".json"), Json.writePretty(out));
+    Results.write(prefix, out);
     List<String> groups = new ArrayList<>();
     double[][] values = new double[seqs.length][2];
     for (int i = 0; i < seqs.length; i++) {
@@ -54,7 +42,7 @@ public final class StepBenchmarkRun {
         }
       }
     }
-    BarChart.write(
+    Chart.bars(
         Path.of(prefix + ".png"), "training step: " + configFile.getFileName(), "examples/s",
         groups, List.of("full BERT", "relaxed BERT"), values);
   }

@@ -37,7 +37,9 @@ public final class CoreBert {
           new CoreCommand(),
           new ExportCommand(),
           new FinetuneCommand(),
-          new BenchCommand(),
+          new BenchStepCommand(),
+          new BenchCoreCommand(),
+          new BenchDataCommand(),
           new InfoCommand(),
           new QuickstartCommand());
 
@@ -57,17 +59,23 @@ public final class CoreBert {
       printTopHelp(byName);
       return args.length == 0 ? EXIT_USAGE : 0;
     }
-    Command command = byName.get(args[0]);
+    // Two-word commands ("bench step") take their second word too.
+    int words = args.length > 1 && byName.containsKey(args[0] + " " + args[1]) ? 2 : 1;
+    Command command = byName.get(words == 2 ? args[0] + " " + args[1] : args[0]);
     if (command == null) {
+      List<String> group =
+          byName.keySet().stream().filter(n -> n.startsWith(args[0] + " ")).toList();
       System.err.println(
-          "corebert: unknown command '" + args[0] + "'; commands: " + String.join(", ", byName.keySet()));
+          group.isEmpty()
+              ? "corebert: unknown command '" + args[0] + "'; commands: " + String.join(", ", byName.keySet())
+              : "corebert " + args[0] + ": give one of: " + String.join(", ", group));
       return EXIT_USAGE;
     }
     Options options = command.options();
     options.addOption(Option.builder().longOpt("help").desc("show this help and exit").build());
     options.addOption(
         Option.builder().longOpt("verbose").desc("debug logging and stack traces on error").build());
-    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    String[] rest = Arrays.copyOfRange(args, words, args.length);
     if (Arrays.asList(rest).contains("--help")) {
       printCommandHelp(command, options);
       return 0;
@@ -115,7 +123,7 @@ public final class CoreBert {
     sb.append("usage: corebert <command> [options]\n\n");
     sb.append("Pretrains BERT with the CoRe schedule (relaxed BERT -> surgery -> full BERT).\n\n");
     sb.append("commands:\n");
-    byName.values().forEach(c -> sb.append(String.format("  %-13s %s%n", c.name(), c.summary())));
+    byName.values().forEach(c -> sb.append(String.format("  %-23s %s%n", c.name(), c.summary())));
     sb.append("\nRun 'corebert <command> --help' for its options.\n");
     System.err.print(sb);
   }

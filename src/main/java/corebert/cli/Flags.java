@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
@@ -39,6 +40,51 @@ final class Flags {
   /** A required option that repeats or takes several values (globs). */
   static Option requiredList(String name, String arg, String description) {
     return Option.builder().longOpt(name).hasArgs().argName(arg).required().desc(description).build();
+  }
+
+  /** Comma-separated integers, each at least {@code min}. */
+  static int[] intList(CommandLine line, String flag, String defaultValue, int min) {
+    return Arrays.stream(doubleList(line, flag, defaultValue, min, Integer.MAX_VALUE))
+        .mapToInt(
+            v -> {
+              if (v != Math.rint(v)) {
+                throw new UsageException("--" + flag + " must be integers separated by commas");
+              }
+              return (int) v;
+            })
+        .toArray();
+  }
+
+  /** Comma-separated numbers, each in [min, max]. */
+  static double[] doubleList(
+      CommandLine line, String flag, String defaultValue, double min, double max) {
+    String raw = line.getOptionValue(flag, defaultValue);
+    double[] values;
+    try {
+      values = Arrays.stream(raw.split(",")).mapToDouble(s -> Double.parseDouble(s.trim())).toArray();
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + flag + " must be numbers separated by commas, got '" + raw + "'");
+    }
+    for (double v : values) {
+      if (!(v >= min && v <= max)) {
+        throw new UsageException("--" + flag + " values must be in [" + min + ", " + max + "], got " + v);
+      }
+    }
+    return values;
+  }
+
+  /** The command line that reproduces a run, for benchmark results. */
+  static String echo(String command, CommandLine line) {
+    StringBuilder sb = new StringBuilder("bin/corebert ").append(command);
+    for (Option o : line.getOptions()) {
+      sb.append(" --").append(o.getLongOpt());
+      if (o.hasArg()) {
+        for (String v : o.getValues()) {
+          sb.append(' ').append(v.contains("*") || v.contains(" ") ? "'" + v + "'" : v);
+        }
+      }
+    }
+    return sb.toString();
   }
 
   static int intValue(CommandLine line, String flag, int defaultValue, int min) {

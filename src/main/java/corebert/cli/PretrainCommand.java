@@ -7,6 +7,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
+import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.util.Json;
@@ -72,6 +73,10 @@ final class PretrainCommand implements Command {
             "start from these weights (dir or prefix, ours or google-research/bert's)"));
     o.addOption(
         valued("save-every", "N", "checkpoint interval in steps (default " + DEFAULT_SAVE_EVERY + ")"));
+    o.addOption(
+        valued(
+            "save-every-secs", "SEC",
+            "also checkpoint every SEC seconds of training (default: off)"));
     o.addOption(valued("log-every", "N", "log interval in steps (default " + DEFAULT_LOG_EVERY + ")"));
     o.addOption(
         valued("keep-checkpoints", "K", "newest checkpoints to keep (default " + DEFAULT_KEEP + ")"));
@@ -90,6 +95,16 @@ final class PretrainCommand implements Command {
             "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
     o.addOption(
         valued("max-seq-length", "N", "require the data to have this sequence length (default: any)"));
+    o.addOption(
+        valued(
+            "num-gpus", "N",
+            "data-parallel towers on /device:GPU:0..N-1 sharing the --batch-size (default 1;"
+                + " on a machine without GPUs they run on the CPU)"));
+    o.addOption(
+        valued(
+            "accumulate-steps", "K",
+            "split each step's --batch-size into K micro-batches run one after the other and"
+                + " summed into one update: the same step in less memory (default 1)"));
     o.addOption(flag("xla", "compile with XLA (global JIT; bin/corebert sets TF_XLA_FLAGS)"));
     o.addOption(valued("seed", "S", "seed for weights, dropout and shuffling (default " + DEFAULT_SEED + ")"));
   }
@@ -128,6 +143,7 @@ final class PretrainCommand implements Command {
           longValue(line, "warmup-steps", defaultWarmup, 0),
           init,
           intValue(line, "save-every", DEFAULT_SAVE_EVERY, 1),
+          doubleValue(line, "save-every-secs", 0, 0, 1e9),
           intValue(line, "log-every", DEFAULT_LOG_EVERY, 1),
           intValue(line, "keep-checkpoints", DEFAULT_KEEP, 1),
           intValue(line, "max-bad-steps", DEFAULT_MAX_BAD_STEPS, 1),
@@ -137,7 +153,9 @@ final class PretrainCommand implements Command {
           lossScale.equals("dynamic"),
           intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
           variant.name().toLowerCase(Locale.ROOT),
-          0);
+          0,
+          new Parallelism(
+              intValue(line, "num-gpus", 1, 1), intValue(line, "accumulate-steps", 1, 1)));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

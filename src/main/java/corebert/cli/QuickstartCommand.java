@@ -10,6 +10,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.surgery.CorePipeline;
 import corebert.train.AdamWeightDecay;
+import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.util.Json;
 import java.io.IOException;
@@ -114,8 +115,9 @@ final class QuickstartCommand implements Command {
     TrainConfig tc =
         new TrainConfig(
             Variant.RELAXED, train, dir.resolve("core"), dir.resolve("core"), relaxedSteps, 0,
-            BATCH, LR, WARMUP, Optional.empty(), 250, 50, 2, 5, line.hasOption("xla"),
-            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, 10_000, "relaxed", 0);
+            BATCH, LR, WARMUP, Optional.empty(), 250, 0, 50, 2, 5, line.hasOption("xla"),
+            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, 10_000, "relaxed", 0,
+            Parallelism.SINGLE);
     Map<String, Object> core =
         CorePipeline.run(
             cfg, tc, new CorePipeline.Plan(relaxedSteps, fullSteps, 0, Math.max(10, fullSteps / 20), eval));

@@ -194,6 +194,15 @@ public record BertConfig(
         0.0, 0.0, maxPositionEmbeddings, typeVocabSize, initializerRange, relaxed);
   }
 
+  /** The same model with another relaxed FFN rank (benchmark sweeps). */
+  public BertConfig withFfnRank(int rank) {
+    Relaxed r = requireRelaxed();
+    return new BertConfig(
+        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+        hiddenDropoutProb, attentionProbsDropoutProb, maxPositionEmbeddings, typeVocabSize,
+        initializerRange, Optional.of(new Relaxed(r.attention(), rank)));
+  }
+
   /** Width of one attention head, H / N. */
   public int headSize() {
     return hiddenSize / numAttentionHeads;

@@ -62,7 +62,10 @@ public final class CorePipeline {
                   Variant.RELAXED, "relaxed", relaxedDir, plan.relaxedSteps(),
                   budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0, tc.warmupSteps()));
       LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
+      long surgeryStart = System.nanoTime();
       surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
+      // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
+      summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
       if (!plan.evalInputs().isEmpty()) {
         summary.put("relaxed_eval", eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc));
         summary.put("converted_eval", eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc));

@@ -78,6 +78,14 @@ public final class Checkpoints {
         .findFirst();
   }
 
+  /** Every complete checkpoint of a directory, oldest first. */
+  public static List<Path> all(Path dir) {
+    return steps(dir).stream()
+        .map(s -> dir.resolve(PREFIX + "-" + s))
+        .filter(Checkpoints::isComplete)
+        .toList();
+  }
+
   /** The step a checkpoint prefix was saved at, from its name. */
   public static long stepOf(Path prefix) {
     Matcher m = STEP.matcher(prefix.getFileName() + ".index");

@@ -24,6 +24,8 @@ import java.util.Optional;
  * @param warmupSteps linear warm-up length
  * @param initCheckpoint weights to start from when the output directory has no checkpoint
  * @param saveEvery checkpoint interval in steps (a checkpoint is also written at the end)
+ * @param saveEverySec also checkpoint after this many seconds of training since the last one (0:
+ *     off); benchmarks keep these to draw held-out loss against wall-clock time
  * @param logEvery log interval in steps
  * @param keepCheckpoints newest checkpoints kept
  * @param maxBadSteps consecutive non-finite steps tolerated before training stops
@@ -34,6 +36,7 @@ import java.util.Optional;
  * @param shuffleBuffer records held by the input shuffle
  * @param phase label written to metrics.jsonl ("full" or "relaxed")
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
+ * @param parallel towers, gradient accumulation and cluster of this run
  */
 public record TrainConfig(
     Variant variant,
@@ -47,6 +50,7 @@ public record TrainConfig(
     long warmupSteps,
     Optional<Path> initCheckpoint,
     int saveEvery,
+    double saveEverySec,
     int logEvery,
     int keepCheckpoints,
     int maxBadSteps,
@@ -56,7 +60,8 @@ public record TrainConfig(
     boolean dynamicLossScale,
     int shuffleBuffer,
     String phase,
-    long scheduleStart) {
+    long scheduleStart,
+    Parallelism parallel) {
 
   public TrainConfig {
     if (inputs.isEmpty()) {
@@ -69,6 +74,7 @@ public record TrainConfig(
     require(learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1), got " + learningRate);
     require(warmupSteps >= 0, "warm-up steps must be >= 0, got " + warmupSteps);
     require(saveEvery >= 1, "save interval must be >= 1, got " + saveEvery);
+    require(saveEverySec >= 0, "save interval in seconds must be >= 0, got " + saveEverySec);
     require(logEvery >= 1, "log interval must be >= 1, got " + logEvery);
     require(keepCheckpoints >= 1, "keep-checkpoints must be >= 1, got " + keepCheckpoints);
     require(maxBadSteps >= 1, "max bad steps must be >= 1, got " + maxBadSteps);
@@ -94,9 +100,8 @@ public record TrainConfig(
       long warmup) {
     return new TrainConfig(
         v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, Optional.empty(),
-        saveEvery, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer, dynamicLossScale,
-        shuffleBuffer,
-        phaseName, start);
+        saveEvery, saveEverySec, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer,
+        dynamicLossScale, shuffleBuffer, phaseName, start, parallel);
   }
 
   /** The config as JSON, written next to checkpoints as {@code train_config.json}. */
@@ -113,6 +118,7 @@ public record TrainConfig(
     m.put("schedule_start", scheduleStart);
     m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(null));
     m.put("save_every", saveEvery);
+    m.put("save_every_sec", saveEverySec);
     m.put("keep_checkpoints", keepCheckpoints);
     m.put("xla", xla);
     m.put("seed", seed);
@@ -120,6 +126,7 @@ public record TrainConfig(
     m.put("loss_scale", dynamicLossScale ? "dynamic" : "none");
     m.put("shuffle_buffer", shuffleBuffer);
     m.put("vocab_size", bert.vocabSize());
+    m.putAll(parallel.toJson());
     return Json.writePretty(m);
   }
 }

@@ -85,6 +85,7 @@ public final class Trainer {
     int badInARow = 0;
     long windowStart = System.nanoTime();
     long runStart = windowStart;
+    long lastSave = windowStart;
     int windowSteps = 0;
     InputPosition position = g.position.orElseThrow();
     long[] at = position.read(g.session); // {epoch, records consumed in it}; 0s for a fresh run
@@ -168,7 +169,10 @@ public final class Trainer {
             tc.timeBudgetSec() > 0
                 ? (System.nanoTime() - runStart) / 1e9 + elapsedBefore >= tc.timeBudgetSec()
                 : step >= tc.steps();
-        if (step % tc.logEvery() == 0 || last || step == startStep + 1) {
+        boolean timedSave =
+            tc.saveEverySec() > 0 && (System.nanoTime() - lastSave) / 1e9 >= tc.saveEverySec();
+        boolean save = step % tc.saveEvery() == 0 || last || timedSave;
+        if (step % tc.logEvery() == 0 || save || step == startStep + 1) {
           long now = System.nanoTime();
           double windowSec = (now - windowStart) / 1e9;
           double exPerSec = windowSteps * tc.batchSize() / windowSec;
@@ -195,9 +199,10 @@ public final class Trainer {
           windowStart = now;
           windowSteps = 0;
         }
-        if (step % tc.saveEvery() == 0 || last) {
+        if (save) {
           position.write(g.session, at[0], at[1]);
           lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
+          lastSave = System.nanoTime();
           LOG.info("saved " + lastCheckpoint);
         }
       }

@@ -1,0 +1,150 @@
+package corebert.bench;
+
+import corebert.cli.CoreBert;
+import corebert.train.Checkpoints;
+import corebert.util.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * `bench data`: create-data's throughput and peak memory. Each measurement is a fresh JVM running
+ * `corebert create-data`, so its peak resident set (VmHWM, polled from /proc) is its own. The
+ * corpus is repeated R times to show that memory stays flat as the input grows, and run with each
+ * thread count to show how throughput scales.
+ */
+public final class DataBenchmark {
+  private static final Logger LOG = Logger.getLogger(DataBenchmark.class.getName());
+
+  /**
+   * @param corpus the text corpus (one sentence per line, blank line between documents)
+   * @param repeats corpus sizes, as repetitions of {@code corpus}
+   * @param threads create-data --threads values
+   * @param heapMb -Xmx of each child JVM
+   */
+  public record Settings(
+      Path corpus, Path vocab, int[] repeats, int[] threads, int maxSeqLength, int shards,
+      int heapMb, Path workDir, Path prefix, String command) {}
+
+  private DataBenchmark() {}
+
+  public static Map<String, Object> run(Settings s) throws IOException, InterruptedException {
+    Files.createDirectories(s.workDir());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (int r : s.repeats()) {
+      Path corpus = s.workDir().resolve("corpus-x" + r + ".txt");
+      repeat(s.corpus(), r, corpus);
+      for (int t : s.threads()) {
+        Path out = s.workDir().resolve("out-x" + r + "-t" + t);
+        Checkpoints.deleteRecursively(out);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("corpus_repeats", r);
+        row.put("corpus_mb", Files.size(corpus) / 1e6);
+        row.put("threads", t);
+        row.putAll(measure(s, corpus, out, t));
+        LOG.info("x" + r + ", " + t + " thread(s): " + row);
+        rows.add(row);
+        Checkpoints.deleteRecursively(out);
+      }
+      Files.delete(corpus);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("command", s.command());
+    out.put("machine", Machine.facts(false));
+    out.put("child_heap_mb", s.heapMb());
+    out.put("max_seq_length", s.maxSeqLength());
+    out.put("shards", s.shards());
+    out.put("results", rows);
+    Results.write(s.prefix(), out);
+    List<String> groups = new ArrayList<>();
+    List<String> series = new ArrayList<>();
+    for (int t : s.threads()) {
+      series.add(t + " thread" + (t == 1 ? "" : "s"));
+    }
+    double[][] values = new double[s.repeats().length][s.threads().length];
+    for (int i = 0; i < s.repeats().length; i++) {
+      groups.add("corpus x" + s.repeats()[i]);
+      for (int j = 0; j < s.threads().length; j++) {
+        values[i][j] = ((Number) rows.get(i * s.threads().length + j).get("tokens_per_sec")).doubleValue() / 1000;
+      }
+    }
+    Chart.bars(
+        Path.of(s.prefix() + ".png"), "create-data throughput (labels: thousand tokens/s)",
+        "thousand tokens/s", groups, series, values);
+    return out;
+  }
+
+  /** One child JVM: wall time, its own reported tokens and seconds, and its peak RSS. */
+  private static Map<String, Object> measure(Settings s, Path corpus, Path out, int threads)
+      throws IOException, InterruptedException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd =
+        List.of(
+            java, "-Xmx" + s.heapMb() + "m", "-cp", System.getProperty("java.class.path"),
+            CoreBert.class.getName(), "create-data", "--input", corpus.toString(),
+            "--vocab", s.vocab().toString(), "--output", out.toString(),
+            "--max-seq-length", String.valueOf(s.maxSeqLength()), "--shards", String.valueOf(s.shards()),
+            "--threads", String.valueOf(threads), "--dupe-factor", "1");
+    Path log = s.workDir().resolve("create-data.log");
+    long start = System.nanoTime();
+    Process p =
+        new ProcessBuilder(cmd).redirectError(log.toFile()).redirectOutput(ProcessBuilder.Redirect.PIPE).start();
+    Path status = Path.of("/proc/" + p.pid() + "/status");
+    long peakKb = 0;
+    while (p.isAlive()) {
+      peakKb = Math.max(peakKb, hwmKb(status));
+      Thread.sleep(50);
+    }
+    String stdout = new String(p.getInputStream().readAllBytes());
+    double wall = (System.nanoTime() - start) / 1e9;
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException("create-data failed (exit " + p.exitValue() + "); see " + log);
+    }
+    String last = stdout.strip().lines().reduce((a, b) -> b).orElse("{}");
+    Map<String, Object> summary = Json.parseObject(last);
+    long tokens = ((Number) summary.get("tokens")).longValue();
+    double seconds = ((Number) summary.get("seconds")).doubleValue();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("tokens", tokens);
+    m.put("instances", summary.get("instances"));
+    m.put("seconds", seconds);
+    m.put("tokens_per_sec", tokens / seconds);
+    m.put("tokens_per_sec_per_thread", tokens / seconds / threads);
+    m.put("process_wall_sec", wall);
+    m.put("peak_rss_mb", peakKb / 1024.0);
+    return m;
+  }
+
+  private static long hwmKb(Path status) {
+    try {
+      for (String line : Files.readAllLines(status)) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // the process just ended
+    }
+    return 0;
+  }
+
+  /** Writes {@code times} copies of {@code in}, streaming, with a document break between copies. */
+  private static void repeat(Path in, int times, Path out) throws IOException {
+    try (OutputStream o = Files.newOutputStream(out)) {
+      for (int i = 0; i < times; i++) {
+        try (InputStream is = Files.newInputStream(in)) {
+          is.transferTo(o);
+        }
+        o.write("\n\n".getBytes());
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+package corebert.cli;
+
+import static corebert.cli.Flags.*;
+
+import corebert.bench.DataBenchmark;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** `corebert bench data`: create-data tokens/s and peak memory against corpus size and threads. */
+final class BenchDataCommand implements Command {
+  @Override
+  public String name() {
+    return "bench data";
+  }
+
+  @Override
+  public String summary() {
+    return "create-data tokens/s and peak RSS vs corpus size and --threads -> JSON + PNG";
+  }
+
+  @Override
+  public Options options() {
+    Options o = new Options();
+    o.addOption(required("input", "FILE", "text corpus (e.g. data/brown/brown-train.txt)"));
+    o.addOption(required("vocab", "FILE", "vocab.txt"));
+    o.addOption(valued("repeats", "R,...", "corpus sizes as repetitions of --input (default 1,10)"));
+    o.addOption(valued("threads", "T,...", "create-data --threads values (default 1,2)"));
+    o.addOption(valued("max-seq-length", "N", "sequence length (default 128)"));
+    o.addOption(valued("shards", "N", "output shards, the same for every run (default 4)"));
+    o.addOption(valued("heap-mb", "MB", "-Xmx of each create-data JVM (default 1024)"));
+    o.addOption(valued("work-dir", "DIR", "scratch corpora and output (default work/bench-data)"));
+    o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-data)"));
+    return o;
+  }
+
+  @Override
+  public int run(CommandLine line) throws Exception {
+    Path prefix = Path.of(line.getOptionValue("output", "eval/bench-data"));
+    DataBenchmark.run(
+        new DataBenchmark.Settings(
+            existingFile(line, "input"),
+            existingFile(line, "vocab"),
+            intList(line, "repeats", "1,10", 1),
+            intList(line, "threads", "1,2", 1),
+            intValue(line, "max-seq-length", 128, 8),
+            intValue(line, "shards", 4, 1),
+            intValue(line, "heap-mb", 1024, 64),
+            Path.of(line.getOptionValue("work-dir", "work/bench-data")),
+            prefix,
+            echo(name(), line)));
+    System.out.println(prefix + ".json");
+    return 0;
+  }
+}
