@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # CoRe against a from-scratch full BERT on the Brown corpus, one command:
-#   eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [more bench flags...]
+#   [OUT=eval/NAME] eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [more bench flags...]
 # Fetches Brown and SpamAssassin, trains an 8000-token vocab on Brown's train split, makes seq-128
 # TFRecords of the train and held-out splits (once; reused), then runs
 # `bin/corebert bench core-vs-baseline`, which trains both with the same data, seed, batch and
 # budget, evaluates held-out MLM loss along the way, fine-tunes both final models on SpamAssassin,
-# and writes eval/core-vs-baseline-CONFIG.json and .png.
+# and writes OUT.json and OUT.png (default eval/core-vs-baseline-CONFIG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
@@ -25,4 +25,4 @@ config=$work/$model-v$size.json
 sed "s/\"vocab_size\": 30522/\"vocab_size\": $size/" "graphs/$model.json" > "$config"
 bin/corebert bench core-vs-baseline --config "$config" --input "$work/train/*.tfrecord" \
   --eval-input "$work/eval/*.tfrecord" --time-budget "$budget" --vocab "$work/vocab.txt" \
-  --finetune-data data/spam --work-dir "work/bench-$model" --output "eval/core-vs-baseline-$model" "$@"
+  --finetune-data data/spam --work-dir "work/bench-$model" --output "${OUT:-eval/core-vs-baseline-$model}" "$@"

@@ -3,6 +3,7 @@ package corebert.bench;
 import corebert.glue.FineTuner;
 import corebert.glue.GlueTask;
 import corebert.model.BertConfig;
+import corebert.model.Precision;
 import corebert.model.BertModel.Variant;
 import corebert.surgery.CorePipeline;
 import corebert.train.AdamWeightDecay;
@@ -51,6 +52,7 @@ public final class CoreVsBaseline {
       double lr,
       long warmupSteps,
       long fullWarmupSteps,
+      double[] fullLrs,
       long seed,
       Path workDir,
       Path prefix,
@@ -111,51 +113,25 @@ public final class CoreVsBaseline {
     lines.add(line("baseline (full BERT)", baseCurve, 0));
     Map<String, Object> best = null;
     Path bestCheckpoint = null;
-    for (double fraction : s.relaxedFractions()) {
-      for (int rank : s.ffnRanks()) {
-        String name = String.format("core-f%.2f-r%d", fraction, rank);
-        LOG.info(name + ": CoRe, " + fraction + " of " + s.budgetSec() + " s relaxed, FFN rank " + rank);
-        BertConfig cfg = s.cfg().withFfnRank(rank);
-        Path dir = fresh(s.workDir().resolve(name));
-        t0 = System.nanoTime();
-        Map<String, Object> summary =
-            CorePipeline.run(
-                cfg, trainConfig(s, Variant.RELAXED, dir),
-                new CorePipeline.Plan(0, 0, fraction, s.fullWarmupSteps(), List.of()));
-        double wall = (System.nanoTime() - t0) / 1e9;
-        double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
-        List<Point> curve =
-            new ArrayList<>(
-                curve(s, cfg, dir.resolve(CorePipeline.RELAXED_DIR), dir, Variant.RELAXED, "relaxed", 0));
-        int relaxedPoints = curve.size();
-        curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.FULL_DIR), dir, Variant.FULL, "full", surgerySec));
-        double time = timeToReach(curve, target, "full");
-        Point last = curve.get(curve.size() - 1);
-        Map<String, Object> run = new LinkedHashMap<>();
-        run.put("relaxed_fraction", fraction);
-        run.put("ffn_rank", rank);
-        run.put("steps", summary.get("step"));
-        run.put("surgery_step", summary.get("surgery_step"));
-        run.put("surgery_sec", surgerySec);
-        run.put("wall_sec", wall);
-        run.put("final_mlm_loss", last.loss());
-        run.put("final_mlm_accuracy", last.accuracy());
-        run.put("time_to_target_sec", Double.isNaN(time) ? null : time);
-        run.put("speedup", Double.isNaN(time) ? null : baseTime / time);
-        run.put("curve", curve.stream().map(Point::toJson).toList());
-        runs.add(run);
-        LOG.info(name + ": final held-out " + last.loss() + " vs baseline " + target
-            + (Double.isNaN(time) ? "; never reached the baseline's loss" : "; speedup " + baseTime / time));
-        lines.add(line(name.replace("core-", "CoRe "), curve, relaxedPoints - 1));
-        markers.add(new Chart.Marker("surgery", curve.get(relaxedPoints).sec(), lines.size() - 1));
-        if (best == null || better(run, best)) {
-          best = run;
-          bestCheckpoint = Checkpoints.latest(dir.resolve(CorePipeline.FULL_DIR)).orElseThrow();
-        }
+    for (Setting setting : settings(s)) {
+      Path dir = fresh(s.workDir().resolve(setting.name()));
+      List<Point> curve = new ArrayList<>();
+      Map<String, Object> run = runCore(s, setting, dir, target, baseTime, curve);
+      runs.add(run);
+      int relaxedPoints = (int) curve.stream().filter(p -> p.phase().equals("relaxed")).count();
+      lines.add(line(setting.name().replace("core-", "CoRe "), curve, relaxedPoints - 1));
+      markers.add(new Chart.Marker("surgery", curve.get(relaxedPoints).sec(), lines.size() - 1));
+      if (best == null || better(run, best)) {
+        best = run;
+        bestCheckpoint = Checkpoints.latest(dir.resolve(CorePipeline.FULL_DIR)).orElseThrow();
       }
     }
     out.put("runs", runs);
-    out.put("best", Map.of("relaxed_fraction", best.get("relaxed_fraction"), "ffn_rank", best.get("ffn_rank")));
+    out.put(
+        "best",
+        Map.of(
+            "relaxed_fraction", best.get("relaxed_fraction"), "ffn_rank", best.get("ffn_rank"),
+            "full_learning_rate", best.get("full_learning_rate")));
     // The headline: the best setting's speedup; null when no CoRe run reached the baseline's loss.
     out.put("speedup", best.get("speedup"));
     if (s.finetune().isPresent()) {
@@ -174,6 +150,62 @@ public final class CoreVsBaseline {
     return out;
   }
 
+  /** One CoRe run of the sweep. */
+  private record Setting(double fraction, int rank, double fullLr) {
+    String name() {
+      return String.format("core-f%.2f-r%d-lr%.0e", fraction, rank, fullLr);
+    }
+  }
+
+  private static List<Setting> settings(Settings s) {
+    List<Setting> all = new ArrayList<>();
+    for (double fraction : s.relaxedFractions()) {
+      for (int rank : s.ffnRanks()) {
+        for (double lr : s.fullLrs()) {
+          all.add(new Setting(fraction, rank, lr));
+        }
+      }
+    }
+    return all;
+  }
+
+  /** Trains one CoRe setting, evaluates its checkpoints into {@code curve}, and summarises it. */
+  private static Map<String, Object> runCore(
+      Settings s, Setting setting, Path dir, double target, double baseTime, List<Point> curve) {
+    LOG.info(
+        setting.name() + ": CoRe, " + setting.fraction() + " of " + s.budgetSec()
+            + " s relaxed, FFN rank " + setting.rank() + ", phase-2 peak lr " + setting.fullLr());
+    BertConfig cfg = s.cfg().withFfnRank(setting.rank());
+    long t0 = System.nanoTime();
+    Map<String, Object> summary =
+        CorePipeline.run(
+            cfg, trainConfig(s, Variant.RELAXED, dir),
+            new CorePipeline.Plan(0, 0, setting.fraction(), s.fullWarmupSteps(), setting.fullLr(), List.of()));
+    double wall = (System.nanoTime() - t0) / 1e9;
+    double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
+    curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.RELAXED_DIR), dir, Variant.RELAXED, "relaxed", 0));
+    curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.FULL_DIR), dir, Variant.FULL, "full", surgerySec));
+    double time = timeToReach(curve, target, "full");
+    Point last = curve.get(curve.size() - 1);
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("relaxed_fraction", setting.fraction());
+    run.put("ffn_rank", setting.rank());
+    run.put("full_learning_rate", setting.fullLr());
+    run.put("steps", summary.get("step"));
+    run.put("surgery_step", summary.get("surgery_step"));
+    run.put("surgery_sec", surgerySec);
+    run.put("wall_sec", wall);
+    run.put("final_mlm_loss", last.loss());
+    run.put("final_mlm_accuracy", last.accuracy());
+    run.put("time_to_target_sec", Double.isNaN(time) ? null : time);
+    run.put("speedup", Double.isNaN(time) ? null : baseTime / time);
+    run.put("curve", curve.stream().map(Point::toJson).toList());
+    LOG.info(
+        setting.name() + ": final held-out " + last.loss() + " vs baseline " + target
+            + (Double.isNaN(time) ? "; never reached the baseline's loss" : "; speedup " + baseTime / time));
+    return run;
+  }
+
   /** Faster to the target wins; when none reaches it, the lower final loss. */
   private static boolean better(Map<String, Object> a, Map<String, Object> b) {
     Object sa = a.get("speedup");
@@ -188,7 +220,8 @@ public final class CoreVsBaseline {
     return new TrainConfig(
         variant, s.train(), dir, dir, 0, s.budgetSec(), s.batchSize(), s.lr(), s.warmupSteps(),
         Optional.empty(), Integer.MAX_VALUE, s.evalEverySec(), 50, Integer.MAX_VALUE, 5, false,
-        s.seed(), AdamWeightDecay.Rule.ADAMW, false, 10_000, variant.name().toLowerCase(), 0,
+        s.seed(), AdamWeightDecay.Rule.ADAMW, false, Precision.FP32, 10_000,
+        variant.name().toLowerCase(), 0,
         Parallelism.SINGLE);
   }
 

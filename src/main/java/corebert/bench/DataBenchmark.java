@@ -1,6 +1,5 @@
 package corebert.bench;
 
-import corebert.cli.CoreBert;
 import corebert.train.Checkpoints;
 import corebert.util.Json;
 import java.io.IOException;
@@ -85,30 +84,23 @@ public final class DataBenchmark {
   /** One child JVM: wall time, its own reported tokens and seconds, and its peak RSS. */
   private static Map<String, Object> measure(Settings s, Path corpus, Path out, int threads)
       throws IOException, InterruptedException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd =
+    List<String> args =
         List.of(
-            java, "-Xmx" + s.heapMb() + "m", "-cp", System.getProperty("java.class.path"),
-            CoreBert.class.getName(), "create-data", "--input", corpus.toString(),
-            "--vocab", s.vocab().toString(), "--output", out.toString(),
-            "--max-seq-length", String.valueOf(s.maxSeqLength()), "--shards", String.valueOf(s.shards()),
-            "--threads", String.valueOf(threads), "--dupe-factor", "1");
+            "create-data", "--input", corpus.toString(), "--vocab", s.vocab().toString(),
+            "--output", out.toString(), "--max-seq-length", String.valueOf(s.maxSeqLength()),
+            "--shards", String.valueOf(s.shards()), "--threads", String.valueOf(threads),
+            "--dupe-factor", "1");
     Path log = s.workDir().resolve("create-data.log");
     long start = System.nanoTime();
-    Process p =
-        new ProcessBuilder(cmd).redirectError(log.toFile()).redirectOutput(ProcessBuilder.Redirect.PIPE).start();
+    Process p = ChildJvm.start(List.of("-Xmx" + s.heapMb() + "m"), Map.of(), args, log);
     Path status = Path.of("/proc/" + p.pid() + "/status");
     long peakKb = 0;
     while (p.isAlive()) {
       peakKb = Math.max(peakKb, hwmKb(status));
       Thread.sleep(50);
     }
-    String stdout = new String(p.getInputStream().readAllBytes());
+    String last = ChildJvm.lastLine(p, log);
     double wall = (System.nanoTime() - start) / 1e9;
-    if (p.exitValue() != 0) {
-      throw new IllegalStateException("create-data failed (exit " + p.exitValue() + "); see " + log);
-    }
-    String last = stdout.strip().lines().reduce((a, b) -> b).orElse("{}");
     Map<String, Object> summary = Json.parseObject(last);
     long tokens = ((Number) summary.get("tokens")).longValue();
     double seconds = ((Number) summary.get("seconds")).doubleValue();

@@ -5,6 +5,8 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.ModelStats;
 import corebert.model.PretrainingHeads;
+import corebert.model.Precision;
+import corebert.model.VariableStore;
 import corebert.train.AdamWeightDecay;
 import corebert.train.LrSchedule;
 import corebert.train.ModelRestore;
@@ -77,8 +79,9 @@ public final class StepBenchmark {
   /** Times {@code steps} training steps after {@code warmup} untimed ones. */
   public static Row measure(
       BertConfig cfg, Variant variant, int seq, int batch, int predictions, int warmup, int steps,
-      boolean xla) {
+      boolean xla, Precision precision) {
     try (Graph g = new Graph()) {
+      VariableStore store = VariableStore.create(precision);
       Ops tf = Ops.create(g);
       Random random = new Random(7);
       int[][] ids = new int[batch][seq];
@@ -103,11 +106,12 @@ public final class StepBenchmark {
       }
       BertModel.Outputs encoder =
           BertModel.build(
-              tf, cfg, variant, tf.constant(ids), tf.constant(mask), tf.constant(segments), 1);
+              tf, cfg, variant, tf.constant(ids), tf.constant(mask), tf.constant(segments), 1,
+              store);
       PretrainingHeads.Losses losses =
           PretrainingHeads.build(
               tf, cfg, encoder, tf.constant(positions), tf.constant(labels), tf.constant(weights),
-              tf.constant(nsp), 1);
+              tf.constant(nsp), 1, store);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
       Variable<TInt64> step =
           tf.withInitScope().withName("global_step").variable(Shape.scalar(), TInt64.class);

@@ -2,6 +2,8 @@ package corebert.bench;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.model.Precision;
+import corebert.train.NativeSessions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,20 +16,23 @@ public final class StepBenchmarkRun {
 
   public static void run(
       BertConfig cfg, Path configFile, int[] seqs, int[] batches, int warmup, int steps,
-      boolean xla, Path prefix, String command) {
+      boolean xla, Precision precision, Path prefix, String command) {
     cfg.requireRelaxed();
+    NativeSessions.requireKernels(precision);
     double peak = StepBenchmark.matmulPeak(xla);
     List<StepBenchmark.Row> rows = new ArrayList<>();
     for (int i = 0; i < seqs.length; i++) {
       int predictions = (int) Math.round(0.15 * seqs[i]); // BERT masks 15% of tokens
       for (Variant v : Variant.values()) {
-        rows.add(StepBenchmark.measure(cfg, v, seqs[i], batches[i], predictions, warmup, steps, xla));
+        rows.add(StepBenchmark.measure(
+                cfg, v, seqs[i], batches[i], predictions, warmup, steps, xla, precision));
       }
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", command);
     out.put("config", configFile.toString());
     out.put("machine", Machine.facts(xla));
+    out.put("precision", precision.name().toLowerCase());
     out.put("warmup_steps", warmup);
     out.put("timed_steps", steps);
     out.putAll(StepBenchmark.summary(rows, peak));

@@ -43,6 +43,7 @@ final class BenchCoreCommand implements Command {
     o.addOption(valued("lr", "RATE", "peak learning rate (default 1e-3)"));
     o.addOption(valued("warmup-steps", "N", "warm-up steps of both runs (default 200)"));
     o.addOption(valued("full-warmup-steps", "N", "CoRe phase 2's re-warm-up (default 10)"));
+    o.addOption(valued("full-lrs", "RATE,...", "CoRe phase 2's peak learning rates; one run each (default: --lr)"));
     o.addOption(valued("seed", "S", "seed of both runs (default 12345)"));
     o.addOption(valued("work-dir", "DIR", "scratch checkpoints, emptied per run (default work/bench-core)"));
     o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/core-vs-baseline)"));
@@ -54,10 +55,7 @@ final class BenchCoreCommand implements Command {
 
   @Override
   public int run(CommandLine line) {
-    BertConfig cfg = PretrainCommand.config(line);
-    if (cfg.relaxed().isEmpty()) {
-      throw new UsageException("--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
-    }
+    BertConfig cfg = PretrainCommand.relaxedConfig(line);
     double budget = doubleValue(line, "time-budget", 0, 1, 1e7);
     Optional<CoreVsBaseline.Finetune> finetune = Optional.empty();
     if (line.hasOption("finetune-data")) {
@@ -90,6 +88,7 @@ final class BenchCoreCommand implements Command {
                 doubleValue(line, "lr", 1e-3, 1e-9, 0.999),
                 longValue(line, "warmup-steps", 200, 0),
                 longValue(line, "full-warmup-steps", 10, 0),
+                doubleList(line, "full-lrs", line.getOptionValue("lr", "1e-3"), 1e-9, 0.999),
                 longValue(line, "seed", 12345, 0),
                 Path.of(line.getOptionValue("work-dir", "work/bench-core")),
                 prefix,

@@ -2,8 +2,11 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.bench.BackendBenchmark;
 import corebert.bench.StepBenchmarkRun;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -29,21 +32,42 @@ final class BenchStepCommand implements Command {
     o.addOption(valued("warmup", "N", "untimed steps first (default 2)"));
     o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-step)"));
     o.addOption(flag("xla", "XLA global JIT (bin/corebert sets TF_XLA_FLAGS)"));
+    o.addOption(valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
+    o.addOption(
+        flag(
+            "backends",
+            "run the benchmark four times, XLA on/off x oneDNN on/off, each in its own JVM, and"
+                + " compare"));
     return o;
   }
 
+
   @Override
-  public int run(CommandLine line) {
+  public int run(CommandLine line) throws Exception {
     int[] seqs = intList(line, "seqs", "128,512", 2);
     int[] batches = intList(line, "batches", "8,2", 1);
     if (seqs.length != batches.length) {
       throw new UsageException("--seqs and --batches need the same number of values");
     }
     Path prefix = Path.of(line.getOptionValue("output", "eval/bench-step"));
+    if (line.hasOption("backends")) {
+      if (line.hasOption("xla")) {
+        throw new UsageException("--backends runs both XLA settings; drop --xla");
+      }
+      List<String> args = new ArrayList<>();
+      for (String flag : List.of("config", "seqs", "batches", "steps", "warmup", "precision")) {
+        if (line.hasOption(flag)) {
+          args.addAll(List.of("--" + flag, line.getOptionValue(flag)));
+        }
+      }
+      BackendBenchmark.run(args, prefix, echo(name(), line));
+      System.out.println(prefix + ".json");
+      return 0;
+    }
     StepBenchmarkRun.run(
         PretrainCommand.config(line), Path.of(line.getOptionValue("config")), seqs, batches,
-        intValue(line, "warmup", 2, 0), intValue(line, "steps", 5, 1), line.hasOption("xla"), prefix,
-        echo(name(), line));
+        intValue(line, "warmup", 2, 0), intValue(line, "steps", 5, 1), line.hasOption("xla"),
+        precision(line), prefix, echo(name(), line));
     System.out.println(prefix + ".json");
     return 0;
   }

@@ -38,6 +38,7 @@ final class CoreCommand implements Command {
             "with --time-budget: share of the budget for phase 1 (default " + DEFAULT_RELAXED_FRACTION + ")"));
     o.addOption(
         valued("full-warmup-steps", "N", "phase 2's re-warm-up (default: 2% of phase 2, at least 10)"));
+    o.addOption(valued("full-lr", "RATE", "phase 2's peak learning rate (default: --lr)"));
     o.addOption(
         Flags.optionalList(
             "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
@@ -47,10 +48,7 @@ final class CoreCommand implements Command {
 
   @Override
   public int run(CommandLine line) {
-    BertConfig cfg = PretrainCommand.config(line);
-    if (cfg.relaxed().isEmpty()) {
-      throw new UsageException("--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
-    }
+    BertConfig cfg = PretrainCommand.relaxedConfig(line);
     boolean budget = line.hasOption("time-budget");
     long n1 = longValue(line, "relaxed-steps", 0, 1);
     long n2 = longValue(line, "full-steps", 0, 1);
@@ -62,11 +60,17 @@ final class CoreCommand implements Command {
       throw new UsageException("--init-checkpoint is not used by core; run pretrain for that");
     }
     TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, budget ? 0 : n1);
+    if (tc.parallel().cluster().isPresent()) {
+      throw new UsageException(
+          "core runs on one machine (--num-gpus, --accumulate-steps); on a cluster run its steps"
+              + " with pretrain --model relaxed, convert, pretrain --init-checkpoint");
+    }
     PretrainCommand.requireSeqLength(line, tc);
     double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
     long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
+    double fullLr = doubleValue(line, "full-lr", 0, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
-    var summary = CorePipeline.run(cfg, tc, new CorePipeline.Plan(n1, n2, fraction, warmup, eval));
+    var summary = CorePipeline.run(cfg, tc, new CorePipeline.Plan(n1, n2, fraction, warmup, fullLr, eval));
     System.out.println(Json.write(summary));
     return 0;
   }

@@ -1,5 +1,6 @@
 package corebert.cli;
 
+import corebert.model.Precision;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystems;
@@ -40,6 +41,15 @@ final class Flags {
   /** A required option that repeats or takes several values (globs). */
   static Option requiredList(String name, String arg, String description) {
     return Option.builder().longOpt(name).hasArgs().argName(arg).required().desc(description).build();
+  }
+
+  /** {@code --precision}: fp32 (default), bf16 or fp16. */
+  static Precision precision(CommandLine line) {
+    try {
+      return Precision.parse(line.getOptionValue("precision", "fp32"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--" + e.getMessage());
+    }
   }
 
   /** Comma-separated integers, each at least {@code min}. */

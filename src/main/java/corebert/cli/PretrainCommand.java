@@ -5,26 +5,32 @@ import static corebert.cli.Flags.*;
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.model.Precision;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
+import corebert.train.Cluster;
 import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.util.Json;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Logger;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
+import org.tensorflow.Server;
 
 /**
  * `corebert pretrain`: trains the full or relaxed BERT on TFRecords, resuming from the newest
  * checkpoint of its output directory. Prints one JSON line with the final step and loss.
  */
 final class PretrainCommand implements Command {
+  private static final Logger LOG = Logger.getLogger(PretrainCommand.class.getName());
   static final int DEFAULT_BATCH = 32;
   static final double DEFAULT_LR = 1e-4;
   static final int DEFAULT_SAVE_EVERY = 1000;
@@ -92,6 +98,11 @@ final class PretrainCommand implements Command {
                 + " (default none)"));
     o.addOption(
         valued(
+            "precision", "fp32|bf16|fp16",
+            "type of the model's matmuls; variables, LayerNorm, softmax and the optimizer stay"
+                + " fp32 (default fp32)"));
+    o.addOption(
+        valued(
             "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
     o.addOption(
         valued("max-seq-length", "N", "require the data to have this sequence length (default: any)"));
@@ -105,6 +116,19 @@ final class PretrainCommand implements Command {
             "accumulate-steps", "K",
             "split each step's --batch-size into K micro-batches run one after the other and"
                 + " summed into one update: the same step in less memory (default 1)"));
+    o.addOption(
+        valued(
+            "cluster", "SPEC",
+            "train on several machines over TensorFlow's gRPC runtime: host:port,host:port,..."
+                + " or {\"worker\": [...]}; run the same command on each with its --task; task 0"
+                + " trains, the others serve (default: TF_CONFIG if set, else one process)"));
+    o.addOption(valued("job", "NAME", "this task's job in --cluster (only 'worker')"));
+    o.addOption(valued("task", "I", "this task's index in --cluster (default 0, the chief)"));
+    o.addOption(
+        valued(
+            "worker-timeout", "SEC",
+            "on a cluster, fail a step that waits longer than this on the workers (default "
+                + (int) Cluster.DEFAULT_TIMEOUT_SEC + ")"));
     o.addOption(flag("xla", "compile with XLA (global JIT; bin/corebert sets TF_XLA_FLAGS)"));
     o.addOption(valued("seed", "S", "seed for weights, dropout and shuffling (default " + DEFAULT_SEED + ")"));
   }
@@ -127,6 +151,10 @@ final class PretrainCommand implements Command {
     String lossScale = line.getOptionValue("loss-scale", "none");
     if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
       throw new UsageException("--loss-scale must be none or dynamic, got '" + lossScale + "'");
+    }
+    Precision precision = precision(line);
+    if (precision == Precision.FP16 && lossScale.equals("none")) {
+      LOG.warning("--precision fp16 without --loss-scale dynamic: small gradients may underflow");
     }
     Optional<Path> init =
         Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Checkpoints::resolve);
@@ -151,11 +179,32 @@ final class PretrainCommand implements Command {
           longValue(line, "seed", DEFAULT_SEED, 0),
           rule,
           lossScale.equals("dynamic"),
+          precision,
           intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
           variant.name().toLowerCase(Locale.ROOT),
           0,
           new Parallelism(
-              intValue(line, "num-gpus", 1, 1), intValue(line, "accumulate-steps", 1, 1)));
+              intValue(line, "num-gpus", 1, 1), intValue(line, "accumulate-steps", 1, 1),
+              cluster(line)));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /** {@code --cluster/--job/--task}, else the {@code TF_CONFIG} environment variable, else none. */
+  static Optional<Cluster> cluster(CommandLine line) {
+    double timeout = doubleValue(line, "worker-timeout", Cluster.DEFAULT_TIMEOUT_SEC, 1, 1e6);
+    try {
+      if (line.hasOption("cluster")) {
+        return Optional.of(
+            Cluster.parse(
+                line.getOptionValue("cluster"), line.getOptionValue("job", Cluster.JOB),
+                intValue(line, "task", 0, 0), timeout));
+      }
+      if (line.hasOption("task") || line.hasOption("job")) {
+        throw new UsageException("--task and --job need --cluster");
+      }
+      return Cluster.fromTfConfig(System.getenv("TF_CONFIG"), timeout);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -186,6 +235,15 @@ final class PretrainCommand implements Command {
     };
   }
 
+  /** Loads {@code --config}, which must have a "relaxed" block. */
+  static BertConfig relaxedConfig(CommandLine line) {
+    BertConfig cfg = config(line);
+    if (cfg.relaxed().isEmpty()) {
+      throw new UsageException("--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
+    }
+    return cfg;
+  }
+
   /** Loads {@code --config}; a malformed file is a usage error naming it. */
   static BertConfig config(CommandLine line) {
     Path path = existingFile(line, "config");
@@ -197,19 +255,20 @@ final class PretrainCommand implements Command {
   }
 
   @Override
-  public int run(CommandLine line) {
+  public int run(CommandLine line) throws InterruptedException {
     Variant variant = variant(line);
-    BertConfig cfg = config(line);
-    if (variant == Variant.RELAXED) {
-      try {
-        cfg.requireRelaxed();
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("--config " + line.getOptionValue("config") + ": " + e.getMessage());
-      }
-    }
+    BertConfig cfg = variant == Variant.RELAXED ? relaxedConfig(line) : config(line);
     TrainConfig tc = trainConfig(line, variant, 0);
+    Optional<Cluster> cluster = tc.parallel().cluster();
+    if (cluster.isPresent() && !cluster.get().isChief()) {
+      cluster.get().serveUntilChiefGone();
+      System.out.println(Json.write(Map.of("task", cluster.get().task(), "served", true)));
+      return 0;
+    }
     requireSeqLength(line, tc);
+    Optional<Server> server = cluster.map(Cluster::start);
     Trainer.Outcome outcome = Trainer.train(cfg, tc);
+    Reference.reachabilityFence(server); // the chief's master serves until training ends
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("step", outcome.step());
     out.put("loss", outcome.loss());

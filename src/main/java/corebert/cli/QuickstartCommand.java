@@ -7,6 +7,7 @@ import corebert.data.PretrainingDataCreator;
 import corebert.data.Vocab;
 import corebert.data.VocabTrainer;
 import corebert.model.BertConfig;
+import corebert.model.Precision;
 import corebert.model.BertModel.Variant;
 import corebert.surgery.CorePipeline;
 import corebert.train.AdamWeightDecay;
@@ -116,11 +117,13 @@ final class QuickstartCommand implements Command {
         new TrainConfig(
             Variant.RELAXED, train, dir.resolve("core"), dir.resolve("core"), relaxedSteps, 0,
             BATCH, LR, WARMUP, Optional.empty(), 250, 0, 50, 2, 5, line.hasOption("xla"),
-            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, 10_000, "relaxed", 0,
+            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, Precision.FP32, 10_000,
+            "relaxed", 0,
             Parallelism.SINGLE);
     Map<String, Object> core =
         CorePipeline.run(
-            cfg, tc, new CorePipeline.Plan(relaxedSteps, fullSteps, 0, Math.max(10, fullSteps / 20), eval));
+            cfg, tc, new CorePipeline.Plan(
+                relaxedSteps, fullSteps, 0, Math.max(10, fullSteps / 20), 0, eval));
     LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
     Map<String, Object> summary = new LinkedHashMap<>(core);
     summary.put("total_seconds", (System.nanoTime() - start) / 1e9);

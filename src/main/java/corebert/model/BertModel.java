@@ -9,10 +9,8 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Variable;
-import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.op.random.RandomUniform;
 import org.tensorflow.op.random.TruncatedNormal;
-import org.tensorflow.op.train.BatchMatMul;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
@@ -51,12 +49,12 @@ public final class BertModel {
   private final Layers layers;
   private int dropoutCount;
 
-  private BertModel(Ops tf, BertConfig cfg, Variant variant, long seed) {
+  private BertModel(Ops tf, BertConfig cfg, Variant variant, long seed, VariableStore store) {
     this.tf = tf;
     this.cfg = cfg;
     this.variant = variant;
     this.seed = seed;
-    this.layers = new Layers(tf, seed);
+    this.layers = new Layers(tf, seed, store);
     if (variant == Variant.RELAXED) {
       cfg.requireRelaxed();
     }
@@ -79,10 +77,23 @@ public final class BertModel {
       Operand<TInt32> inputMask,
       Operand<TInt32> segmentIds,
       long seed) {
+    return build(tf, cfg, variant, inputIds, inputMask, segmentIds, seed, VariableStore.create());
+  }
+
+  /** As above, taking its variables from {@code store}: replicas of one model share them. */
+  public static Outputs build(
+      Ops tf,
+      BertConfig cfg,
+      Variant variant,
+      Operand<TInt32> inputIds,
+      Operand<TInt32> inputMask,
+      Operand<TInt32> segmentIds,
+      long seed,
+      VariableStore store) {
     Shapes.requireRank(inputIds, 2, "input_ids");
     Shapes.requireRank(inputMask, 2, "input_mask");
     Shapes.requireRank(segmentIds, 2, "segment_ids");
-    return new BertModel(tf, cfg, variant, seed).encode(inputIds, inputMask, segmentIds);
+    return new BertModel(tf, cfg, variant, seed, store).encode(inputIds, inputMask, segmentIds);
   }
 
   private Outputs encode(
@@ -196,7 +207,7 @@ public final class BertModel {
   private Operand<TFloat32> softmaxAttention(
       Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> mask) {
     Operand<TFloat32> scores =
-        tf.train.batchMatMul(q, k, TFloat32.class, BatchMatMul.adjY(true)); // [B, N, T, T]
+        layers.batchMatMul(q, k, false, true); // [B, N, T, T]
     scores = tf.math.mul(scores, tf.constant((float) (1.0 / Math.sqrt(cfg.headSize()))));
     // mask [B, T] -> [B, 1, 1, T]: each query ignores padded keys.
     Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(1));
@@ -204,7 +215,7 @@ public final class BertModel {
         tf.math.mul(tf.math.sub(tf.constant(1f), keyMask), tf.constant(MASK_ADDER));
     Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, adder)); // [B, N, T, T]
     probs = dropout(probs, cfg.attentionProbsDropoutProb());
-    return tf.train.batchMatMul(probs, v, TFloat32.class); // [B, N, T, D]
+    return layers.batchMatMul(probs, v, false, false); // [B, N, T, D]
   }
 
   private Operand<TFloat32> linearAttention(
@@ -215,12 +226,12 @@ public final class BertModel {
     Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(3));
     Operand<TFloat32> phiK = tf.math.mul(tf.math.add(tf.nn.elu(k), one), keyMask); // [B, N, T, D]
     Operand<TFloat32> kv =
-        tf.train.batchMatMul(phiK, v, TFloat32.class, BatchMatMul.adjX(true)); // [B, N, D, D]
+        layers.batchMatMul(phiK, v, true, false); // [B, N, D, D]
     Operand<TFloat32> kSum =
         tf.sum(phiK, tf.constant(2), Sum.keepDims(true)); // [B, N, 1, D]
-    Operand<TFloat32> numerator = tf.train.batchMatMul(phiQ, kv, TFloat32.class); // [B, N, T, D]
+    Operand<TFloat32> numerator = layers.batchMatMul(phiQ, kv, false, false); // [B, N, T, D]
     Operand<TFloat32> normaliser =
-        tf.train.batchMatMul(phiQ, kSum, TFloat32.class, BatchMatMul.adjY(true)); // [B, N, T, 1]
+        layers.batchMatMul(phiQ, kSum, false, true); // [B, N, T, 1]
     return tf.math.div(numerator, tf.math.add(normaliser, tf.constant(LINEAR_ATTENTION_EPS)));
   }
 
@@ -259,8 +270,8 @@ public final class BertModel {
     double factorStd = Math.sqrt(cfg.initializerRange() / Math.sqrt(r));
     Variable<TFloat32> u = layers.truncatedNormal(scope, KERNEL_U, Shape.of(in, r), factorStd);
     Variable<TFloat32> v = layers.truncatedNormal(scope, KERNEL_V, Shape.of(r, out), factorStd);
-    Operand<TFloat32> low = tf.linalg.matMul(x, tf.identity(u)); // [B*T, R]
-    Operand<TFloat32> y = tf.linalg.matMul(low, tf.identity(v)); // [B*T, out]
+    Operand<TFloat32> low = layers.matMul(x, tf.identity(u), false); // [B*T, R]
+    Operand<TFloat32> y = layers.matMul(low, tf.identity(v), false); // [B*T, out]
     return tf.math.add(y, tf.identity(layers.constant(scope, BIAS, out, 0f)));
   }
 
@@ -286,10 +297,5 @@ public final class BertModel {
   /** The config's {@code hidden_act} applied to x, for code that rebuilds a sublayer. */
   public static Operand<TFloat32> activation(Ops tf, BertConfig cfg, Operand<TFloat32> x) {
     return Layers.activation(tf, cfg.hiddenAct(), x);
-  }
-
-  /** Multiplies [rows, H] by the transposed word table [V, H]: logits over the vocabulary. */
-  static Operand<TFloat32> matMulTransposed(Ops tf, Operand<TFloat32> x, Operand<TFloat32> table) {
-    return tf.linalg.matMul(x, table, MatMul.transposeB(true));
   }
 }

@@ -22,7 +22,7 @@ public final class ClassifierHead {
    */
   public static Operand<TFloat32> logits(
       Ops tf, BertConfig cfg, Operand<TFloat32> pooled, int numOutputs, long seed) {
-    Layers layers = new Layers(tf, seed);
+    Layers layers = new Layers(tf, seed, VariableStore.create());
     Operand<TFloat32> weights =
         tf.identity(
             layers.truncatedNormal(
@@ -30,6 +30,6 @@ public final class ClassifierHead {
     Operand<TFloat32> bias = tf.identity(layers.constant(tf, OUTPUT_BIAS, numOutputs, 0f));
     return tf.withName("logits")
         .math
-        .add(BertModel.matMulTransposed(tf, pooled, weights), bias); // [B, K]
+        .add(layers.matMul(pooled, weights, true), bias); // [B, K]
   }
 }

@@ -6,10 +6,13 @@ import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.op.random.TruncatedNormal;
+import org.tensorflow.op.train.BatchMatMul;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TFloating;
 
 /**
  * The building blocks shared by the encoder and the heads: named variables with their
@@ -22,10 +25,12 @@ final class Layers {
 
   private final Ops tf;
   private final long seed;
+  private final VariableStore store;
 
-  Layers(Ops tf, long seed) {
+  Layers(Ops tf, long seed, VariableStore store) {
     this.tf = tf;
     this.seed = seed;
+    this.store = store;
   }
 
   /**
@@ -34,6 +39,10 @@ final class Layers {
    * order.
    */
   Variable<TFloat32> truncatedNormal(Ops scope, String name, Shape shape, double stddev) {
+    return store.get(name, shape, () -> newTruncatedNormal(scope, name, shape, stddev));
+  }
+
+  private Variable<TFloat32> newTruncatedNormal(Ops scope, String name, Shape shape, double stddev) {
     Variable<TFloat32> var = scope.withInitScope().withName(name).variable(shape, TFloat32.class);
     Ops init = tf.withInitScope();
     Operand<TFloat32> value =
@@ -50,6 +59,10 @@ final class Layers {
 
   /** A [size] variable starting at {@code value} (0 for biases and beta, 1 for gamma). */
   Variable<TFloat32> constant(Ops scope, String name, int size, float value) {
+    return store.get(name, Shape.of(size), () -> newConstant(scope, name, size, value));
+  }
+
+  private Variable<TFloat32> newConstant(Ops scope, String name, int size, float value) {
     Variable<TFloat32> var =
         scope.withInitScope().withName(name).variable(Shape.of(size), TFloat32.class);
     Ops init = tf.withInitScope();
@@ -60,8 +73,42 @@ final class Layers {
   /** x [rows, in] · kernel [in, out] + bias [out], under {@code scope/kernel} and {@code scope/bias}. */
   Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, double stddev) {
     Operand<TFloat32> kernel = tf.identity(truncatedNormal(scope, KERNEL, Shape.of(in, out), stddev));
-    Operand<TFloat32> y = tf.linalg.matMul(x, kernel); // [rows, out]
+    Operand<TFloat32> y = matMul(x, kernel, false); // [rows, out]
     return tf.math.add(y, tf.identity(constant(scope, BIAS, out, 0f)));
+  }
+
+  /** a [m, k] · b [k, n] (b [n, k] when {@code transposeB}) in the compute precision; float32 out. */
+  Operand<TFloat32> matMul(Operand<TFloat32> a, Operand<TFloat32> b, boolean transposeB) {
+    return matMul(store.precision().type, a, b, transposeB);
+  }
+
+  private <T extends TFloating> Operand<TFloat32> matMul(
+      Class<T> type, Operand<TFloat32> a, Operand<TFloat32> b, boolean transposeB) {
+    if (type == TFloat32.class) {
+      return tf.linalg.matMul(a, b, MatMul.transposeB(transposeB));
+    }
+    return tf.dtypes.cast(
+        tf.linalg.matMul(
+            tf.dtypes.cast(a, type), tf.dtypes.cast(b, type), MatMul.transposeB(transposeB)),
+        TFloat32.class);
+  }
+
+  /** Batched a · b over the leading axes, each side adjoint when asked, in the compute precision. */
+  Operand<TFloat32> batchMatMul(
+      Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
+    return batchMatMul(store.precision().type, a, b, adjA, adjB);
+  }
+
+  private <T extends TFloating> Operand<TFloat32> batchMatMul(
+      Class<T> type, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
+    if (type == TFloat32.class) {
+      return tf.train.batchMatMul(a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
+    }
+    return tf.dtypes.cast(
+        tf.train.batchMatMul(
+            tf.dtypes.cast(a, type), tf.dtypes.cast(b, type), type, BatchMatMul.adjX(adjA),
+            BatchMatMul.adjY(adjB)),
+        TFloat32.class);
   }
 
   /** LayerNorm over the last axis with BERT's epsilon (Ba et al. 2016), under {@code LayerNorm/}. */

@@ -52,8 +52,24 @@ public final class PretrainingHeads {
       Operand<TFloat32> weights,
       Operand<TInt32> nextSentenceLabels,
       long seed) {
+    return build(
+        tf, cfg, encoder, positions, labelIds, weights, nextSentenceLabels, seed,
+        VariableStore.create());
+  }
+
+  /** As above, taking its variables from {@code store}: replicas of one model share them. */
+  public static Losses build(
+      Ops tf,
+      BertConfig cfg,
+      BertModel.Outputs encoder,
+      Operand<TInt32> positions,
+      Operand<TInt32> labelIds,
+      Operand<TFloat32> weights,
+      Operand<TInt32> nextSentenceLabels,
+      long seed,
+      VariableStore store) {
     Ops cls = tf.withSubScope(CLS);
-    Layers layers = new Layers(tf, seed);
+    Layers layers = new Layers(tf, seed, store);
     Operand<TInt32> batch = Shapes.dynamicDim(tf, positions, 0);
     Operand<TInt32> seq =
         tf.math.div(Shapes.dynamicDim(tf, encoder.sequenceOutput(), 0), batch); // T = (B*T) / B
@@ -137,7 +153,7 @@ public final class PretrainingHeads {
     Operand<TFloat32> outputBias =
         tf.identity(layers.constant(predictions, OUTPUT_BIAS, cfg.vocabSize(), 0f));
     Operand<TFloat32> logits =
-        tf.math.add(BertModel.matMulTransposed(tf, y, wordEmbeddings), outputBias); // [B*P, V]
+        tf.math.add(layers.matMul(y, wordEmbeddings, true), outputBias); // [B*P, V]
     return tf.nn.logSoftmax(logits);
   }
 
@@ -151,7 +167,7 @@ public final class PretrainingHeads {
                 cfg.initializerRange()));
     Operand<TFloat32> bias = tf.identity(layers.constant(seqRelationship, OUTPUT_BIAS, 2, 0f));
     Operand<TFloat32> logits =
-        tf.math.add(BertModel.matMulTransposed(tf, pooled, weights), bias); // [B, 2]
+        tf.math.add(layers.matMul(pooled, weights, true), bias); // [B, 2]
     return tf.nn.logSoftmax(logits);
   }
 

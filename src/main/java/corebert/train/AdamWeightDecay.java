@@ -99,12 +99,37 @@ public final class AdamWeightDecay {
       Operand<TFloat32> learningRate,
       Variable<TInt64> globalStep,
       Settings s) {
-    Output<?>[] varOutputs = vars.stream().map(Variable::asOutput).toArray(Output<?>[]::new);
     LossScale lossScale = LossScale.build(tf, s.dynamicLossScale());
+    Output<?>[] rawGrads =
+        graph.addGradients(scaled(tf, loss, lossScale, s).asOutput(), outputs(vars));
+    return apply(tf, loss, vars, rawGrads, learningRate, globalStep, lossScale, s);
+  }
+
+  /** {@code loss} times the loss scale when scaling is on: what gets differentiated. */
+  static Operand<TFloat32> scaled(Ops tf, Operand<TFloat32> loss, LossScale ls, Settings s) {
+    return s.dynamicLossScale() ? tf.math.mul(loss, tf.identity(ls.scale())) : loss;
+  }
+
+  static Output<?>[] outputs(List<Variable<TFloat32>> vars) {
+    return vars.stream().map(Variable::asOutput).toArray(Output<?>[]::new);
+  }
+
+  /**
+   * The update from gradients computed elsewhere (data-parallel replicas sum theirs): {@code
+   * rawGrads[i]} is the gradient of the scaled {@code loss} with respect to {@code vars[i]}.
+   */
+  static Update apply(
+      Ops tf,
+      Operand<TFloat32> loss,
+      List<Variable<TFloat32>> vars,
+      Output<?>[] rawGrads,
+      Operand<TFloat32> learningRate,
+      Variable<TInt64> globalStep,
+      LossScale lossScale,
+      Settings s) {
+    Graph graph = (Graph) tf.scope().env();
     Ops opt = tf.withSubScope("optimizer");
     Operand<TFloat32> scale = opt.identity(lossScale.scale());
-    Operand<TFloat32> scaledLoss = s.dynamicLossScale() ? opt.math.mul(loss, scale) : loss;
-    Output<?>[] rawGrads = graph.addGradients(scaledLoss.asOutput(), varOutputs);
 
     // Global norm over all gradients, then clip: g * clip / max(norm, clip).
     List<Operand<TFloat32>> squares = new ArrayList<>();

@@ -1,7 +1,9 @@
 package corebert.train;
 
 import java.util.LinkedHashMap;
+import org.tensorflow.DeviceSpec;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * How one optimizer step's batch is split. The global batch ({@code --batch-size}) is cut into
@@ -12,9 +14,11 @@ import java.util.Map;
  * @param numGpus towers on this machine, on {@code /device:GPU:0..N-1} (soft placement puts them on
  *     the CPU where there is no GPU)
  * @param accumulateSteps sequential micro-batches per tower and update
+ * @param cluster the workers when training spans several machines; each runs {@code numGpus}
+ *     towers
  */
-public record Parallelism(int numGpus, int accumulateSteps) {
-  public static final Parallelism SINGLE = new Parallelism(1, 1);
+public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cluster) {
+  public static final Parallelism SINGLE = new Parallelism(1, 1, Optional.empty());
 
   public Parallelism {
     if (numGpus < 1) {
@@ -27,12 +31,25 @@ public record Parallelism(int numGpus, int accumulateSteps) {
 
   /** Towers in the whole run. */
   public int towers() {
-    return numGpus;
+    return numGpus * cluster.map(c -> c.workers().size()).orElse(1);
   }
 
   /** Model replicas in the graph: towers × accumulation steps. */
   public int replicas() {
     return towers() * accumulateSteps;
+  }
+
+  /**
+   * Where tower {@code t} runs: GPU t (of its worker, in a cluster), or the CPU on a machine
+   * without GPUs, where towers still split the batch and their sum still equals one replica.
+   */
+  DeviceSpec device(int tower, boolean gpus) {
+    DeviceSpec.Builder d =
+        DeviceSpec.newBuilder()
+            .deviceType(gpus ? DeviceSpec.DeviceType.GPU : DeviceSpec.DeviceType.CPU)
+            .deviceIndex(gpus ? tower % numGpus : 0);
+    cluster.ifPresent(c -> d.job(Cluster.JOB).task(tower / numGpus));
+    return d.build();
   }
 
   /** Examples per replica; the global batch must split evenly. */
@@ -49,6 +66,7 @@ public record Parallelism(int numGpus, int accumulateSteps) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("num_gpus", numGpus);
     m.put("accumulate_steps", accumulateSteps);
+    m.put("cluster", cluster.map(Cluster::toJson).orElse(null));
     return m;
   }
 }

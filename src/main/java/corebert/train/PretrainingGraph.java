@@ -6,6 +6,8 @@ import corebert.model.BertModel.Variant;
 import corebert.model.BertModel;
 import corebert.model.Endpoints;
 import corebert.model.PretrainingHeads;
+import corebert.model.Precision;
+import corebert.model.VariableStore;
 import corebert.model.VariableNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +51,7 @@ public final class PretrainingGraph implements AutoCloseable {
   final Op setStep;
   final Placeholder<TInt64> stepFeed;
   private final ModelRestore initFromCheckpoint;
+  private boolean abandoned;
 
   private PretrainingGraph(
       Graph graph,
@@ -108,6 +111,7 @@ public final class PretrainingGraph implements AutoCloseable {
           "the data holds token id " + shape.maxTokenId() + " but the config's vocab_size is "
               + cfg.vocabSize() + ": the TFRecords were made with another vocab.txt");
     }
+    training.ifPresent(tc -> NativeSessions.requireKernels(tc.precision()));
     long seed = training.map(TrainConfig::seed).orElse(0L);
     Graph graph = new Graph();
     try {
@@ -117,13 +121,36 @@ public final class PretrainingGraph implements AutoCloseable {
               tf, inputs, batchSize, shape.maxSeqLength(), shape.maxPredictions(),
               training.isPresent(), training.map(TrainConfig::shuffleBuffer).orElse(1));
       InputPipeline.Batch b = input.batch();
-      BertModel.Outputs encoder =
-          BertModel.build(tf, cfg, variant, b.inputIds(), b.inputMask(), b.segmentIds(), seed);
-      PretrainingHeads.Losses losses =
-          PretrainingHeads.build(
-              tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
-              b.nextSentenceLabels(), seed);
-      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
+      Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
+      Optional<AdamWeightDecay.Settings> settings =
+          training.map(tc -> AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale()));
+      PretrainingHeads.Losses losses;
+      List<Variable<TFloat32>> vars;
+      Optional<DataParallel.Replicated> replicated = Optional.empty();
+      if (parallel.replicas() == 1) {
+        VariableStore store =
+            VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
+        BertModel.Outputs encoder =
+            BertModel.build(
+                tf, cfg, variant, b.inputIds(), b.inputMask(), b.segmentIds(), seed, store);
+        losses =
+            PretrainingHeads.build(
+                tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
+                b.nextSentenceLabels(), seed, store);
+        vars = ModelRestore.variablesSoFar(graph);
+      } else {
+        replicated =
+            Optional.of(
+                DataParallel.build(
+                    tf, graph, cfg, variant, b, batchSize, seed, parallel, settings.orElseThrow(),
+                    training.get().precision()));
+        losses = replicated.get().losses();
+        vars = replicated.get().vars();
+        LOG.info(
+            String.format(
+                "%d tower(s) x %d accumulation step(s): %d examples per replica",
+                parallel.towers(), parallel.accumulateSteps(), parallel.replicaBatch(batchSize)));
+      }
 
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, vars);
 
@@ -146,15 +173,26 @@ public final class PretrainingGraph implements AutoCloseable {
                 .identity(tc.schedule().build(tf, tf.identity(globalStep)));
         update =
             Optional.of(
-                AdamWeightDecay.build(
-                    tf, graph, losses.total(), vars, rate, globalStep,
-                    AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale())));
+                replicated.isPresent()
+                    ? AdamWeightDecay.apply(
+                        tf, losses.total(), vars, replicated.get().grads(), rate, globalStep,
+                        replicated.get().lossScale(), settings.get())
+                    : AdamWeightDecay.build(
+                        tf, graph, losses.total(), vars, rate, globalStep, settings.get()));
         setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
         lr = Optional.of(rate);
         position = Optional.of(InputPosition.build(tf));
         step = Optional.of(globalStep);
       }
-      Session session = new Session(graph, sessionConfig(xla));
+      Optional<Cluster> cluster = parallel.cluster();
+      Session session =
+          cluster.isPresent()
+              ? NativeSessions.open(
+                  graph, cluster.get().target(),
+                  sessionConfig(xla).toBuilder()
+                      .setOperationTimeoutInMs((long) (cluster.get().timeoutSec() * 1000))
+                      .build())
+              : new Session(graph, sessionConfig(xla));
       return new PretrainingGraph(
           graph, session, input, losses, vars, update, lr, step, position, initFromCheckpoint,
           setStep, stepFeed);
@@ -208,10 +246,20 @@ public final class PretrainingGraph implements AutoCloseable {
     LOG.info(String.format("%d model variables, %,d parameters, %s", modelVariables.size(), total, how));
   }
 
+  /**
+   * Leaves the session unclosed: after a cluster failure TF's close waits on the dead worker. The
+   * process is about to exit with the error, which releases it.
+   */
+  void abandonSession() {
+    abandoned = true;
+  }
+
   @Override
   public void close() {
-    session.close();
-    graph.close();
+    if (!abandoned) {
+      session.close();
+      graph.close();
+    }
   }
 
   /** Session options: XLA's global JIT when asked (on CPU it also needs TF_XLA_FLAGS). */

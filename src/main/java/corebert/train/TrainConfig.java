@@ -2,6 +2,7 @@ package corebert.train;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.model.Precision;
 import corebert.util.Json;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,6 +34,7 @@ import java.util.Optional;
  * @param seed seeds initialisers, dropout and input shuffling
  * @param optimizer AdamWeightDecay or LAMB
  * @param dynamicLossScale scale the loss dynamically (for fp16; see {@link AdamWeightDecay})
+ * @param precision the type the model's matmuls compute in (variables stay float32)
  * @param shuffleBuffer records held by the input shuffle
  * @param phase label written to metrics.jsonl ("full" or "relaxed")
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
@@ -58,6 +60,7 @@ public record TrainConfig(
     long seed,
     AdamWeightDecay.Rule optimizer,
     boolean dynamicLossScale,
+    Precision precision,
     int shuffleBuffer,
     String phase,
     long scheduleStart,
@@ -79,6 +82,7 @@ public record TrainConfig(
     require(keepCheckpoints >= 1, "keep-checkpoints must be >= 1, got " + keepCheckpoints);
     require(maxBadSteps >= 1, "max bad steps must be >= 1, got " + maxBadSteps);
     require(shuffleBuffer >= 1, "shuffle buffer must be >= 1, got " + shuffleBuffer);
+    parallel.replicaBatch(batchSize); // the global batch must split evenly
     inputs = List.copyOf(inputs);
   }
 
@@ -97,11 +101,11 @@ public record TrainConfig(
   /** The same run with other stop and schedule settings (CoRe's phases). */
   public TrainConfig forPhase(
       Variant v, String phaseName, Path phaseDir, long stopStep, double budgetSec, long start,
-      long warmup) {
+      double peakLr, long warmup) {
     return new TrainConfig(
-        v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, learningRate, warmup, Optional.empty(),
-        saveEvery, saveEverySec, logEvery, keepCheckpoints, maxBadSteps, xla, seed, optimizer,
-        dynamicLossScale, shuffleBuffer, phaseName, start, parallel);
+        v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, peakLr, warmup,
+        Optional.empty(), saveEvery, saveEverySec, logEvery, keepCheckpoints, maxBadSteps, xla, seed,
+        optimizer, dynamicLossScale, precision, shuffleBuffer, phaseName, start, parallel);
   }
 
   /** The config as JSON, written next to checkpoints as {@code train_config.json}. */
@@ -124,6 +128,7 @@ public record TrainConfig(
     m.put("seed", seed);
     m.put("optimizer", optimizer.name().toLowerCase());
     m.put("loss_scale", dynamicLossScale ? "dynamic" : "none");
+    m.put("precision", precision.name().toLowerCase());
     m.put("shuffle_buffer", shuffleBuffer);
     m.put("vocab_size", bert.vocabSize());
     m.putAll(parallel.toJson());

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.exceptions.TFOutOfRangeException;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
@@ -71,7 +72,21 @@ public final class Trainer {
       }
       cfg.writeTo(dir.resolve(BERT_CONFIG));
       Checkpoints.writeAtomically(dir.resolve(TRAIN_CONFIG), tc.toJson(cfg));
-      return loop(g, tc, step);
+      try {
+        return loop(g, tc, step);
+      } catch (TensorFlowException e) {
+        if (tc.parallel().cluster().isEmpty()) {
+          throw e;
+        }
+        g.abandonSession(); // closing it would wait for ever on the dead worker
+        throw new IllegalStateException(
+            String.format(
+                "training failed on the cluster (%s): a worker died or stopped answering; last"
+                    + " checkpoint: %s; restart every task with the same command to resume",
+                String.join(" ", e.getMessage().lines().map(String::strip).limit(2).toList()),
+                Checkpoints.latest(dir).map(Path::toString).orElse("none")),
+            e);
+      }
     }
   }
 

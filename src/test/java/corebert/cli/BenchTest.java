@@ -11,7 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** `bench step` writes its JSON and PNG; the numbers themselves are measured, not asserted. */
+/** The benchmarks write their JSON and PNG; the timings themselves are measured, not asserted. */
 class BenchTest {
   @TempDir Path dir;
 
@@ -34,9 +34,67 @@ class BenchTest {
     assertEquals(4, ((List<?>) json.get("results")).size());
     assertEquals(2, ((Map<?, ?>) json.get("relaxed_over_full_examples_per_sec")).size());
     assertTrue(((Number) json.get("matmul_peak_gflops")).doubleValue() > 0);
-    byte[] png = Files.readAllBytes(Path.of(prefix + ".png"));
-    assertEquals((byte) 0x89, png[0]);
-    assertEquals('P', png[1]);
+    assertPng(Path.of(prefix + ".png"));
     assertEquals(CoreBert.EXIT_USAGE, Cli.run("bench", "nothing", "--config", cfg.toString()).code());
+  }
+
+  @Test
+  void coreVsBaselineWritesCurvesSpeedupAndPlot() throws Exception {
+    BrownFixture f = BrownFixture.get();
+    Path prefix = dir.resolve("cvb");
+    String out =
+        Cli.ok(
+            Cli.run(
+                "bench", "core-vs-baseline", "--config", f.config.toString(), "--input",
+                f.trainGlob(), "--eval-input", f.evalGlob(), "--time-budget", "8", "--eval-every",
+                "3", "--batch-size", "8", "--warmup-steps", "10", "--ffn-ranks", "8,16",
+                "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()));
+    assertTrue(out.contains("\"speedup\""), out);
+    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    assertTrue(json.containsKey("speedup"));
+    Map<?, ?> baseline = (Map<?, ?>) json.get("baseline");
+    List<?> baseCurve = (List<?>) baseline.get("curve");
+    assertTrue(baseCurve.size() >= 2, "evaluated along the way: " + baseCurve);
+    // The target is the baseline's own last held-out loss.
+    assertEquals(
+        ((Number) ((Map<?, ?>) baseCurve.get(baseCurve.size() - 1)).get("mlm_loss")).doubleValue(),
+        ((Number) json.get("target_mlm_loss")).doubleValue());
+    List<?> runs = (List<?>) json.get("runs");
+    assertEquals(2, runs.size());
+    for (Object r : runs) {
+      List<?> curve = (List<?>) ((Map<?, ?>) r).get("curve");
+      assertEquals("relaxed", ((Map<?, ?>) curve.get(0)).get("phase"));
+      assertEquals("full", ((Map<?, ?>) curve.get(curve.size() - 1)).get("phase"));
+    }
+    assertPng(Path.of(prefix + ".png"));
+  }
+
+  @Test
+  void dataBenchmarkMeasuresEachCorpusSizeAndThreadCount() throws Exception {
+    BrownFixture f = BrownFixture.get();
+    Path prefix = dir.resolve("data");
+    Cli.ok(
+        Cli.run(
+            "bench", "data", "--input", "data/sample/brown-sample-eval.txt", "--vocab",
+            f.vocab.toString(), "--repeats", "1,2", "--threads", "1,2", "--max-seq-length", "64",
+            "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()));
+    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    List<?> rows = (List<?>) json.get("results");
+    assertEquals(4, rows.size());
+    Map<?, ?> x1 = (Map<?, ?>) rows.get(0);
+    Map<?, ?> x2 = (Map<?, ?>) rows.get(2);
+    // Twice the corpus, twice the tokens: the children really read what they were given.
+    assertEquals(
+        2 * ((Number) x1.get("tokens")).longValue(), ((Number) x2.get("tokens")).longValue(), 2);
+    for (Object r : rows) {
+      assertTrue(((Number) ((Map<?, ?>) r).get("peak_rss_mb")).doubleValue() > 10, r.toString());
+    }
+    assertPng(Path.of(prefix + ".png"));
+  }
+
+  private static void assertPng(Path png) throws Exception {
+    byte[] bytes = Files.readAllBytes(png);
+    assertEquals((byte) 0x89, bytes[0]);
+    assertEquals('P', bytes[1]);
   }
 }

@@ -1,8 +1,13 @@
 package corebert.cli;
 
+import corebert.train.MetricsLog;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Runs `corebert ...` in-process and captures its exit code, stdout and stderr. */
 final class Cli {
@@ -20,6 +25,36 @@ final class Cli {
   static String ok(Outcome o) {
     org.junit.jupiter.api.Assertions.assertEquals(0, o.code(), () -> "exit " + o.code() + ": " + o.err());
     return o.out();
+  }
+
+  /** The training loss of every logged step in a run's metrics.jsonl. */
+  static double[] losses(Path outputDir) {
+    return MetricsLog.read(outputDir.resolve(MetricsLog.FILE)).stream()
+        .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
+        .toArray();
+  }
+
+  /** `corebert ARGS` in a JVM of its own, with this test's classpath, logging to {@code log}. */
+  static Process start(Path log, List<String> args) throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), CoreBert.class.getName()));
+    command.addAll(args);
+    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  interface Condition {
+    boolean holds();
+  }
+
+  /** Polls {@code c} until it holds, failing if {@code p} ends first or time runs out. */
+  static void waitFor(Condition c, Process p, long millis) throws InterruptedException {
+    long end = System.currentTimeMillis() + millis;
+    while (!c.holds()) {
+      org.junit.jupiter.api.Assertions.assertTrue(p.isAlive(), "the process ended early");
+      org.junit.jupiter.api.Assertions.assertTrue(System.currentTimeMillis() < end, "timed out waiting");
+      Thread.sleep(1);
+    }
   }
 
   static synchronized Outcome run(String... args) {

@@ -113,22 +113,20 @@ class ReliabilityTest {
             "pretrain", "--config", noDropout.toString(), "--input",
             data.evalDir.toAbsolutePath() + "/*.tfrecord", "--steps", "60", "--log-every", "1",
             "--save-every", "3", "--keep-checkpoints", "50", "--shuffle-buffer", "64");
-    List<String> command = new ArrayList<>(
-        List.of(javaBinary(), "-cp", System.getProperty("java.class.path"), CoreBert.class.getName()));
-    command.addAll(args);
+    List<String> command = new ArrayList<>(args);
     command.addAll(List.of("--output-dir", out.toString()));
     Random random = new Random(3);
     for (int kill = 0; kill < 3; kill++) {
-      Process p = start(command, tmp.resolve("log" + kill + ".txt"));
+      Process p = Cli.start(tmp.resolve("log" + kill + ".txt"), command);
       if (kill == 1) {
-        waitFor(() -> tempCheckpointExists(out), p, 60_000);
+        Cli.waitFor(() -> tempCheckpointExists(out), p, 60_000);
       } else {
-        waitFor(() -> Checkpoints.latest(out).isPresent(), p, 60_000);
+        Cli.waitFor(() -> Checkpoints.latest(out).isPresent(), p, 60_000);
         Thread.sleep(200 + random.nextInt(1500));
       }
       p.destroyForcibly().waitFor(); // SIGKILL
     }
-    Process last = start(command, tmp.resolve("log-final.txt"));
+    Process last = Cli.start(tmp.resolve("log-final.txt"), command);
     assertTrue(last.waitFor(5, TimeUnit.MINUTES));
     assertEquals(0, last.exitValue(), Files.readString(tmp.resolve("log-final.txt")));
 
@@ -157,7 +155,7 @@ class ReliabilityTest {
     List<String> straight = new ArrayList<>(args);
     straight.addAll(List.of("--output-dir", reference.toString()));
     Cli.ok(Cli.run(straight.toArray(String[]::new)));
-    assertArrayEquals(losses(reference), losses(out), 1e-5);
+    assertArrayEquals(Cli.losses(reference), Cli.losses(out), 1e-5);
   }
 
   /** Thousands of small steps: resident memory (native TF memory included) stays flat. */
@@ -189,20 +187,6 @@ class ReliabilityTest {
         .orElseThrow();
   }
 
-  private static double[] losses(Path out) {
-    return MetricsLog.read(out.resolve(MetricsLog.FILE)).stream()
-        .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
-        .toArray();
-  }
-
-
-  private static Process start(List<String> command, Path log) throws Exception {
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
-  }
-
   private static boolean tempCheckpointExists(Path dir) {
     if (!Files.isDirectory(dir)) {
       return false;
@@ -212,22 +196,5 @@ class ReliabilityTest {
     } catch (Exception e) {
       return false; // the directory changed under us; poll again
     }
-  }
-
-  private interface Condition {
-    boolean holds();
-  }
-
-  private static void waitFor(Condition c, Process p, long millis) throws InterruptedException {
-    long end = System.currentTimeMillis() + millis;
-    while (!c.holds()) {
-      assertTrue(p.isAlive(), "training process ended early");
-      assertTrue(System.currentTimeMillis() < end, "timed out waiting");
-      Thread.sleep(1);
-    }
-  }
-
-  private static String javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

@@ -1,0 +1,49 @@
+package corebert.bench;
+
+import corebert.cli.CoreBert;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * `corebert ARGS` in a fresh JVM with this one's classpath. Benchmarks use it where a measurement
+ * needs its own process: peak memory, or settings TensorFlow reads from the environment once at
+ * load (TF_XLA_FLAGS, TF_ENABLE_ONEDNN_OPTS).
+ */
+final class ChildJvm {
+  private ChildJvm() {}
+
+  /**
+   * @param jvmOptions e.g. -Xmx1024m
+   * @param env variables to set; a null value removes one
+   */
+  static Process start(List<String> jvmOptions, Map<String, String> env, List<String> args, Path stderr)
+      throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CoreBert.class.getName()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+    env.forEach(
+        (k, v) -> {
+          if (v == null) {
+            pb.environment().remove(k);
+          } else {
+            pb.environment().put(k, v);
+          }
+        });
+    return pb.start();
+  }
+
+  /** The last line a finished child printed on stdout; fails naming its log if it failed. */
+  static String lastLine(Process p, Path stderr) throws IOException, InterruptedException {
+    String out = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("child corebert failed (exit " + p.exitValue() + "); see " + stderr);
+    }
+    return out.strip().lines().reduce((a, b) -> b).orElse("");
+  }
+}

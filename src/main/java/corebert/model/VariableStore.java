@@ -1,0 +1,65 @@
+package corebert.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The model's variables in the order the builders ask for them, so that a second copy of the same
+ * model (a data-parallel tower or an accumulation step) reuses the first copy's variables instead
+ * of creating its own. Replicas are built under their own name scope, so names cannot be the key;
+ * the build order, checked against the last name component and the shape, is. The store also
+ * says in which {@link Precision} the model computes with its float32 variables.
+ */
+public final class VariableStore {
+  private final List<Variable<TFloat32>> created;
+  private final boolean replaying;
+  private final Precision precision;
+  private int next;
+
+  private VariableStore(List<Variable<TFloat32>> created, boolean replaying, Precision precision) {
+    this.created = created;
+    this.replaying = replaying;
+    this.precision = precision;
+  }
+
+  /** A store that creates every variable asked for: the first (or only) replica, in float32. */
+  public static VariableStore create() {
+    return create(Precision.FP32);
+  }
+
+  /** As {@link #create()}, with the model's matmuls computed in {@code precision}. */
+  public static VariableStore create(Precision precision) {
+    return new VariableStore(new ArrayList<>(), false, precision);
+  }
+
+  /** A store that hands out this store's variables again, in creation order: a further replica. */
+  public VariableStore replay() {
+    return new VariableStore(created, true, precision);
+  }
+
+  /** The type the model's matmuls read these (float32) variables in. */
+  Precision precision() {
+    return precision;
+  }
+
+  Variable<TFloat32> get(String name, Shape shape, Supplier<Variable<TFloat32>> create) {
+    if (!replaying) {
+      Variable<TFloat32> v = create.get();
+      created.add(v);
+      return v;
+    }
+    if (next >= created.size()) {
+      throw new IllegalStateException("a replica asks for more variables than the first one built: " + name);
+    }
+    Variable<TFloat32> v = created.get(next++);
+    if (!v.op().name().endsWith("/" + name) && !v.op().name().equals(name) || !v.shape().equals(shape)) {
+      throw new IllegalStateException(
+          "replica variable " + name + " " + shape + " does not match " + v.op().name() + " " + v.shape());
+    }
+    return v;
+  }
+}

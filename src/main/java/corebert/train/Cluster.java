@@ -1,0 +1,170 @@
+package corebert.train;
+
+import corebert.util.Json;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.tensorflow.Server;
+import org.tensorflow.proto.ClusterDef;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.JobDef;
+import org.tensorflow.proto.ServerDef;
+
+/**
+ * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC
+ * servers, in-graph replication. Task 0 (the chief) builds the whole graph, with each worker's
+ * towers placed on {@code /job:worker/task:i}, and runs it through its own server's master; the
+ * other tasks only serve. Every task runs the same command line, differing only in its task index
+ * (or the {@code TF_CONFIG} environment variable, as TensorFlow's estimators read it).
+ *
+ * @param workers host:port of every task, in task order
+ * @param task this process's index in {@code workers}
+ * @param timeoutSec how long the chief waits on one step before it gives up on the workers (a
+ *     dead worker otherwise blocks it for ever)
+ */
+public record Cluster(List<String> workers, int task, double timeoutSec) {
+  public static final double DEFAULT_TIMEOUT_SEC = 300;
+
+  private static final Logger LOG = Logger.getLogger(Cluster.class.getName());
+  public static final String JOB = "worker";
+
+  public Cluster {
+    if (workers.isEmpty()) {
+      throw new IllegalArgumentException("the cluster has no workers");
+    }
+    for (String w : workers) {
+      if (!w.matches("[^:\\s]+:\\d{1,5}")) {
+        throw new IllegalArgumentException("worker address must be host:port, got '" + w + "'");
+      }
+    }
+    if (task < 0 || task >= workers.size()) {
+      throw new IllegalArgumentException(
+          "task " + task + " is not in the cluster's " + workers.size() + " workers");
+    }
+    if (!(timeoutSec > 0)) {
+      throw new IllegalArgumentException("the worker timeout must be > 0 seconds, got " + timeoutSec);
+    }
+    workers = List.copyOf(workers);
+  }
+
+  /**
+   * From flags: {@code spec} is host:port,host:port,... or {@code {"worker": [...]}}.
+   */
+  public static Cluster parse(String spec, String job, int task, double timeoutSec) {
+    if (!JOB.equals(job)) {
+      throw new IllegalArgumentException("--job must be '" + JOB + "' (the only job), got '" + job + "'");
+    }
+    String s = spec.trim();
+    if (s.startsWith("{")) {
+      return new Cluster(workersOf(Json.parseObject(s), "--cluster"), task, timeoutSec);
+    }
+    return new Cluster(List.of(s.split("\\s*,\\s*")), task, timeoutSec);
+  }
+
+  /** From TensorFlow's {@code TF_CONFIG}: {"cluster": {"worker": [...]}, "task": {"type", "index"}}. */
+  public static Optional<Cluster> fromTfConfig(String json, double timeoutSec) {
+    if (json == null || json.isBlank()) {
+      return Optional.empty();
+    }
+    Map<String, Object> m = Json.parseObject(json);
+    if (!(m.get("cluster") instanceof Map<?, ?> cluster) || !(m.get("task") instanceof Map<?, ?> task)) {
+      throw new IllegalArgumentException("TF_CONFIG needs \"cluster\" and \"task\" objects");
+    }
+    @SuppressWarnings("unchecked")
+    List<String> workers = workersOf((Map<String, Object>) cluster, "TF_CONFIG");
+    Object type = task.get("type");
+    if (!JOB.equals(type)) {
+      throw new IllegalArgumentException("TF_CONFIG task type must be '" + JOB + "', got " + type);
+    }
+    if (!(task.get("index") instanceof Number index)) {
+      throw new IllegalArgumentException("TF_CONFIG task needs an \"index\"");
+    }
+    return Optional.of(new Cluster(workers, index.intValue(), timeoutSec));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> workersOf(Map<String, Object> cluster, String where) {
+    for (String other : cluster.keySet()) {
+      if (!other.equals(JOB)) {
+        throw new IllegalArgumentException(
+            where + ": only a \"" + JOB + "\" job is supported (in-graph replication), got \"" + other + "\"");
+      }
+    }
+    if (!(cluster.get(JOB) instanceof List<?> list) || list.isEmpty()) {
+      throw new IllegalArgumentException(where + " needs a non-empty \"" + JOB + "\" list");
+    }
+    return (List<String>) list;
+  }
+
+  public boolean isChief() {
+    return task == 0;
+  }
+
+  /** The chief's master, which sessions connect to. */
+  public String target() {
+    return "grpc://" + workers.get(0);
+  }
+
+  /**
+   * Starts this task's gRPC server. A port that is taken is reported as such before TensorFlow
+   * tries (its own error is a bare "Could not start gRPC server").
+   */
+  public Server start() {
+    String address = workers.get(task);
+    int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new InetSocketAddress(port));
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "cannot serve task " + task + " on " + address + ": port " + port + " is in use");
+    }
+    JobDef.Builder job = JobDef.newBuilder().setName(JOB);
+    for (int i = 0; i < workers.size(); i++) {
+      job.putTasks(i, workers.get(i));
+    }
+    ServerDef def =
+        ServerDef.newBuilder()
+            .setCluster(ClusterDef.newBuilder().addJob(job))
+            .setJobName(JOB)
+            .setTaskIndex(task)
+            .setProtocol("grpc")
+            .setDefaultSessionConfig(ConfigProto.newBuilder().setAllowSoftPlacement(true))
+            .build();
+    Server server = new Server(def);
+    server.start();
+    LOG.info("task " + task + " of " + workers.size() + " serving on " + address);
+    return server;
+  }
+
+  /**
+   * A non-chief task: serve until the chief, having been seen, stops answering (it finished or
+   * died). TensorFlow cannot shut a server down cleanly, so the process simply exits after this.
+   */
+  public void serveUntilChiefGone() throws InterruptedException {
+    start();
+    String[] chief = workers.get(0).split(":");
+    boolean seen = false;
+    int missed = 0;
+    while (!seen || missed < 3) {
+      Thread.sleep(1000);
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress(chief[0], Integer.parseInt(chief[1])), 1000);
+        seen = true;
+        missed = 0;
+      } catch (IOException e) {
+        missed = seen ? missed + 1 : 0;
+      }
+    }
+    LOG.info("the chief at " + workers.get(0) + " is gone; task " + task + " stops serving");
+  }
+
+  Map<String, Object> toJson() {
+    return Map.of("workers", workers, "task", task);
+  }
+}

@@ -1,0 +1,166 @@
+package corebert.train;
+
+import corebert.data.InputPipeline;
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.Endpoints;
+import corebert.model.PretrainingHeads;
+import corebert.model.Precision;
+import corebert.model.VariableStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TType;
+
+/**
+ * Data-parallel replicas of the pretraining model in one graph: the global batch is cut into
+ * {@link Parallelism#replicas()} slices, each slice gets its own copy of the model sharing one set
+ * of variables ({@link VariableStore}), and their gradients are summed into one update.
+ *
+ * <p>Replicas of different towers sit on their own devices and run side by side. Replicas of one
+ * tower are accumulation steps: each starts only after the previous one's gradients exist (a
+ * control dependency), so only one micro-batch's activations are alive at a time.
+ *
+ * <p>Exactness: replica r minimises mlm_loss_sum_r / W + nsp_loss_sum_r / B, where W is the masked
+ * positions of the whole batch and B its size. The sum over replicas is then the single-replica
+ * loss, mlm_loss_sum / W + nsp_loss_sum / B, and so is the sum of their gradients; averaging
+ * per-replica means instead would weight masked positions unequally.
+ */
+final class DataParallel {
+  private static final Logger LOG = Logger.getLogger(DataParallel.class.getName());
+
+  /** The global losses, the model variables and the summed (loss-scaled) gradients. */
+  record Replicated(
+      PretrainingHeads.Losses losses,
+      List<Variable<TFloat32>> vars,
+      Output<?>[] grads,
+      AdamWeightDecay.LossScale lossScale) {}
+
+  private DataParallel() {}
+
+  static Replicated build(
+      Ops tf,
+      Graph graph,
+      BertConfig cfg,
+      Variant variant,
+      InputPipeline.Batch whole,
+      int batchSize,
+      long seed,
+      Parallelism p,
+      AdamWeightDecay.Settings settings,
+      Precision precision) {
+    int b = p.replicaBatch(batchSize);
+    boolean gpus = NativeSessions.gpuCount() > 0;
+    if (!gpus && p.numGpus() > 1) {
+      LOG.warning("no GPU found: the " + p.numGpus() + " towers per machine share the CPU");
+    }
+    Ops all = tf.withSubScope("all_replicas");
+    // 1e-5 keeps a batch without predictions finite, as in run_pretraining.py.
+    Operand<TFloat32> weightSum = all.sum(whole.maskedLmWeights(), all.constant(new int[] {0, 1}));
+    Operand<TFloat32> predictions = all.math.add(weightSum, all.constant(1e-5f));
+    Operand<TFloat32> replicaShare = all.constant((float) b / batchSize);
+
+    VariableStore store = VariableStore.create(precision);
+    List<Variable<TFloat32>> vars = null;
+    AdamWeightDecay.LossScale lossScale = null;
+    Output<?>[] sum = null;
+    Op previousDone = null;
+    List<Operand<TFloat32>> mlmLossSums = new ArrayList<>();
+    List<Operand<TFloat32>> mlmCorrectSums = new ArrayList<>();
+    List<Operand<TFloat32>> nspLossShares = new ArrayList<>();
+    List<Operand<TFloat32>> nspCorrectSums = new ArrayList<>();
+    for (int r = 0; r < p.replicas(); r++) {
+      // Replica 0 sits at the root, so the variables it creates get BERT's checkpoint names.
+      Ops rt = r == 0 ? tf : tf.withSubScope("replica_" + r);
+      if (p.towers() > 1) {
+        rt = rt.withDevice(p.device(r / p.accumulateSteps(), gpus));
+      }
+      if (r % p.accumulateSteps() != 0) {
+        rt = rt.withControlDependencies(List.of(previousDone));
+      }
+      InputPipeline.Batch x = slice(rt, whole, r * b, b);
+      VariableStore vs = r == 0 ? store : store.replay();
+      BertModel.Outputs encoder =
+          BertModel.build(rt, cfg, variant, x.inputIds(), x.inputMask(), x.segmentIds(), seed, vs);
+      PretrainingHeads.Losses l =
+          PretrainingHeads.build(
+              rt, cfg, encoder, x.maskedLmPositions(), x.maskedLmIds(), x.maskedLmWeights(),
+              x.nextSentenceLabels(), seed, vs);
+      if (r == 0) {
+        vars = ModelRestore.variablesSoFar(graph);
+        lossScale = AdamWeightDecay.LossScale.build(tf, settings.dynamicLossScale());
+      }
+      Operand<TFloat32> nspShare = rt.math.mul(l.nspLoss(), replicaShare);
+      Operand<TFloat32> objective = rt.math.add(rt.math.div(l.mlmLossSum(), predictions), nspShare);
+      Output<?>[] grads =
+          graph.addGradients(
+              AdamWeightDecay.scaled(rt, objective, lossScale, settings).asOutput(),
+              AdamWeightDecay.outputs(vars));
+      sum = r == 0 ? grads : add(tf, sum, grads);
+      // The next accumulation step of this tower waits for this replica's gradients only.
+      List<Op> done = new ArrayList<>();
+      for (Output<?> g : grads) {
+        done.add(tf.identity(g));
+      }
+      previousDone = tf.withControlDependencies(done).noOp();
+      mlmLossSums.add(l.mlmLossSum());
+      mlmCorrectSums.add(l.mlmCorrectSum());
+      nspLossShares.add(nspShare);
+      nspCorrectSums.add(l.nspCorrectSum());
+    }
+    Operand<TFloat32> mlmLossSum = all.math.addN(mlmLossSums);
+    Operand<TFloat32> mlmCorrectSum = all.math.addN(mlmCorrectSums);
+    Operand<TFloat32> nspCorrectSum = all.math.addN(nspCorrectSums);
+    Operand<TFloat32> mlmLoss = all.withName(Endpoints.MLM_LOSS).math.div(mlmLossSum, predictions);
+    Operand<TFloat32> nspLoss = all.withName(Endpoints.NSP_LOSS).math.addN(nspLossShares);
+    PretrainingHeads.Losses losses =
+        new PretrainingHeads.Losses(
+            all.withName(Endpoints.TOTAL_LOSS).math.add(mlmLoss, nspLoss),
+            mlmLoss,
+            nspLoss,
+            all.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions),
+            all.withName(Endpoints.NSP_ACCURACY)
+                .math
+                .div(nspCorrectSum, all.constant((float) batchSize)),
+            mlmLossSum,
+            mlmCorrectSum,
+            weightSum,
+            nspCorrectSum);
+    return new Replicated(losses, vars, sum, lossScale);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Output<?>[] add(Ops tf, Output<?>[] a, Output<?>[] b) {
+    Output<?>[] out = new Output<?>[a.length];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = tf.math.add((Operand<TFloat32>) a[i], (Operand<TFloat32>) b[i]).asOutput();
+    }
+    return out;
+  }
+
+  /** Rows [start, start + size) of every input tensor. */
+  private static InputPipeline.Batch slice(Ops tf, InputPipeline.Batch x, int start, int size) {
+    return new InputPipeline.Batch(
+        rows(tf, x.inputIds(), start, size),
+        rows(tf, x.inputMask(), start, size),
+        rows(tf, x.segmentIds(), start, size),
+        rows(tf, x.maskedLmPositions(), start, size),
+        rows(tf, x.maskedLmIds(), start, size),
+        rows(tf, x.maskedLmWeights(), start, size),
+        tf.slice(x.nextSentenceLabels(), tf.constant(new int[] {start}), tf.constant(new int[] {size})));
+  }
+
+  /** Rows [start, start + size) of a [B, N] tensor: [size, N]. */
+  private static <T extends TType> Operand<T> rows(
+      Ops tf, Operand<T> x, int start, int size) {
+    return tf.slice(x, tf.constant(new int[] {start, 0}), tf.constant(new int[] {size, -1}));
+  }
+}

@@ -1,0 +1,101 @@
+package corebert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.train.Checkpoints;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Training over TensorFlow's gRPC runtime: two worker processes on loopback ports, in-graph
+ * replication from task 0. It must compute what one process computes on the same global batch,
+ * refuse a port that is taken, and survive a worker's death as a clear error plus a checkpoint
+ * that the same command resumes from.
+ */
+class ClusterTest {
+  @TempDir Path dir;
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String cluster() throws IOException {
+    return "localhost:" + freePort() + ",localhost:" + freePort();
+  }
+
+  private static List<String> pretrain(Path config, Path out, int steps, String cluster, int task) {
+    BrownFixture f = BrownFixture.get();
+    return new ArrayList<>(
+        List.of(
+            "pretrain", "--config", config.toString(), "--input", f.trainGlob(),
+            "--output-dir", out.toString(), "--steps", String.valueOf(steps), "--batch-size", "8",
+            "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1", "--save-every", "10",
+            "--seed", "7", "--cluster", cluster, "--task", String.valueOf(task),
+            "--worker-timeout", "20"));
+  }
+
+  /** Runs task 1 and task 0 as processes; returns task 0's exit code. */
+  private int runCluster(Path config, Path out, int steps, String cluster, String tag) throws Exception {
+    Process worker = Cli.start(dir.resolve(tag + "-task1.log"), pretrain(config, out, steps, cluster, 1));
+    Process chief = Cli.start(dir.resolve(tag + "-task0.log"), pretrain(config, out, steps, cluster, 0));
+    assertTrue(chief.waitFor(5, TimeUnit.MINUTES), "the chief did not finish");
+    // The worker notices that the chief is gone and exits by itself.
+    assertTrue(worker.waitFor(1, TimeUnit.MINUTES), "task 1 did not stop after the chief");
+    assertEquals(0, worker.exitValue(), Files.readString(dir.resolve(tag + "-task1.log")));
+    return chief.exitValue();
+  }
+
+  @Test
+  void twoWorkersMatchOneProcessAtTheSameGlobalBatch() throws Exception {
+    Path cfg = DataParallelTest.noDropout(dir);
+    double[] single = DataParallelTest.train(dir.resolve("single"), cfg);
+    Path out = dir.resolve("cluster");
+    int code = runCluster(cfg, out, DataParallelTest.STEPS, cluster(), "match");
+    assertEquals(0, code, Files.readString(dir.resolve("match-task0.log")));
+    assertTrue(Files.readString(dir.resolve("match-task0.log")).contains("2 tower(s)"));
+    DataParallelTest.assertSameLosses(single, Cli.losses(out), "2 workers");
+  }
+
+  @Test
+  void aPortInUseIsAClearError() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0)) {
+      String spec = "localhost:" + taken.getLocalPort() + ",localhost:" + freePort();
+      Cli.Outcome o =
+          Cli.run(pretrain(BrownFixture.get().config, dir.resolve("x"), 1, spec, 0).toArray(String[]::new));
+      assertEquals(CoreBert.EXIT_RUNTIME, o.code());
+      assertTrue(o.err().contains("port " + taken.getLocalPort() + " is in use"), o.err());
+    }
+  }
+
+  @Test
+  void aDeadWorkerStopsTrainingWithACheckpointThatResumes() throws Exception {
+    Path cfg = BrownFixture.get().config;
+    Path out = dir.resolve("dead");
+    String spec = cluster();
+    int steps = 300;
+    Process worker = Cli.start(dir.resolve("dead-task1.log"), pretrain(cfg, out, steps, spec, 1));
+    Process chief = Cli.start(dir.resolve("dead-task0.log"), pretrain(cfg, out, steps, spec, 0));
+    Cli.waitFor(() -> Checkpoints.latest(out).map(Checkpoints::stepOf).orElse(0L) >= 20, chief, 120_000);
+    worker.destroyForcibly().waitFor(); // SIGKILL
+    assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
+    String log = Files.readString(dir.resolve("dead-task0.log"));
+    assertEquals(CoreBert.EXIT_RUNTIME, chief.exitValue(), log);
+    assertTrue(log.contains("a worker died or stopped answering; last checkpoint: " + out), log);
+    long saved = Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow());
+
+    // The same command on both tasks resumes from that checkpoint and finishes.
+    assertEquals(0, runCluster(cfg, out, steps, spec, "resume"), Files.readString(dir.resolve("resume-task0.log")));
+    assertTrue(Files.readString(dir.resolve("resume-task0.log")).contains("model.ckpt-" + saved));
+    assertEquals(steps, Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow()));
+  }
+}

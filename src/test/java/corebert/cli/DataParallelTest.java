@@ -1,0 +1,78 @@
+package corebert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Towers and gradient accumulation change how a step is computed, not what it computes: with
+ * dropout off, N towers, K accumulation steps, or both, give the losses of one replica on the
+ * same global batch, step after step (so the summed gradients and the updates match too).
+ */
+class DataParallelTest {
+  @TempDir Path dir;
+
+  static final int STEPS = 4;
+
+
+  /** bert-tiny, dropout off, 4 steps of batch 8 on the Brown sample, plus {@code extra} flags. */
+  static double[] train(Path out, Path config, String... extra) {
+    BrownFixture f = BrownFixture.get();
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "pretrain", "--config", config.toString(), "--input", f.trainGlob(),
+                "--output-dir", out.toString(), "--steps", String.valueOf(STEPS),
+                "--batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
+                "--seed", "7"));
+    args.addAll(List.of(extra));
+    Cli.ok(Cli.run(args.toArray(String[]::new)));
+    return Cli.losses(out);
+  }
+
+  static Path noDropout(Path dir) throws Exception {
+    return BrownFixture.get()
+        .configWith(
+            dir, "tiny-nodrop.json", "hidden_dropout_prob", "0.1", "0.0",
+            "attention_probs_dropout_prob", "0.1", "0.0");
+  }
+
+  static void assertSameLosses(double[] expected, double[] actual, String what) {
+    assertEquals(STEPS, actual.length, what);
+    for (int i = 0; i < STEPS; i++) {
+      assertEquals(expected[i], actual[i], 2e-4, what + " step " + (i + 1));
+    }
+  }
+
+  @Test
+  void towersAndAccumulationMatchOneReplica() throws Exception {
+    Path cfg = noDropout(dir);
+    double[] single = train(dir.resolve("single"), cfg);
+    // The updates move the loss, so equal later steps mean equal gradients.
+    assertTrue(Math.abs(single[STEPS - 1] - single[0]) > 1e-3, "training must change the loss");
+    assertSameLosses(single, train(dir.resolve("towers"), cfg, "--num-gpus", "2"), "2 towers");
+    assertSameLosses(
+        single, train(dir.resolve("accumulate"), cfg, "--accumulate-steps", "4"), "4 accumulation steps");
+    assertSameLosses(
+        single,
+        train(dir.resolve("both"), cfg, "--num-gpus", "2", "--accumulate-steps", "2"),
+        "2 towers x 2 accumulation steps");
+  }
+
+  @Test
+  void batchThatDoesNotSplitIsAUsageError() throws Exception {
+    BrownFixture f = BrownFixture.get();
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain", "--config", f.config.toString(), "--input", f.trainGlob(),
+            "--output-dir", dir.resolve("x").toString(), "--steps", "1", "--batch-size", "6",
+            "--num-gpus", "4");
+    assertEquals(CoreBert.EXIT_USAGE, o.code(), o.err());
+    assertTrue(o.err().contains("--batch-size 6 does not split into 4 tower(s)"), o.err());
+  }
+}
