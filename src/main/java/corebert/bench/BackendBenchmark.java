@@ -38,7 +38,7 @@ public final class BackendBenchmark {
   /** @param stepArgs the `bench step` arguments to repeat (without --output and --xla) */
   public static void run(List<String> stepArgs, Path prefix, String command)
       throws IOException, InterruptedException {
-    Path work = Path.of(prefix + "-backends");
+    Path work = Path.of("work", "bench-backends"); // each setting's own JSON and log
     Files.createDirectories(work);
     List<Map<String, Object>> settings = new ArrayList<>();
     for (int i = 0; i < BACKENDS.size(); i++) {
