@@ -105,12 +105,14 @@ final class DataParallel {
               AdamWeightDecay.scaled(rt, objective, lossScale, settings).asOutput(),
               AdamWeightDecay.outputs(vars));
       sum = r == 0 ? grads : add(tf, sum, grads);
-      // The next accumulation step of this tower waits for this replica's gradients only.
-      List<Op> done = new ArrayList<>();
-      for (Output<?> g : grads) {
-        done.add(tf.identity(g));
+      if ((r + 1) % p.accumulateSteps() != 0) {
+        // The next accumulation step of this tower waits for this replica's gradients only.
+        List<Op> done = new ArrayList<>();
+        for (Output<?> g : grads) {
+          done.add(tf.identity(g));
+        }
+        previousDone = tf.withControlDependencies(done).noOp();
       }
-      previousDone = tf.withControlDependencies(done).noOp();
       mlmLossSums.add(l.mlmLossSum());
       mlmCorrectSums.add(l.mlmCorrectSum());
       nspLossShares.add(nspShare);

@@ -1,9 +1,9 @@
 package corebert.train;
 
 import java.util.LinkedHashMap;
-import org.tensorflow.DeviceSpec;
 import java.util.Map;
 import java.util.Optional;
+import org.tensorflow.DeviceSpec;
 
 /**
  * How one optimizer step's batch is split. The global batch ({@code --batch-size}) is cut into
