@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# CoRe against a from-scratch full BERT on the Brown corpus, one command:
-#   [OUT=eval/NAME] eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [more bench flags...]
-# Fetches Brown and SpamAssassin, trains an 8000-token vocab on Brown's train split, makes seq-128
-# TFRecords of the train and held-out splits (once; reused), then runs
-# `bin/corebert bench core-vs-baseline`, which trains both with the same data, seed, batch and
-# budget, evaluates held-out MLM loss along the way, fine-tunes both final models on SpamAssassin,
-# and writes OUT.json and OUT.png (default eval/core-vs-baseline-CONFIG).
+# CoRe against tuned from-scratch BERTs on the Brown corpus, one command:
+#   [OUT=eval/NAME] eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [SEQ=128] [more bench flags...]
+# Fetches Brown, SpamAssassin and the Brown genre task, trains an 8000-token vocab on Brown's train
+# split, makes TFRecords of the train and held-out splits at sequence length SEQ (once; reused),
+# then runs `bin/corebert bench core-vs-baseline`: the baselines' learning-rate sweep and the CoRe
+# settings, every one with every seed, the same data, batch and budget; held-out MLM loss along
+# the way; both best final models fine-tuned on SpamAssassin and on Brown genres. Writes OUT.json
+# and OUT.png (default eval/core-vs-baseline-CONFIG-SEQ). Runs already finished in work/ with the
+# same settings are reused, so an interrupted run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
 model=${2:-bert-mini}
-shift $(( $# < 2 ? $# : 2 ))
+seq=${3:-128}
+shift $(( $# < 3 ? $# : 3 ))
 work=work/cmp
 mkdir -p "$work"
 tfrecords-tools/fetch_brown.sh data/brown >&2
 tfrecords-tools/fetch_spam.sh data/spam >&2
+tfrecords-tools/fetch_genre.sh data/genre >&2
 [[ -f $work/vocab.txt ]] || bin/corebert vocab --input data/brown/brown-train.txt --output "$work/vocab.txt" --size 8000 >&2
 size=$(wc -l < "$work/vocab.txt")
-[[ -d $work/train ]] || bin/corebert create-data --input data/brown/brown-train.txt --vocab "$work/vocab.txt" \
-  --output "$work/train" --max-seq-length 128 --max-predictions 20 --dupe-factor 2 --shards 4 >&2
-[[ -d $work/eval ]] || bin/corebert create-data --input data/brown/brown-eval.txt --vocab "$work/vocab.txt" \
-  --output "$work/eval" --max-seq-length 128 --max-predictions 20 --dupe-factor 1 --shards 1 >&2
+data=$work/seq$seq
+[[ $seq == 128 ]] && data=$work   # the layout of earlier runs
+predictions=$(( seq * 20 / 128 ))  # 15% masking, as create_pretraining_data.py's defaults
+[[ -d $data/train ]] || bin/corebert create-data --input data/brown/brown-train.txt --vocab "$work/vocab.txt" \
+  --output "$data/train" --max-seq-length "$seq" --max-predictions "$predictions" --dupe-factor 2 --shards 4 >&2
+[[ -d $data/eval ]] || bin/corebert create-data --input data/brown/brown-eval.txt --vocab "$work/vocab.txt" \
+  --output "$data/eval" --max-seq-length "$seq" --max-predictions "$predictions" --dupe-factor 1 --shards 1 >&2
 config=$work/$model-v$size.json
 sed "s/\"vocab_size\": 30522/\"vocab_size\": $size/" "graphs/$model.json" > "$config"
-bin/corebert bench core-vs-baseline --config "$config" --input "$work/train/*.tfrecord" \
-  --eval-input "$work/eval/*.tfrecord" --time-budget "$budget" --vocab "$work/vocab.txt" \
-  --finetune-data data/spam --work-dir "work/bench-$model" --output "${OUT:-eval/core-vs-baseline-$model}" "$@"
+bin/corebert bench core-vs-baseline --config "$config" --input "$data/train/*.tfrecord" \
+  --eval-input "$data/eval/*.tfrecord" --time-budget "$budget" --vocab "$work/vocab.txt" \
+  --finetune-data data/spam --finetune-data data/genre --work-dir "work/bench-$model-$seq" \
+  --output "${OUT:-eval/core-vs-baseline-$model-$seq}" "$@"

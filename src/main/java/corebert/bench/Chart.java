@@ -9,6 +9,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.DoubleUnaryOperator;
 import javax.imageio.ImageIO;
@@ -20,19 +21,25 @@ final class Chart {
     new Color(0x8172B3), new Color(0x937860)
   };
   private static final int W = 900;
-  private static final int H = 540;
+  private static final int H = 580;
   private static final int LEFT = 80;
   private static final int RIGHT = 30;
   private static final int TOP = 60;
-  private static final int BOTTOM = 80;
+  private static final int BOTTOM = 120;
   private static final int PLOT_W = W - LEFT - RIGHT;
   private static final int PLOT_H = H - TOP - BOTTOM;
 
-  /** One line: points (x[i], y[i]) joined in order; segments up to point {@code dashedUntil} are dashed. */
-  record Line(String name, double[] x, double[] y, int dashedUntil) {}
+  /**
+   * One line: points (x[i], y[i]) joined in order; segments up to point {@code dashedUntil} are
+   * dashed. Lines of one {@code series} share a colour and one legend entry; bold ones are wider.
+   */
+  record Line(String name, double[] x, double[] y, int dashedUntil, int series, boolean bold) {}
 
   /** A vertical marker at x with a label, e.g. CoRe's phase switch. */
   record Marker(String label, double x, int series) {}
+
+  /** A horizontal grey level at y with a label, e.g. a target loss. */
+  record Level(String label, double y) {}
 
   private Chart() {}
 
@@ -74,10 +81,10 @@ final class Chart {
     write(img, g, png);
   }
 
-  /** A line chart with optional vertical markers; both axes start at the data's range. */
+  /** A line chart with optional vertical markers and levels; the y axis spans the data. */
   static void lines(
       Path png, String title, String xLabel, String yLabel, List<Line> lines,
-      List<Marker> markers) {
+      List<Marker> markers, List<Level> levels) {
     double xMax = 0;
     double yMin = Double.MAX_VALUE;
     double yMax = -Double.MAX_VALUE;
@@ -107,18 +114,26 @@ final class Chart {
     final double xScale = xHi;
     DoubleUnaryOperator px = x -> LEFT + PLOT_W * x / xScale;
     DoubleUnaryOperator py = y -> TOP + PLOT_H - PLOT_H * (y - lo) / (hi - lo);
-    for (int si = 0; si < lines.size(); si++) {
-      Line l = lines.get(si);
-      g.setColor(SERIES[si % SERIES.length]);
+    for (Level level : levels) {
+      int y = (int) py.applyAsDouble(level.y());
+      g.setColor(Color.GRAY);
+      g.setStroke(new BasicStroke(1));
+      g.drawLine(LEFT, y, LEFT + PLOT_W, y);
+      g.drawString(level.label(), LEFT + PLOT_W - 10 - g.getFontMetrics().stringWidth(level.label()), y - 3);
+    }
+    for (Line l : lines) {
+      g.setColor(SERIES[l.series() % SERIES.length]);
+      float width = l.bold() ? 4 : 1.5f;
+      int dot = l.bold() ? 8 : 5;
       for (int i = 0; i < l.x().length; i++) {
         int x = (int) px.applyAsDouble(l.x()[i]);
         int y = (int) py.applyAsDouble(l.y()[i]);
-        g.fillOval(x - 3, y - 3, 6, 6);
+        g.fillOval(x - dot / 2, y - dot / 2, dot, dot);
         if (i > 0) {
           g.setStroke(
               i <= l.dashedUntil()
-                  ? new BasicStroke(2, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0)
-                  : new BasicStroke(2));
+                  ? new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0)
+                  : new BasicStroke(width));
           g.drawLine(
               (int) px.applyAsDouble(l.x()[i - 1]), (int) py.applyAsDouble(l.y()[i - 1]), x, y);
         }
@@ -132,7 +147,14 @@ final class Chart {
       g.drawLine(x, TOP, x, TOP + PLOT_H);
       g.drawString(m.label(), x + 4, TOP + 14 + 14 * i);
     }
-    legend(g, lines.stream().map(Line::name).toList());
+    List<String> names = new ArrayList<>();
+    for (Line l : lines) {
+      while (names.size() <= l.series()) {
+        names.add("");
+      }
+      names.set(l.series(), l.name());
+    }
+    legend(g, names);
     write(img, g, png);
   }
 
@@ -165,14 +187,21 @@ final class Chart {
     g.drawString(label, 10, TOP - 10);
   }
 
+  /** Coloured keys under the x axis, wrapping onto a second row when they do not fit. */
   private static void legend(Graphics2D g, List<String> names) {
     int x = LEFT;
+    int y = H - 50;
     for (int si = 0; si < names.size(); si++) {
+      int width = 30 + g.getFontMetrics().stringWidth(names.get(si));
+      if (x > LEFT && x + width > W - RIGHT) {
+        x = LEFT;
+        y += 22;
+      }
       g.setColor(SERIES[si % SERIES.length]);
-      g.fillRect(x, H - 24, 14, 14);
+      g.fillRect(x, y - 12, 14, 14);
       g.setColor(Color.BLACK);
-      g.drawString(names.get(si), x + 20, H - 12);
-      x += 30 + g.getFontMetrics().stringWidth(names.get(si));
+      g.drawString(names.get(si), x + 20, y);
+      x += width;
     }
   }
 

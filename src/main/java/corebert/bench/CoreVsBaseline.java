@@ -1,10 +1,14 @@
 package corebert.bench;
 
+import corebert.bench.FairProtocol.Point;
+import corebert.bench.FairProtocol.Run;
+import corebert.bench.FairProtocol.SettingResult;
 import corebert.glue.FineTuner;
+import corebert.glue.GlueExample;
 import corebert.glue.GlueTask;
 import corebert.model.BertConfig;
-import corebert.model.Precision;
 import corebert.model.BertModel.Variant;
+import corebert.model.Precision;
 import corebert.surgery.CorePipeline;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
@@ -13,216 +17,370 @@ import corebert.train.MetricsLog;
 import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
+import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * `bench core-vs-baseline`: a from-scratch full BERT and CoRe (one run per relaxed fraction and
- * FFN rank) trained one after the other with the same data, seed, batch, learning rate and
- * wall-clock budget. Each run checkpoints every {@code evalEverySec} seconds of training; every
- * checkpoint is then evaluated on held-out data, which gives held-out MLM loss against wall-clock
- * seconds. The speedup is the baseline's time to reach its final held-out loss divided by CoRe's
- * time to reach the same loss with a full BERT (surgery time included).
+ * `bench core-vs-baseline`: CoRe against from-scratch BERTs under a fair protocol. The baseline
+ * gets a learning-rate sweep, CoRe gets no more settings than the baseline has learning rates,
+ * and every setting runs with every seed, with the same data, batch, warm-up and wall-clock budget.
+ * Runs go seed by seed, baselines and CoRe interleaved, so that drift in the machine's speed
+ * falls on both sides. Each run checkpoints every {@code evalEverySec} seconds of training; every
+ * checkpoint is then evaluated on held-out data, which gives held-out MLM loss against
+ * wall-clock seconds without spending training time on it. {@link FairProtocol} judges the curves.
+ * The best final models of both sides are fine-tuned on each downstream task.
+ *
+ * <p>A run whose directory already holds its result for the same settings is reused, so an
+ * interrupted benchmark continues where it stopped.
  */
 public final class CoreVsBaseline {
   private static final Logger LOG = Logger.getLogger(CoreVsBaseline.class.getName());
+  private static final String RUN_FILE = "run.json";
+  private static final int EVAL_BATCH = 32;
 
-  /** Fine-tuning both final models on a GLUE-format task (optional). */
-  public record Finetune(GlueTask task, Path dataDir, Path vocab, int epochs, double lr, int seq) {}
+  /** Fine-tuning the best final models on an SST-2-format task. */
+  public record Finetune(String name, Path dataDir, Path vocab, int epochs, double lr, int seq) {}
 
-  /** Everything one benchmark run needs. */
+  /**
+   * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the
+   * relaxed ranks, and both phases' peak learning rates. A shorter budget lets CoRe's learning
+   * rate anneal sooner; the target is the same.
+   */
+  public record CoreSetting(
+      double budgetFraction,
+      double fraction,
+      int ffnRank,
+      int attentionRank,
+      double relaxedLr,
+      double fullLr) {
+    String name() {
+      return String.format(
+          Locale.ROOT, "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e", budgetFraction, fraction, ffnRank,
+          attentionRank, relaxedLr, fullLr);
+    }
+
+    BertConfig config(BertConfig base) {
+      return base.withRelaxed(
+          new BertConfig.Relaxed(base.requireRelaxed().attention(), ffnRank, attentionRank));
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("budget_fraction", budgetFraction);
+      m.put("relaxed_fraction", fraction);
+      m.put("ffn_rank", ffnRank);
+      m.put("attention_rank", attentionRank);
+      m.put("relaxed_learning_rate", relaxedLr);
+      m.put("full_learning_rate", fullLr);
+      return m;
+    }
+  }
+
+  /** Everything one benchmark needs. */
   public record Settings(
       BertConfig cfg,
       Path configFile,
       List<Path> train,
       List<Path> eval,
       double budgetSec,
+      double sweepBudgetSec,
+      int sweepSeeds,
       double evalEverySec,
-      double[] relaxedFractions,
-      int[] ffnRanks,
+      List<Double> baselineLrs,
+      List<CoreSetting> coreSettings,
+      List<Long> seeds,
       int batchSize,
-      double lr,
       long warmupSteps,
       long fullWarmupSteps,
-      double[] fullLrs,
-      long seed,
+      Precision precision,
       Path workDir,
       Path prefix,
-      Optional<Finetune> finetune,
-      String command) {}
+      List<Finetune> finetunes,
+      int finetuneSeeds,
+      String command) {
 
-  /** One evaluated checkpoint: training seconds (plus surgery for phase 2), step, phase, loss. */
-  record Point(double sec, long step, String phase, double loss, double accuracy) {
-    Map<String, Object> toJson() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("sec", sec);
-      m.put("step", step);
-      m.put("phase", phase);
-      m.put("mlm_loss", loss);
-      m.put("mlm_accuracy", accuracy);
-      return m;
+    /** Whether this is the protocol DESIGN.md calls fair, and if not, why. */
+    Optional<String> unfairness() {
+      List<String> why = new ArrayList<>();
+      if (baselineLrs.size() < 3) {
+        why.add("the baseline has fewer than 3 learning rates");
+      }
+      if (coreSettings.size() > baselineLrs.size()) {
+        why.add("CoRe has more settings than the baseline has learning rates");
+      }
+      if (seeds.size() < 2) {
+        why.add("fewer than 2 seeds");
+      }
+      return why.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", why));
     }
   }
 
+  /** A finished run: its curve, its summary for the JSON, and its final checkpoint. */
+  private record Done(Run run, Map<String, Object> json, Path checkpoint, BertConfig cfg) {}
+
   private CoreVsBaseline() {}
+
+  /** One stage of the protocol: runs at one budget, and their verdict. */
+  private record Stage(
+      String name, double budgetSec, List<Long> seeds, List<Done> baselines, List<Done> cores,
+      FairProtocol.Verdict verdict) {}
 
   public static Map<String, Object> run(Settings s) {
     s.cfg().requireRelaxed();
+    s.unfairness().ifPresent(why -> LOG.warning("not the fair protocol: " + why));
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", s.command());
     out.put("config", s.configFile().toString());
     out.put("machine", Machine.facts(false));
-    out.put("budget_sec_per_run", s.budgetSec());
-    out.put("eval_every_sec", s.evalEverySec());
-    out.put("batch_size", s.batchSize());
-    out.put("learning_rate", s.lr());
-    out.put("warmup_steps", s.warmupSteps());
-    out.put("full_warmup_steps", s.fullWarmupSteps());
-    out.put("seed", s.seed());
-
-    LOG.info("baseline: full BERT from scratch for " + s.budgetSec() + " s");
-    Path baseDir = fresh(s.workDir().resolve("baseline"));
-    long t0 = System.nanoTime();
-    Trainer.Outcome base = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, baseDir));
-    double baseWall = (System.nanoTime() - t0) / 1e9;
-    List<Point> baseCurve = curve(s, s.cfg(), baseDir, baseDir, Variant.FULL, "full", 0);
-    Point baseFinal = baseCurve.get(baseCurve.size() - 1);
-    double target = baseFinal.loss();
-    double baseTime = timeToReach(baseCurve, target, "full");
-    Map<String, Object> baseline = new LinkedHashMap<>();
-    baseline.put("steps", base.step());
-    baseline.put("wall_sec", baseWall);
-    baseline.put("final_mlm_loss", target);
-    baseline.put("final_mlm_accuracy", baseFinal.accuracy());
-    baseline.put("time_to_target_sec", baseTime);
-    baseline.put("curve", baseCurve.stream().map(Point::toJson).toList());
-    out.put("target_mlm_loss", target);
-    out.put("baseline", baseline);
-
-    List<Map<String, Object>> runs = new ArrayList<>();
-    List<Chart.Line> lines = new ArrayList<>();
-    List<Chart.Marker> markers = new ArrayList<>();
-    lines.add(line("baseline (full BERT)", baseCurve, 0));
-    Map<String, Object> best = null;
-    Path bestCheckpoint = null;
-    for (Setting setting : settings(s)) {
-      Path dir = fresh(s.workDir().resolve(setting.name()));
-      List<Point> curve = new ArrayList<>();
-      Map<String, Object> run = runCore(s, setting, dir, target, baseTime, curve);
-      runs.add(run);
-      int relaxedPoints = (int) curve.stream().filter(p -> p.phase().equals("relaxed")).count();
-      lines.add(line(setting.name().replace("core-", "CoRe "), curve, relaxedPoints - 1));
-      markers.add(new Chart.Marker("surgery", curve.get(relaxedPoints).sec(), lines.size() - 1));
-      if (best == null || better(run, best)) {
-        best = run;
-        bestCheckpoint = Checkpoints.latest(dir.resolve(CorePipeline.FULL_DIR)).orElseThrow();
-      }
+    out.put("protocol", protocol(s));
+    List<Double> lrs = s.baselineLrs();
+    List<CoreSetting> settings = s.coreSettings();
+    if (s.sweepBudgetSec() > 0) {
+      // Tuning at a shorter budget; the best of each side then runs with every seed.
+      Stage sweep =
+          stage(s, "sweep", s.sweepBudgetSec(), lrs, settings, s.seeds().subList(0, s.sweepSeeds()));
+      out.put("sweep", stageJson(sweep));
+      chart(s, sweep, Path.of(s.prefix() + "-sweep.png"));
+      lrs = List.of(lr(sweep, sweep.verdict().bestBaseline().setting()));
+      settings = List.of(setting(s, sweep.verdict().bestCore().setting()));
     }
-    out.put("runs", runs);
-    out.put(
-        "best",
-        Map.of(
-            "relaxed_fraction", best.get("relaxed_fraction"), "ffn_rank", best.get("ffn_rank"),
-            "full_learning_rate", best.get("full_learning_rate")));
-    // The headline: the best setting's speedup; null when no CoRe run reached the baseline's loss.
-    out.put("speedup", best.get("speedup"));
-    if (s.finetune().isPresent()) {
-      Map<String, Object> ft = new LinkedHashMap<>();
-      ft.put("baseline", finetune(s, s.cfg(), base.checkpoint(), "baseline"));
-      ft.put("core_best", finetune(s, s.cfg().withFfnRank((Integer) best.get("ffn_rank")), bestCheckpoint, "core"));
-      out.put("finetune", ft);
+    Stage fin = stage(s, "final", s.budgetSec(), lrs, settings, s.seeds());
+    FairProtocol.Verdict v = fin.verdict();
+    Double speedup = v.speedup().orElse(null);
+    // The headline: the best CoRe setting's speedup over the best baseline, for every seed.
+    out.put("speedup", speedup);
+    out.put("speedup_per_seed", bySeed(v.bestCore().speedup()));
+    out.put("speedup_mean", speedup == null ? null : mean(v.bestCore().speedup()));
+    out.putAll(stageJson(fin));
+    if (!s.finetunes().isEmpty()) {
+      out.put("finetune", finetune(s, fin));
     }
     Results.write(s.prefix(), out);
-    Chart.lines(
-        Path.of(s.prefix() + ".png"),
-        "held-out MLM loss: CoRe vs from-scratch BERT, " + s.configFile().getFileName()
-            + ", " + (int) s.budgetSec() + " s each",
-        "wall-clock seconds of training (CoRe: dashed = relaxed phase)", "held-out MLM loss",
-        lines, markers);
+    chart(s, fin, Path.of(s.prefix() + ".png"));
+    LOG.info(
+        "best baseline " + v.bestBaseline().setting() + " (final " + v.targets() + "); best CoRe "
+            + v.bestCore().setting() + ": speedup " + v.bestCore().speedup());
     return out;
   }
 
-  /** One CoRe run of the sweep. */
-  private record Setting(double fraction, int rank, double fullLr) {
-    String name() {
-      return String.format("core-f%.2f-r%d-lr%.0e", fraction, rank, fullLr);
-    }
-  }
-
-  private static List<Setting> settings(Settings s) {
-    List<Setting> all = new ArrayList<>();
-    for (double fraction : s.relaxedFractions()) {
-      for (int rank : s.ffnRanks()) {
-        for (double lr : s.fullLrs()) {
-          all.add(new Setting(fraction, rank, lr));
-        }
+  /** Every setting with every seed at one budget, seed by seed, then judged. */
+  private static Stage stage(
+      Settings s, String name, double budget, List<Double> lrs, List<CoreSetting> settings,
+      List<Long> seeds) {
+    LOG.info(
+        name + ": " + lrs.size() + " baseline and " + settings.size() + " CoRe setting(s), seeds "
+            + seeds + ", " + budget + " s each");
+    List<Done> baselines = new ArrayList<>();
+    List<Done> cores = new ArrayList<>();
+    for (long seed : seeds) {
+      for (double lr : lrs) {
+        baselines.add(baseline(s, lr, seed, budget));
+      }
+      for (CoreSetting c : settings) {
+        cores.add(core(s, c, seed, budget));
       }
     }
-    return all;
+    FairProtocol.Verdict v =
+        FairProtocol.judge(
+            baselines.stream().map(Done::run).toList(), cores.stream().map(Done::run).toList(),
+            seeds);
+    return new Stage(name, budget, seeds, baselines, cores, v);
   }
 
-  /** Trains one CoRe setting, evaluates its checkpoints into {@code curve}, and summarises it. */
-  private static Map<String, Object> runCore(
-      Settings s, Setting setting, Path dir, double target, double baseTime, List<Point> curve) {
+  private static Map<String, Object> stageJson(Stage st) {
+    FairProtocol.Verdict v = st.verdict();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("budget_sec_per_run", st.budgetSec());
+    m.put("seeds", st.seeds());
+    m.put("speedup", v.speedup().orElse(null));
+    m.put("targets", bySeed(v.targets()));
+    m.put("best_baseline", best(v.bestBaseline(), st.baselines()));
+    m.put("best_core", best(v.bestCore(), st.cores()));
+    m.put("baseline_runs", runsJson(st.baselines(), v.baselines()));
+    m.put("core_runs", runsJson(st.cores(), v.cores()));
+    return m;
+  }
+
+  private static double lr(Stage st, String setting) {
+    return ((Number) find(st.baselines(), setting, st.seeds().get(0)).json().get("learning_rate")).doubleValue();
+  }
+
+  private static CoreSetting setting(Settings s, String name) {
+    return s.coreSettings().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static Map<String, Object> protocol(Settings s) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("baseline_tuning_runs", s.baselineLrs().size());
+    p.put("core_tuning_runs", s.coreSettings().size());
+    p.put("seeds", s.seeds());
+    p.put("budget_sec_per_run", s.budgetSec());
+    if (s.sweepBudgetSec() > 0) {
+      p.put("sweep_budget_sec_per_run", s.sweepBudgetSec());
+      p.put("sweep_seeds", s.seeds().subList(0, s.sweepSeeds()));
+    }
+    p.put("eval_every_sec", s.evalEverySec());
+    p.put("batch_size", s.batchSize());
+    p.put("warmup_steps", s.warmupSteps());
+    p.put("full_warmup_steps", s.fullWarmupSteps());
+    p.put("precision", s.precision().name().toLowerCase(Locale.ROOT));
+    p.put("dropout", s.cfg().hiddenDropoutProb());
+    p.put("fair", s.unfairness().isEmpty());
+    s.unfairness().ifPresent(why -> p.put("unfair_because", why));
+    p.put(
+        "selection",
+        "best baseline: lowest final held-out MLM loss averaged over seeds; target per seed: its"
+            + " final loss; speedup per seed: its time to the target / CoRe's (full-BERT points,"
+            + " surgery included); a CoRe setting counts with its lowest speedup over the seeds;"
+            + " best CoRe: the highest such speedup");
+    return p;
+  }
+
+  /** Trains (or reuses) a from-scratch full BERT at {@code lr}. */
+  private static Done baseline(Settings s, double lr, long seed, double budget) {
+    String setting = String.format(Locale.ROOT, "baseline-lr%.0e", lr);
+    Path dir = s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", setting, budget, seed));
+    String key = key(s, setting, seed, budget);
+    Optional<Done> reused = reuse(dir, key, s.cfg(), dir);
+    if (reused.isPresent()) {
+      return reused.get();
+    }
+    LOG.info(setting + ", seed " + seed + ": full BERT from scratch for " + budget + " s");
+    String started = Instant.now().toString();
+    long t0 = System.nanoTime();
+    Trainer.Outcome o = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, dir, lr, seed, budget));
+    double wall = (System.nanoTime() - t0) / 1e9;
+    List<Point> curve = curve(s, s.cfg(), dir, dir, Variant.FULL, "full", 0);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("learning_rate", lr);
+    json.put("seed", seed);
+    json.put("started", started);
+    json.put("steps", o.step());
+    json.put("wall_sec", wall);
+    return finish(dir, key, new Run(setting, seed, curve), json, s.cfg());
+  }
+
+  /** Trains (or reuses) one CoRe setting. */
+  private static Done core(Settings s, CoreSetting c, long seed, double baselineBudget) {
+    Path dir =
+        s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", c.name(), baselineBudget, seed));
+    BertConfig cfg = c.config(s.cfg());
+    String key = key(s, c.name(), seed, baselineBudget);
+    Path fullDir = dir.resolve(CorePipeline.FULL_DIR);
+    Optional<Done> reused = reuse(dir, key, cfg, fullDir);
+    if (reused.isPresent()) {
+      return reused.get();
+    }
+    double budget = baselineBudget * c.budgetFraction();
     LOG.info(
-        setting.name() + ": CoRe, " + setting.fraction() + " of " + s.budgetSec()
-            + " s relaxed, FFN rank " + setting.rank() + ", phase-2 peak lr " + setting.fullLr());
-    BertConfig cfg = s.cfg().withFfnRank(setting.rank());
+        c.name() + ", seed " + seed + ": CoRe for " + budget + " s, " + c.fraction()
+            + " relaxed (FFN rank " + c.ffnRank() + ", attention rank " + c.attentionRank()
+            + ", peak lr " + c.relaxedLr() + "), then full BERT at peak lr " + c.fullLr());
+    String started = Instant.now().toString();
     long t0 = System.nanoTime();
     Map<String, Object> summary =
         CorePipeline.run(
-            cfg, trainConfig(s, Variant.RELAXED, dir),
-            new CorePipeline.Plan(0, 0, setting.fraction(), s.fullWarmupSteps(), setting.fullLr(), List.of()));
+            cfg, trainConfig(s, Variant.RELAXED, dir, c.relaxedLr(), seed, budget),
+            new CorePipeline.Plan(
+                0, 0, c.fraction(), c.relaxedLr(), c.fullLr(), s.fullWarmupSteps(), List.of()));
     double wall = (System.nanoTime() - t0) / 1e9;
     double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
+    List<Point> curve = new ArrayList<>();
     curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.RELAXED_DIR), dir, Variant.RELAXED, "relaxed", 0));
-    curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.FULL_DIR), dir, Variant.FULL, "full", surgerySec));
-    double time = timeToReach(curve, target, "full");
-    Point last = curve.get(curve.size() - 1);
-    Map<String, Object> run = new LinkedHashMap<>();
-    run.put("relaxed_fraction", setting.fraction());
-    run.put("ffn_rank", setting.rank());
-    run.put("full_learning_rate", setting.fullLr());
-    run.put("steps", summary.get("step"));
-    run.put("surgery_step", summary.get("surgery_step"));
-    run.put("surgery_sec", surgerySec);
-    run.put("wall_sec", wall);
-    run.put("final_mlm_loss", last.loss());
-    run.put("final_mlm_accuracy", last.accuracy());
-    run.put("time_to_target_sec", Double.isNaN(time) ? null : time);
-    run.put("speedup", Double.isNaN(time) ? null : baseTime / time);
-    run.put("curve", curve.stream().map(Point::toJson).toList());
-    LOG.info(
-        setting.name() + ": final held-out " + last.loss() + " vs baseline " + target
-            + (Double.isNaN(time) ? "; never reached the baseline's loss" : "; speedup " + baseTime / time));
-    return run;
+    curve.addAll(curve(s, cfg, fullDir, dir, Variant.FULL, "full", surgerySec));
+    Map<String, Object> json = new LinkedHashMap<>(c.toJson());
+    json.put("seed", seed);
+    json.put("started", started);
+    json.put("steps", summary.get("step"));
+    json.put("surgery_step", summary.get("surgery_step"));
+    json.put("surgery_sec", surgerySec);
+    json.put("wall_sec", wall);
+    return finish(dir, key, new Run(c.name(), seed, curve), json, cfg);
   }
 
-  /** Faster to the target wins; when none reaches it, the lower final loss. */
-  private static boolean better(Map<String, Object> a, Map<String, Object> b) {
-    Object sa = a.get("speedup");
-    Object sb = b.get("speedup");
-    if (sa != null || sb != null) {
-      return sb == null || (sa != null && (Double) sa > (Double) sb);
+  /** Everything that makes two runs of one setting and seed the same measurement. */
+  private static String key(Settings s, String setting, long seed, double budget) {
+    return String.join(
+        "|", setting, "seed " + seed, "budget " + budget, "eval every " + s.evalEverySec(),
+        "batch " + s.batchSize(), "warmup " + s.warmupSteps(), "full warmup " + s.fullWarmupSteps(),
+        s.precision().name(), s.train().toString(), s.eval().toString(),
+        s.cfg().toJson().replaceAll("\\s+", " "));
+  }
+
+  /** A finished run left by an earlier, interrupted benchmark with the same key. */
+  private static Optional<Done> reuse(Path dir, String key, BertConfig cfg, Path checkpoints) {
+    Path file = dir.resolve(RUN_FILE);
+    Optional<Path> last = Checkpoints.latest(checkpoints);
+    if (!Files.exists(file) || last.isEmpty()) {
+      fresh(dir);
+      return Optional.empty();
     }
-    return (Double) a.get("final_mlm_loss") < (Double) b.get("final_mlm_loss");
+    Map<String, Object> json;
+    try {
+      json = Json.parseObject(Files.readString(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
+    if (!key.equals(json.get("key"))) {
+      fresh(dir);
+      return Optional.empty();
+    }
+    LOG.info("reusing the finished run in " + dir);
+    List<Point> curve = new ArrayList<>();
+    for (Object o : (List<?>) json.get("curve")) {
+      Map<?, ?> p = (Map<?, ?>) o;
+      curve.add(
+          new Point(
+              num(p, "sec"), (long) num(p, "step"), (String) p.get("phase"), num(p, "mlm_loss"),
+              num(p, "mlm_accuracy")));
+    }
+    Map<String, Object> summary = new LinkedHashMap<>(json);
+    summary.remove("key");
+    summary.remove("curve");
+    Run run = new Run((String) json.get("setting"), ((Number) json.get("seed")).longValue(), curve);
+    return Optional.of(new Done(run, summary, last.get(), cfg));
   }
 
-  private static TrainConfig trainConfig(Settings s, Variant variant, Path dir) {
+  /** Records a run's result next to it and keeps only its final checkpoint (disk). */
+  private static Done finish(Path dir, String key, Run run, Map<String, Object> json, BertConfig cfg) {
+    json.put("final_mlm_loss", run.last().loss());
+    json.put("final_mlm_accuracy", run.last().accuracy());
+    Map<String, Object> file = new LinkedHashMap<>();
+    file.put("key", key);
+    file.put("setting", run.setting());
+    file.putAll(json);
+    file.put("curve", run.curve().stream().map(Point::toJson).toList());
+    Path checkpoints =
+        Files.isDirectory(dir.resolve(CorePipeline.FULL_DIR)) ? dir.resolve(CorePipeline.FULL_DIR) : dir;
+    Checkpoints.keepNewest(checkpoints, 1);
+    Path last = Checkpoints.latest(checkpoints).orElseThrow();
+    Checkpoints.writeAtomically(dir.resolve(RUN_FILE), Json.writePretty(file));
+    LOG.info(
+        String.format(
+            Locale.ROOT, "%s seed %d: final held-out MLM loss %.4f, accuracy %.4f", run.setting(),
+            run.seed(), run.last().loss(), run.last().accuracy()));
+    return new Done(run, json, last, cfg);
+  }
+
+  private static TrainConfig trainConfig(
+      Settings s, Variant variant, Path dir, double lr, long seed, double budgetSec) {
     return new TrainConfig(
-        variant, s.train(), dir, dir, 0, s.budgetSec(), s.batchSize(), s.lr(), s.warmupSteps(),
+        variant, s.train(), dir, dir, 0, budgetSec, s.batchSize(), lr, s.warmupSteps(),
         Optional.empty(), Integer.MAX_VALUE, s.evalEverySec(), 50, Integer.MAX_VALUE, 5, false,
-        s.seed(), AdamWeightDecay.Rule.ADAMW, false, Precision.FP32, 10_000,
-        variant.name().toLowerCase(), 0,
-        Parallelism.SINGLE);
+        seed, AdamWeightDecay.Rule.ADAMW, false, s.precision(), 10_000,
+        variant.name().toLowerCase(Locale.ROOT), 0, Parallelism.SINGLE);
   }
 
   /**
@@ -232,7 +390,7 @@ public final class CoreVsBaseline {
   private static List<Point> curve(
       Settings s, BertConfig cfg, Path ckptDir, Path metricsDir, Variant variant, String phase,
       double extraSec) {
-    Map<Long, Double> elapsed = new LinkedHashMap<>();
+    Map<Long, Double> elapsed = new HashMap<>();
     for (Map<String, Object> rec : MetricsLog.read(metricsDir.resolve(MetricsLog.FILE))) {
       elapsed.put(((Number) rec.get("step")).longValue(), ((Number) rec.get("elapsed_sec")).doubleValue());
     }
@@ -244,60 +402,168 @@ public final class CoreVsBaseline {
       if (sec == null) {
         throw new IllegalStateException("no metrics record at step " + step + " in " + metricsDir);
       }
-      Map<String, Object> m = Evaluator.evaluate(cfg, variant, ckpt, s.eval(), s.batchSize());
+      Map<String, Object> m = Evaluator.evaluate(cfg, variant, ckpt, s.eval(), EVAL_BATCH);
       Point p =
           new Point(
               sec + extraSec, step, phase, ((Number) m.get("mlm_loss")).doubleValue(),
               ((Number) m.get("mlm_accuracy")).doubleValue());
-      LOG.info(String.format("  %s step %d at %.0f s: held-out MLM loss %.4f", phase, step, p.sec(), p.loss()));
+      LOG.info(
+          String.format(
+              Locale.ROOT, "  %s step %d at %.0f s: held-out MLM loss %.4f, accuracy %.4f", phase,
+              step, p.sec(), p.loss(), p.accuracy()));
       points.add(p);
     }
     return points;
   }
 
-  /**
-   * First time a curve's {@code phase} points reach {@code target}, interpolated linearly between
-   * the two evaluations around the crossing; NaN when they never do.
-   */
-  static double timeToReach(List<Point> curve, double target, String phase) {
-    Point prev = null;
-    for (Point p : curve) {
-      if (!p.phase().equals(phase)) {
-        continue;
-      }
-      if (p.loss() <= target) {
-        if (prev == null || prev.loss() == p.loss()) {
-          return p.sec();
-        }
-        double f = (prev.loss() - target) / (prev.loss() - p.loss());
-        return prev.sec() + f * (p.sec() - prev.sec());
-      }
-      prev = p;
+  /** The best setting: its name, settings, mean final loss and per-seed figures. */
+  private static Map<String, Object> best(SettingResult r, List<Done> runs) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("setting", r.setting());
+    Done first = runs.stream().filter(d -> d.run().setting().equals(r.setting())).findFirst().orElseThrow();
+    first.json().forEach(
+        (k, v) -> {
+          if (k.endsWith("learning_rate") || k.endsWith("_rank") || k.endsWith("_fraction")) {
+            m.put(k, v);
+          }
+        });
+    m.put("mean_final_mlm_loss", r.meanFinalLoss());
+    Map<String, Object> finals = new LinkedHashMap<>();
+    Map<String, Object> accuracies = new LinkedHashMap<>();
+    for (Run run : r.runs()) {
+      finals.put(String.valueOf(run.seed()), run.last().loss());
+      accuracies.put(String.valueOf(run.seed()), run.last().accuracy());
     }
-    return Double.NaN;
+    m.put("final_mlm_loss_per_seed", finals);
+    m.put("final_mlm_accuracy_per_seed", accuracies);
+    m.put("time_to_target_sec_per_seed", bySeed(r.timeToTarget()));
+    return m;
   }
 
-  private static Map<String, Object> finetune(Settings s, BertConfig cfg, Path checkpoint, String name) {
-    Finetune f = s.finetune().orElseThrow();
-    LOG.info("fine-tuning " + name + " (" + checkpoint + ") on " + f.task().name());
+  /** Each run's summary and curve, with its time to its seed's target and speedup where judged. */
+  private static List<Map<String, Object>> runsJson(List<Done> runs, List<SettingResult> judged) {
+    Map<String, SettingResult> bySetting = new HashMap<>();
+    judged.forEach(r -> bySetting.put(r.setting(), r));
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Done d : runs) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("setting", d.run().setting());
+      m.putAll(d.json());
+      SettingResult r = bySetting.get(d.run().setting());
+      Double t = r.timeToTarget().get(d.run().seed());
+      if (t != null) {
+        m.put("time_to_target_sec", Double.isNaN(t) ? null : t);
+        double sp = r.speedup().get(d.run().seed());
+        m.put("speedup", Double.isNaN(sp) ? null : sp);
+      }
+      m.put("curve", d.run().curve().stream().map(Point::toJson).toList());
+      out.add(m);
+    }
+    return out;
+  }
+
+  /**
+   * Fine-tunes the best baseline's and the best CoRe setting's final models (of the first
+   * {@code finetuneSeeds} seeds) on every task, with the task's majority-class dev accuracy.
+   */
+  private static List<Map<String, Object>> finetune(Settings s, Stage st) {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (long seed : s.seeds().subList(0, Math.min(s.finetuneSeeds(), s.seeds().size()))) {
+      Done base = find(st.baselines(), st.verdict().bestBaseline().setting(), seed);
+      Done core = find(st.cores(), st.verdict().bestCore().setting(), seed);
+      for (Finetune f : s.finetunes()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("task", f.name());
+        m.put("seed", seed);
+        m.put("majority_class_accuracy", majorityClass(f));
+        m.put("baseline", finetune(s, f, base, "baseline", seed));
+        m.put("core", finetune(s, f, core, "core", seed));
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, Object> finetune(Settings s, Finetune f, Done model, String side, long seed) {
+    LOG.info("fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name());
+    Path dir = s.workDir().resolve("finetune-" + f.name() + "-" + side + "-s" + seed);
+    fresh(dir);
     return FineTuner.run(
         new FineTuner.Settings(
-            f.task(), f.dataDir(), checkpoint, cfg, f.vocab(), fresh(s.workDir().resolve("finetune-" + name)),
-            f.epochs(), f.lr(), 32, f.seq(), s.seed(), true, false));
+            GlueTask.SST2, f.dataDir(), model.checkpoint(), model.cfg(), f.vocab(), dir, f.epochs(),
+            f.lr(), 32, f.seq(), seed, true, false));
   }
 
-  private static Chart.Line line(String name, List<Point> curve, int dashedUntil) {
-    return new Chart.Line(
-        name, curve.stream().mapToDouble(Point::sec).toArray(),
-        curve.stream().mapToDouble(Point::loss).toArray(), dashedUntil);
+  /** Dev accuracy of always answering the most frequent dev label. */
+  static double majorityClass(Finetune f) {
+    List<GlueExample> dev = GlueTask.SST2.read(f.dataDir().resolve(GlueTask.SST2.devFiles().get(0)));
+    Map<String, Integer> counts = new HashMap<>();
+    dev.forEach(e -> counts.merge(e.label(), 1, Integer::sum));
+    return counts.values().stream().mapToInt(Integer::intValue).max().orElse(0) / (double) dev.size();
   }
 
-  /** A benchmark run starts from nothing: its scratch directory is emptied first. */
-  private static Path fresh(Path dir) {
+  private static Done find(List<Done> runs, String setting, long seed) {
+    return runs.stream()
+        .filter(d -> d.run().setting().equals(setting) && d.run().seed() == seed)
+        .findFirst()
+        .orElseThrow();
+  }
+
+  /** Every run's curve; one colour per setting, the best of each side in bold. */
+  private static void chart(Settings s, Stage st, Path png) {
+    FairProtocol.Verdict v = st.verdict();
+    List<Chart.Line> lines = new ArrayList<>();
+    List<String> settings = new ArrayList<>();
+    for (Done d : concat(st.baselines(), st.cores())) {
+      Run r = d.run();
+      if (!settings.contains(r.setting())) {
+        settings.add(r.setting());
+      }
+      boolean bold =
+          r.setting().equals(v.bestBaseline().setting()) || r.setting().equals(v.bestCore().setting());
+      int relaxedPoints = (int) r.curve().stream().filter(p -> p.phase().equals("relaxed")).count();
+      lines.add(
+          new Chart.Line(
+              r.setting(), r.curve().stream().mapToDouble(Point::sec).toArray(),
+              r.curve().stream().mapToDouble(Point::loss).toArray(), relaxedPoints,
+              settings.indexOf(r.setting()), bold));
+    }
+    List<Chart.Level> targets = new ArrayList<>();
+    v.targets().forEach((seed, loss) -> targets.add(new Chart.Level("target, seed " + seed, loss)));
+    Chart.lines(
+        png,
+        String.format(
+            Locale.ROOT, "%s: held-out MLM loss, %s, %d s per baseline, seeds %s", st.name(),
+            s.configFile().getFileName(), (int) st.budgetSec(), st.seeds()),
+        "wall-clock seconds (CoRe: dashed = relaxed phase, surgery included)",
+        "held-out MLM loss (bold: best of each side)", lines, List.of(), targets);
+  }
+
+  private static List<Done> concat(List<Done> a, List<Done> b) {
+    List<Done> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  private static Map<String, Object> bySeed(Map<Long, Double> values) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    values.forEach((seed, x) -> m.put(String.valueOf(seed), Double.isNaN(x) ? null : x));
+    return m;
+  }
+
+  private static double mean(Map<Long, Double> values) {
+    return values.values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+  }
+
+  private static double num(Map<?, ?> m, String key) {
+    return ((Number) m.get(key)).doubleValue();
+  }
+
+  /** A run starts from nothing: its scratch directory is emptied first. */
+  private static void fresh(Path dir) {
     try {
       Checkpoints.deleteRecursively(dir);
       Files.createDirectories(dir);
-      return dir;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + dir, e);
     }

@@ -42,7 +42,16 @@ public final class StepBenchmark {
 
   /** One measured configuration. */
   public record Row(
-      Variant variant, int seq, int batch, double examplesPerSec, double trainFlopsPerSec) {}
+      Variant variant,
+      boolean fusedQkv,
+      int seq,
+      int batch,
+      double examplesPerSec,
+      double trainFlopsPerSec) {
+    String label() {
+      return variant.name().toLowerCase() + (fusedQkv ? "" : " (unfused QKV)");
+    }
+  }
 
   /**
    * Measures the fp32 matmul FLOP/s: the best of several runs of four independent matmuls. The
@@ -78,10 +87,10 @@ public final class StepBenchmark {
 
   /** Times {@code steps} training steps after {@code warmup} untimed ones. */
   public static Row measure(
-      BertConfig cfg, Variant variant, int seq, int batch, int predictions, int warmup, int steps,
-      boolean xla, Precision precision) {
+      BertConfig cfg, Variant variant, boolean fusedQkv, int seq, int batch, int predictions,
+      int warmup, int steps, boolean xla, Precision precision) {
     try (Graph g = new Graph()) {
-      VariableStore store = VariableStore.create(precision);
+      VariableStore store = VariableStore.create(precision, fusedQkv);
       Ops tf = Ops.create(g);
       Random random = new Random(7);
       int[][] ids = new int[batch][seq];
@@ -135,11 +144,12 @@ public final class StepBenchmark {
         double examplesPerSec = steps * batch / sec;
         double flopsPerToken =
             ModelStats.of(cfg, variant, seq, predictions / (double) seq).trainFlopsPerToken();
-        Row row = new Row(variant, seq, batch, examplesPerSec, examplesPerSec * seq * flopsPerToken);
+        Row row =
+            new Row(variant, fusedQkv, seq, batch, examplesPerSec, examplesPerSec * seq * flopsPerToken);
         LOG.info(
             String.format(
-                "%s seq %d batch %d: %.2f ex/s, %.1f GFLOP/s", variant.name().toLowerCase(), seq,
-                batch, examplesPerSec, row.trainFlopsPerSec() / 1e9));
+                "%s seq %d batch %d: %.2f ex/s, %.1f GFLOP/s", row.label(), seq, batch,
+                examplesPerSec, row.trainFlopsPerSec() / 1e9));
         return row;
       }
     }
@@ -153,6 +163,7 @@ public final class StepBenchmark {
     for (Row r : rows) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("model", r.variant().name().toLowerCase());
+      m.put("fused_qkv", r.fusedQkv());
       m.put("seq", r.seq());
       m.put("batch", r.batch());
       m.put("examples_per_sec", r.examplesPerSec());
@@ -163,17 +174,28 @@ public final class StepBenchmark {
     }
     out.put("results", list);
     Map<String, Object> ratios = new LinkedHashMap<>();
-    for (Row full : rows) {
-      if (full.variant() != Variant.FULL) {
-        continue;
-      }
-      for (Row relaxed : rows) {
-        if (relaxed.variant() == Variant.RELAXED && relaxed.seq() == full.seq()) {
-          ratios.put("seq_" + full.seq(), relaxed.examplesPerSec() / full.examplesPerSec());
+    Map<String, Object> fusion = new LinkedHashMap<>();
+    for (Row a : rows) {
+      for (Row b : rows) {
+        if (a.seq() != b.seq()) {
+          continue;
+        }
+        if (a.variant() == Variant.FULL && b.variant() == Variant.RELAXED && a.fusedQkv() == b.fusedQkv()) {
+          ratios.put(
+              "seq_" + a.seq() + (a.fusedQkv() ? "" : "_unfused_qkv"),
+              b.examplesPerSec() / a.examplesPerSec());
+        }
+        if (a.variant() == b.variant() && !a.fusedQkv() && b.fusedQkv()) {
+          fusion.put(
+              a.variant().name().toLowerCase() + "_seq_" + a.seq(),
+              b.examplesPerSec() / a.examplesPerSec());
         }
       }
     }
     out.put("relaxed_over_full_examples_per_sec", ratios);
+    if (!fusion.isEmpty()) {
+      out.put("fused_over_unfused_qkv_examples_per_sec", fusion);
+    }
     return out;
   }
 

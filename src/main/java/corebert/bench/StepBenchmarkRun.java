@@ -16,7 +16,7 @@ public final class StepBenchmarkRun {
 
   public static void run(
       BertConfig cfg, Path configFile, int[] seqs, int[] batches, int warmup, int steps,
-      boolean xla, Precision precision, Path prefix, String command) {
+      boolean xla, Precision precision, List<Boolean> fusedQkv, Path prefix, String command) {
     cfg.requireRelaxed();
     NativeSessions.requireKernels(precision);
     double peak = StepBenchmark.matmulPeak(xla);
@@ -24,8 +24,11 @@ public final class StepBenchmarkRun {
     for (int i = 0; i < seqs.length; i++) {
       int predictions = (int) Math.round(0.15 * seqs[i]); // BERT masks 15% of tokens
       for (Variant v : Variant.values()) {
-        rows.add(StepBenchmark.measure(
-                cfg, v, seqs[i], batches[i], predictions, warmup, steps, xla, precision));
+        for (boolean fused : fusedQkv) {
+          rows.add(
+              StepBenchmark.measure(
+                  cfg, v, fused, seqs[i], batches[i], predictions, warmup, steps, xla, precision));
+        }
       }
     }
     Map<String, Object> out = new LinkedHashMap<>();
@@ -38,17 +41,23 @@ public final class StepBenchmarkRun {
     out.putAll(StepBenchmark.summary(rows, peak));
     Results.write(prefix, out);
     List<String> groups = new ArrayList<>();
-    double[][] values = new double[seqs.length][2];
+    List<String> series = new ArrayList<>();
+    for (StepBenchmark.Row r : rows) {
+      if (!series.contains(r.label())) {
+        series.add(r.label());
+      }
+    }
+    double[][] values = new double[seqs.length][series.size()];
     for (int i = 0; i < seqs.length; i++) {
       groups.add("seq " + seqs[i] + ", batch " + batches[i]);
       for (StepBenchmark.Row r : rows) {
         if (r.seq() == seqs[i]) {
-          values[i][r.variant() == Variant.FULL ? 0 : 1] = r.examplesPerSec();
+          values[i][series.indexOf(r.label())] = r.examplesPerSec();
         }
       }
     }
     Chart.bars(
         Path.of(prefix + ".png"), "training step: " + configFile.getFileName(), "examples/s",
-        groups, List.of("full BERT", "relaxed BERT"), values);
+        groups, series, values);
   }
 }

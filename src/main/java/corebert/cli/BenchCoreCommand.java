@@ -3,22 +3,28 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.bench.CoreVsBaseline;
-import corebert.glue.GlueTask;
 import corebert.model.BertConfig;
 import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 /**
- * `corebert bench core-vs-baseline`: CoRe against a from-scratch BERT at the same wall-clock
- * budget, held-out loss along the way, speedup to the baseline's final loss.
+ * `corebert bench core-vs-baseline`: CoRe against from-scratch BERTs under the fair protocol of
+ * DESIGN.md: a learning-rate sweep for the baseline, no more CoRe settings than that, every
+ * setting with every seed; held-out loss along the way, speedup to the best baseline's final loss.
  */
 final class BenchCoreCommand implements Command {
+  static final String DEFAULT_BASELINE_LRS = "1e-4,3e-4,1e-3";
+  static final String DEFAULT_SEEDS = "12345,54321";
+  static final long DEFAULT_FULL_WARMUP = 50;
+
   @Override
   public String name() {
     return "bench core-vs-baseline";
@@ -26,7 +32,8 @@ final class BenchCoreCommand implements Command {
 
   @Override
   public String summary() {
-    return "CoRe vs from-scratch BERT, same budget: held-out loss over time, speedup -> JSON + PNG";
+    return "CoRe vs tuned from-scratch BERTs, same budget and seeds: speedup to the best"
+        + " baseline's loss -> JSON + PNG";
   }
 
   @Override
@@ -36,41 +43,104 @@ final class BenchCoreCommand implements Command {
     o.addOption(requiredList("input", "GLOB", "pretraining TFRecords"));
     o.addOption(requiredList("eval-input", "GLOB", "held-out TFRecords"));
     o.addOption(required("time-budget", "SEC", "wall-clock training seconds of each run"));
+    o.addOption(
+        valued(
+            "sweep-budget", "SEC",
+            "tune at this shorter budget first (every --baseline-lrs rate and --core setting with"
+                + " the first --sweep-seeds seeds), then run the best of each side with every seed"
+                + " at --time-budget (default: no separate sweep)"));
+    o.addOption(valued("sweep-seeds", "N", "seeds of the sweep (default 1)"));
     o.addOption(valued("eval-every", "SEC", "checkpoint (and later evaluate) every SEC seconds (default budget/10)"));
-    o.addOption(valued("relaxed-fractions", "F,...", "CoRe's phase-1 share of the budget; one run each (default 0.5)"));
-    o.addOption(valued("ffn-ranks", "R,...", "relaxed FFN ranks; one run each (default: the config's)"));
+    o.addOption(
+        valued(
+            "baseline-lrs", "RATE,...",
+            "the baseline's learning-rate sweep, at least 3 for a fair comparison; the lowest"
+                + " mean final loss sets the target (default " + DEFAULT_BASELINE_LRS + ")"));
+    o.addOption(
+        valued(
+            "seeds", "S,...",
+            "every setting runs with each seed; the speedup must hold for all (default "
+                + DEFAULT_SEEDS + ")"));
+    o.addOption(
+        Flags.optionalList(
+            "core", "KEY=V,...",
+            "one CoRe setting (repeat for more; no more than --baseline-lrs has rates): budget"
+                + " (share of --time-budget, default 1), relaxed-fraction (phase 1's share of"
+                + " that, default " + CoreCommand.DEFAULT_RELAXED_FRACTION + "), ffn-rank and"
+                + " attention-rank (default: the config's), relaxed-lr (default 1e-3), full-lr"
+                + " (default " + CoreCommand.DEFAULT_FULL_LR + ")"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
-    o.addOption(valued("lr", "RATE", "peak learning rate (default 1e-3)"));
-    o.addOption(valued("warmup-steps", "N", "warm-up steps of both runs (default 200)"));
-    o.addOption(valued("full-warmup-steps", "N", "CoRe phase 2's re-warm-up (default 10)"));
-    o.addOption(valued("full-lrs", "RATE,...", "CoRe phase 2's peak learning rates; one run each (default: --lr)"));
-    o.addOption(valued("seed", "S", "seed of both runs (default 12345)"));
-    o.addOption(valued("work-dir", "DIR", "scratch checkpoints, emptied per run (default work/bench-core)"));
+    o.addOption(valued("warmup-steps", "N", "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
+    o.addOption(
+        valued(
+            "full-warmup-steps", "N",
+            "CoRe phase 2's re-warm-up (default " + DEFAULT_FULL_WARMUP + ")"));
+    o.addOption(
+        valued("precision", "fp32|bf16", "type of every run's matmuls (default fp32)"));
+    o.addOption(
+        valued(
+            "dropout", "P",
+            "hidden and attention dropout of every run (default: the config's); short budgets"
+                + " learn faster without"));
+    o.addOption(valued("work-dir", "DIR", "scratch runs; a finished run with the same settings is reused (default work/bench-core)"));
     o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/core-vs-baseline)"));
-    o.addOption(valued("finetune-data", "DIR", "also fine-tune both final models on this SST-2-format task"));
+    o.addOption(
+        Flags.optionalList(
+            "finetune-data", "DIR",
+            "also fine-tune both best final models on each of these SST-2-format tasks"));
     o.addOption(valued("vocab", "FILE", "vocab.txt of the TFRecords (with --finetune-data)"));
     o.addOption(valued("finetune-epochs", "N", "fine-tuning epochs (default 3)"));
+    o.addOption(valued("finetune-lr", "RATE", "fine-tuning peak learning rate (default 5e-4)"));
+    o.addOption(valued("finetune-seq", "N", "fine-tuning sequence length (default 64)"));
+    o.addOption(valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
     return o;
   }
 
   @Override
   public int run(CommandLine line) {
     BertConfig cfg = PretrainCommand.relaxedConfig(line);
+    if (line.hasOption("dropout")) {
+      cfg = cfg.withDropout(doubleValue(line, "dropout", 0, 0, 0.99));
+    }
     double budget = doubleValue(line, "time-budget", 0, 1, 1e7);
-    Optional<CoreVsBaseline.Finetune> finetune = Optional.empty();
+    List<Long> seeds = new ArrayList<>();
+    for (int seed : intList(line, "seeds", DEFAULT_SEEDS, 0)) {
+      seeds.add((long) seed);
+    }
+    if (seeds.stream().distinct().count() != seeds.size()) {
+      throw new UsageException("--seeds must be distinct");
+    }
+    List<Double> baselineLrs = list(doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999));
+    List<CoreVsBaseline.CoreSetting> core = new ArrayList<>();
+    String[] specs = line.hasOption("core") ? line.getOptionValues("core") : new String[] {""};
+    for (String spec : specs) {
+      core.add(coreSetting(spec, cfg.requireRelaxed()));
+    }
+    if (core.size() > baselineLrs.size()) {
+      throw new UsageException(
+          "CoRe gets no more tuning runs than the baseline: " + core.size()
+              + " --core settings against " + baselineLrs.size() + " --baseline-lrs");
+    }
+    List<CoreVsBaseline.Finetune> finetunes = new ArrayList<>();
     if (line.hasOption("finetune-data")) {
-      Path data = Path.of(line.getOptionValue("finetune-data"));
-      if (!Files.isDirectory(data)) {
-        throw new UsageException("--finetune-data: no such directory: " + data);
-      }
       if (!line.hasOption("vocab")) {
         throw new UsageException("--finetune-data needs --vocab");
       }
-      finetune =
-          Optional.of(
-              new CoreVsBaseline.Finetune(
-                  GlueTask.fromName("sst-2"), data, existingFile(line, "vocab"),
-                  intValue(line, "finetune-epochs", 3, 1), 5e-4, 64));
+      Path vocab = existingFile(line, "vocab");
+      for (String d : line.getOptionValues("finetune-data")) {
+        Path data = Path.of(d);
+        if (!Files.isDirectory(data)) {
+          throw new UsageException("--finetune-data: no such directory: " + data);
+        }
+        finetunes.add(
+            new CoreVsBaseline.Finetune(
+                data.getFileName().toString(), data, vocab, intValue(line, "finetune-epochs", 3, 1),
+                doubleValue(line, "finetune-lr", 5e-4, 1e-9, 0.999),
+                intValue(line, "finetune-seq", 64, 8)));
+      }
+    }
+    if (intValue(line, "sweep-seeds", 1, 1) > seeds.size()) {
+      throw new UsageException("--sweep-seeds is more than the " + seeds.size() + " --seeds");
     }
     Path prefix = Path.of(line.getOptionValue("output", "eval/core-vs-baseline"));
     Map<String, Object> out =
@@ -81,23 +151,76 @@ final class BenchCoreCommand implements Command {
                 globs(line, "input"),
                 globs(line, "eval-input"),
                 budget,
+                doubleValue(line, "sweep-budget", 0, 0, budget),
+                intValue(line, "sweep-seeds", 1, 1),
                 doubleValue(line, "eval-every", budget / 10, 1, budget),
-                doubleList(line, "relaxed-fractions", "0.5", 0.01, 0.99),
-                intList(line, "ffn-ranks", String.valueOf(cfg.relaxed().get().ffnRank()), 1),
+                baselineLrs,
+                core,
+                seeds,
                 intValue(line, "batch-size", 32, 1),
-                doubleValue(line, "lr", 1e-3, 1e-9, 0.999),
                 longValue(line, "warmup-steps", 200, 0),
-                longValue(line, "full-warmup-steps", 10, 0),
-                doubleList(line, "full-lrs", line.getOptionValue("lr", "1e-3"), 1e-9, 0.999),
-                longValue(line, "seed", 12345, 0),
+                longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
+                precision(line),
                 Path.of(line.getOptionValue("work-dir", "work/bench-core")),
                 prefix,
-                finetune,
+                finetunes,
+                intValue(line, "finetune-seeds", seeds.size(), 1),
                 echo(name(), line)));
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("speedup", out.get("speedup"));
+    result.put("speedup_per_seed", out.get("speedup_per_seed"));
     result.put("result", prefix + ".json");
     System.out.println(Json.write(result));
     return 0;
+  }
+
+  /** Parses one {@code --core} value, e.g. {@code budget=0.5,attention-rank=32,full-lr=3e-4}. */
+  static CoreVsBaseline.CoreSetting coreSetting(String spec, BertConfig.Relaxed relaxed) {
+    Map<String, Double> v = new LinkedHashMap<>();
+    v.put("budget", 1.0);
+    v.put("relaxed-fraction", CoreCommand.DEFAULT_RELAXED_FRACTION);
+    v.put("ffn-rank", (double) relaxed.ffnRank());
+    v.put("attention-rank", (double) relaxed.attentionRank());
+    v.put("relaxed-lr", 1e-3);
+    v.put("full-lr", CoreCommand.DEFAULT_FULL_LR);
+    for (String part : spec.split(",")) {
+      if (part.isBlank()) {
+        continue;
+      }
+      String[] kv = part.split("=", 2);
+      if (kv.length != 2 || !v.containsKey(kv[0].strip())) {
+        throw new UsageException("--core: expected KEY=VALUE with KEY in " + v.keySet() + ", got '" + part + "'");
+      }
+      try {
+        v.put(kv[0].strip(), Double.parseDouble(kv[1].strip()));
+      } catch (NumberFormatException e) {
+        throw new UsageException("--core: " + kv[0].strip() + " must be a number, got '" + kv[1] + "'");
+      }
+    }
+    requireIn(v, "budget", 0.01, 1);
+    requireIn(v, "relaxed-fraction", 0.01, 0.99);
+    requireIn(v, "ffn-rank", 1, Integer.MAX_VALUE);
+    requireIn(v, "attention-rank", 0, Integer.MAX_VALUE);
+    requireIn(v, "relaxed-lr", 1e-9, 0.999);
+    requireIn(v, "full-lr", 1e-9, 0.999);
+    for (String rank : List.of("ffn-rank", "attention-rank")) {
+      if (v.get(rank) != Math.rint(v.get(rank))) {
+        throw new UsageException("--core: " + rank + " must be an integer, got " + v.get(rank));
+      }
+    }
+    return new CoreVsBaseline.CoreSetting(
+        v.get("budget"), v.get("relaxed-fraction"), v.get("ffn-rank").intValue(),
+        v.get("attention-rank").intValue(), v.get("relaxed-lr"), v.get("full-lr"));
+  }
+
+  private static void requireIn(Map<String, Double> v, String key, double min, double max) {
+    double x = v.get(key);
+    if (!(x >= min && x <= max)) {
+      throw new UsageException("--core: " + key + " must be in [" + min + ", " + max + "], got " + x);
+    }
+  }
+
+  private static List<Double> list(double[] values) {
+    return Arrays.stream(values).boxed().toList();
   }
 }

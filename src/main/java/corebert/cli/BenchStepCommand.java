@@ -34,6 +34,11 @@ final class BenchStepCommand implements Command {
     o.addOption(flag("xla", "XLA global JIT (bin/corebert sets TF_XLA_FLAGS)"));
     o.addOption(valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
     o.addOption(
+        valued(
+            "qkv", "fused|unfused|both",
+            "Q/K/V as one fused matmul or three; both measures each and reports the ratio"
+                + " (default fused)"));
+    o.addOption(
         flag(
             "backends",
             "run the benchmark four times, XLA on/off x oneDNN on/off, each in its own JVM, and"
@@ -55,7 +60,7 @@ final class BenchStepCommand implements Command {
         throw new UsageException("--backends runs both XLA settings; drop --xla");
       }
       List<String> args = new ArrayList<>();
-      for (String flag : List.of("config", "seqs", "batches", "steps", "warmup", "precision")) {
+      for (String flag : List.of("config", "seqs", "batches", "steps", "warmup", "precision", "qkv")) {
         if (line.hasOption(flag)) {
           args.addAll(List.of("--" + flag, line.getOptionValue(flag)));
         }
@@ -64,10 +69,18 @@ final class BenchStepCommand implements Command {
       System.out.println(prefix + ".json");
       return 0;
     }
+    List<Boolean> fused =
+        switch (line.getOptionValue("qkv", "fused")) {
+          case "fused" -> List.of(true);
+          case "unfused" -> List.of(false);
+          case "both" -> List.of(false, true);
+          default -> throw new UsageException(
+              "--qkv must be fused, unfused or both, got '" + line.getOptionValue("qkv") + "'");
+        };
     StepBenchmarkRun.run(
         PretrainCommand.config(line), Path.of(line.getOptionValue("config")), seqs, batches,
         intValue(line, "warmup", 2, 0), intValue(line, "steps", 5, 1), line.hasOption("xla"),
-        precision(line), prefix, echo(name(), line));
+        precision(line), fused, prefix, echo(name(), line));
     System.out.println(prefix + ".json");
     return 0;
   }

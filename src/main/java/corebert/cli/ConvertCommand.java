@@ -46,9 +46,10 @@ final class ConvertCommand implements Command {
     out.put("checkpoint", r.checkpoint().toString());
     out.put("step", r.step());
     out.put("copied_variables", r.copied());
-    out.put("rebuilt_ffn_kernels", r.rebuilt());
+    out.put("rebuilt_kernels", r.rebuilt());
     out.put("max_copied_diff", r.maxCopiedDifference());
     out.put("max_ffn_output_diff", r.maxFfnDifference());
+    out.put("max_dense_output_diff", r.maxDenseDifference());
     System.out.println(Json.write(out));
     return 0;
   }

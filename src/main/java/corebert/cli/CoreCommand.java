@@ -15,6 +15,8 @@ import org.apache.commons.cli.Options;
 /** `corebert core`: relaxed pretraining → surgery → full pretraining, resumable, one directory. */
 final class CoreCommand implements Command {
   static final double DEFAULT_RELAXED_FRACTION = 0.5;
+  /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
+  static final double DEFAULT_FULL_LR = 3e-4;
 
   @Override
   public String name() {
@@ -38,7 +40,9 @@ final class CoreCommand implements Command {
             "with --time-budget: share of the budget for phase 1 (default " + DEFAULT_RELAXED_FRACTION + ")"));
     o.addOption(
         valued("full-warmup-steps", "N", "phase 2's re-warm-up (default: 2% of phase 2, at least 10)"));
-    o.addOption(valued("full-lr", "RATE", "phase 2's peak learning rate (default: --lr)"));
+    o.addOption(valued("relaxed-lr", "RATE", "phase 1's peak learning rate (default: --lr)"));
+    o.addOption(
+        valued("full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
     o.addOption(
         Flags.optionalList(
             "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
@@ -68,9 +72,12 @@ final class CoreCommand implements Command {
     PretrainCommand.requireSeqLength(line, tc);
     double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
     long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
-    double fullLr = doubleValue(line, "full-lr", 0, 1e-9, 0.999);
+    double relaxedLr = doubleValue(line, "relaxed-lr", tc.learningRate(), 1e-9, 0.999);
+    double fullLr = doubleValue(line, "full-lr", DEFAULT_FULL_LR, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
-    var summary = CorePipeline.run(cfg, tc, new CorePipeline.Plan(n1, n2, fraction, warmup, fullLr, eval));
+    var summary =
+        CorePipeline.run(
+            cfg, tc, new CorePipeline.Plan(n1, n2, fraction, relaxedLr, fullLr, warmup, eval));
     System.out.println(Json.write(summary));
     return 0;
   }

@@ -15,9 +15,9 @@ import java.util.List;
  * @param types int [N * T]
  * @param labels float [N]: class index, or the score for regression
  */
-record Features(int n, int seq, int[] ids, int[] mask, int[] types, float[] labels) {
+public record Features(int n, int seq, int[] ids, int[] mask, int[] types, float[] labels) {
 
-  static Features of(List<GlueExample> examples, GlueTask task, FullTokenizer tokenizer, int seq) {
+  public static Features of(List<GlueExample> examples, GlueTask task, FullTokenizer tokenizer, int seq) {
     int n = examples.size();
     int[] ids = new int[n * seq];
     int[] mask = new int[n * seq];

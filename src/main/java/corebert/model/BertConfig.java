@@ -48,9 +48,16 @@ public record BertConfig(
    * @param attention the attention kernel; only {@code linear_elu} (φ = elu + 1, Katharopoulos et
    *     al. 2020) is implemented
    * @param ffnRank rank r of the U·V factorisation of both FFN kernels
+   * @param attentionRank rank of the U·V factorisation of the Q, K, V and O kernels, or 0 to keep
+   *     them full (CoRe's paper keeps them; factorising them too is corebert's deeper relaxation)
    */
-  public record Relaxed(String attention, int ffnRank) {
+  public record Relaxed(String attention, int ffnRank, int attentionRank) {
     public static final String LINEAR_ELU = "linear_elu";
+
+    /** The paper's relaxation: linear attention and rank-r FFN kernels, full Q/K/V/O. */
+    public Relaxed(String attention, int ffnRank) {
+      this(attention, ffnRank, 0);
+    }
 
     public Relaxed {
       if (!LINEAR_ELU.equals(attention)) {
@@ -60,6 +67,15 @@ public record BertConfig(
       if (ffnRank < 1) {
         throw new IllegalArgumentException("relaxed.ffn_rank must be >= 1, got " + ffnRank);
       }
+      if (attentionRank < 0) {
+        throw new IllegalArgumentException(
+            "relaxed.attention_rank must be >= 1 (or 0 for full Q/K/V/O), got " + attentionRank);
+      }
+    }
+
+    /** Whether the Q, K, V and O kernels are factorised too. */
+    public boolean factorisesAttention() {
+      return attentionRank > 0;
     }
   }
 
@@ -131,7 +147,8 @@ public record BertConfig(
           Optional.of(
               new Relaxed(
                   stringKey(rm, "relaxed.attention", "attention", Relaxed.LINEAR_ELU),
-                  intKey(rm, "relaxed.ffn_rank", "ffn_rank", null)));
+                  intKey(rm, "relaxed.ffn_rank", "ffn_rank", null),
+                  intKey(rm, "relaxed.attention_rank", "attention_rank", 0)));
       requireEmpty(rm, "relaxed.");
     } else if (relaxedValue != null) {
       throw new IllegalArgumentException("'relaxed' must be an object, got " + relaxedValue);
@@ -173,6 +190,9 @@ public record BertConfig(
           Map<String, Object> rm = new LinkedHashMap<>();
           rm.put("attention", r.attention());
           rm.put("ffn_rank", r.ffnRank());
+          if (r.factorisesAttention()) {
+            rm.put("attention_rank", r.attentionRank());
+          }
           m.put("relaxed", rm);
         });
     return Json.writePretty(m);
@@ -189,18 +209,22 @@ public record BertConfig(
 
   /** The same model with dropout off: the eval and export graphs use it. */
   public BertConfig withoutDropout() {
-    return new BertConfig(
-        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
-        0.0, 0.0, maxPositionEmbeddings, typeVocabSize, initializerRange, relaxed);
+    return withDropout(0);
   }
 
-  /** The same model with another relaxed FFN rank (benchmark sweeps). */
-  public BertConfig withFfnRank(int rank) {
-    Relaxed r = requireRelaxed();
+  /** The same model with both dropout probabilities set to {@code p}. */
+  public BertConfig withDropout(double p) {
+    return new BertConfig(
+        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+        p, p, maxPositionEmbeddings, typeVocabSize, initializerRange, relaxed);
+  }
+
+  /** The same model with another relaxation (benchmark sweeps). */
+  public BertConfig withRelaxed(Relaxed r) {
     return new BertConfig(
         vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
         hiddenDropoutProb, attentionProbsDropoutProb, maxPositionEmbeddings, typeVocabSize,
-        initializerRange, Optional.of(new Relaxed(r.attention(), rank)));
+        initializerRange, Optional.of(r));
   }
 
   /** Width of one attention head, H / N. */

@@ -162,15 +162,18 @@ public final class BertModel {
     Operand<TFloat32> context =
         attentionLayer(attention.withSubScope(SELF), x, mask, batch, seq); // [B*T, H]
     Ops attentionOut = attention.withSubScope(OUTPUT);
-    Operand<TFloat32> attended = layers.dense(attentionOut.withSubScope(DENSE), context, h, h, cfg.initializerRange());
+    Operand<TFloat32> attended =
+        dense(attentionOut.withSubScope(DENSE), context, h, h, attentionRank()); // [B*T, H]
     attended = dropout(attended, cfg.hiddenDropoutProb());
     attended = layers.layerNorm(attentionOut, tf.math.add(attended, x), h); // [B*T, H]
 
+    int i = cfg.intermediateSize();
     Operand<TFloat32> inner =
-        Layers.activation(tf, cfg.hiddenAct(), ffnDense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h,
-            cfg.intermediateSize())); // [B*T, I]
+        Layers.activation(
+            tf, cfg.hiddenAct(),
+            dense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h, i, ffnRank())); // [B*T, I]
     Ops out = layer.withSubScope(OUTPUT);
-    Operand<TFloat32> ffn = ffnDense(out.withSubScope(DENSE), inner, cfg.intermediateSize(), h);
+    Operand<TFloat32> ffn = dense(out.withSubScope(DENSE), inner, i, h, ffnRank()); // [B*T, H]
     ffnOutputs.add(ffn); // [B*T, H], compared across surgery
     ffn = dropout(ffn, cfg.hiddenDropoutProb());
     return layers.layerNorm(out, tf.math.add(ffn, attended), h); // [B*T, H]
@@ -190,18 +193,55 @@ public final class BertModel {
       Operand<TFloat32> mask,
       Operand<TInt32> batch,
       Operand<TInt32> seq) {
-    int h = cfg.hiddenSize();
-    int n = cfg.numAttentionHeads();
-    int d = cfg.headSize();
-    Operand<TFloat32> q = splitHeads(layers.dense(self.withSubScope("query"), x, h, h, cfg.initializerRange()), batch, seq);
-    Operand<TFloat32> k = splitHeads(layers.dense(self.withSubScope("key"), x, h, h, cfg.initializerRange()), batch, seq);
-    Operand<TFloat32> v = splitHeads(layers.dense(self.withSubScope("value"), x, h, h, cfg.initializerRange()), batch, seq);
-    // q, k, v: [B, N, T, D]
+    List<Operand<TFloat32>> projected = queryKeyValue(self, x); // 3 × [B*T, H]
+    Operand<TFloat32> q = splitHeads(projected.get(0), batch, seq); // [B, N, T, D]
+    Operand<TFloat32> k = splitHeads(projected.get(1), batch, seq); // [B, N, T, D]
+    Operand<TFloat32> v = splitHeads(projected.get(2), batch, seq); // [B, N, T, D]
     Operand<TFloat32> context =
         variant == Variant.FULL ? softmaxAttention(q, k, v, mask) : linearAttention(q, k, v, mask);
     // [B, N, T, D] -> [B, T, N, D] -> [B*T, H]
     Operand<TFloat32> merged = tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3}));
-    return tf.reshape(merged, tf.constant(new int[] {-1, n * d}));
+    return tf.reshape(merged, tf.constant(new int[] {-1, cfg.hiddenSize()}));
+  }
+
+  /**
+   * The query, key and value projections of x [B*T, H], each [B*T, H], under {@code self/query},
+   * {@code self/key} and {@code self/value}. Fused, the three kernels are concatenated into one
+   * [H, 3H] matmul (in the relaxed model with factorised attention, the three U factors into one
+   * [H, 3R] matmul): one large product keeps a CPU's cores busier than three small ones, and the
+   * checkpoint still holds three named kernels.
+   */
+  private List<Operand<TFloat32>> queryKeyValue(Ops self, Operand<TFloat32> x) {
+    int h = cfg.hiddenSize();
+    int rank = attentionRank();
+    List<Ops> scopes = List.of(self.withSubScope(QUERY), self.withSubScope(KEY), self.withSubScope(VALUE));
+    if (!layers.fusedQkv()) {
+      return scopes.stream().map(scope -> dense(scope, x, h, h, rank)).toList();
+    }
+    // Variables in the unfused order (kernel or U, V, then bias, per projection).
+    List<Operand<TFloat32>> first = new ArrayList<>(); // 3 × [H, H], or the U factors 3 × [H, R]
+    List<Operand<TFloat32>> second = new ArrayList<>(); // the V factors 3 × [R, H]
+    List<Operand<TFloat32>> biases = new ArrayList<>(); // 3 × [H]
+    for (Ops scope : scopes) {
+      if (rank == 0) {
+        first.add(tf.identity(weight(scope, KERNEL, Shape.of(h, h))));
+      } else {
+        Factors uv = factors(scope, h, h, rank);
+        first.add(uv.u());
+        second.add(uv.v());
+      }
+      biases.add(tf.identity(layers.constant(scope, BIAS, h, 0f)));
+    }
+    Operand<TInt32> columns = tf.constant(1);
+    Operand<TFloat32> fused = layers.matMul(x, tf.concat(first, columns), false); // [B*T, 3H] or [B*T, 3R]
+    List<Operand<TFloat32>> parts = new ArrayList<>();
+    tf.split(columns, fused, 3L).output().forEach(parts::add); // 3 × [B*T, H] or 3 × [B*T, R]
+    List<Operand<TFloat32>> out = new ArrayList<>();
+    for (int j = 0; j < 3; j++) {
+      Operand<TFloat32> y = rank == 0 ? parts.get(j) : layers.matMul(parts.get(j), second.get(j), false);
+      out.add(tf.math.add(y, biases.get(j))); // [B*T, H]
+    }
+    return out;
   }
 
   private Operand<TFloat32> softmaxAttention(
@@ -258,21 +298,42 @@ public final class BertModel {
   }
 
   /**
-   * A feed-forward kernel: the full W [in, out], or in the relaxed model W = U·V with U [in, R] and
-   * V [R, out]. Both factors start at stddev sqrt(σ/√R) so that U·V has BERT's initial scale σ:
-   * Var((UV)_ij) = R·Var(U)·Var(V) = σ².
+   * A dense layer x [rows, in] -> [rows, out]. Its kernel is the full W [in, out] when {@code
+   * rank} is 0, else the product U·V of U [in, R] and V [R, out] under {@code kernel_u} and
+   * {@code kernel_v} (the relaxed model), which surgery multiplies out into W.
    */
-  private Operand<TFloat32> ffnDense(Ops scope, Operand<TFloat32> x, int in, int out) {
-    if (variant == Variant.FULL) {
+  private Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, int rank) {
+    if (rank == 0) {
       return layers.dense(scope, x, in, out, cfg.initializerRange());
     }
-    int r = cfg.requireRelaxed().ffnRank();
-    double factorStd = Math.sqrt(cfg.initializerRange() / Math.sqrt(r));
-    Variable<TFloat32> u = layers.truncatedNormal(scope, KERNEL_U, Shape.of(in, r), factorStd);
-    Variable<TFloat32> v = layers.truncatedNormal(scope, KERNEL_V, Shape.of(r, out), factorStd);
-    Operand<TFloat32> low = layers.matMul(x, tf.identity(u), false); // [B*T, R]
-    Operand<TFloat32> y = layers.matMul(low, tf.identity(v), false); // [B*T, out]
+    Factors uv = factors(scope, in, out, rank);
+    Operand<TFloat32> low = layers.matMul(x, uv.u(), false); // [rows, R]
+    Operand<TFloat32> y = layers.matMul(low, uv.v(), false); // [rows, out]
     return tf.math.add(y, tf.identity(layers.constant(scope, BIAS, out, 0f)));
+  }
+
+  /** The two factors of a rank-R kernel, read for use in maths. */
+  private record Factors(Operand<TFloat32> u, Operand<TFloat32> v) {}
+
+  /**
+   * U [in, R] and V [R, out], both starting at stddev sqrt(σ/√R) so that U·V has BERT's initial
+   * scale σ: Var((UV)_ij) = R·Var(U)·Var(V) = σ².
+   */
+  private Factors factors(Ops scope, int in, int out, int rank) {
+    double factorStd = Math.sqrt(cfg.initializerRange() / Math.sqrt(rank));
+    Variable<TFloat32> u = layers.truncatedNormal(scope, KERNEL_U, Shape.of(in, rank), factorStd);
+    Variable<TFloat32> v = layers.truncatedNormal(scope, KERNEL_V, Shape.of(rank, out), factorStd);
+    return new Factors(tf.identity(u), tf.identity(v));
+  }
+
+  /** Rank of the FFN kernels: 0 (full) in BERT, the relaxed block's ffn_rank in the relaxed model. */
+  private int ffnRank() {
+    return variant == Variant.RELAXED ? cfg.requireRelaxed().ffnRank() : 0;
+  }
+
+  /** Rank of the Q, K, V and O kernels: 0 (full) unless the relaxed model factorises them. */
+  private int attentionRank() {
+    return variant == Variant.RELAXED ? cfg.requireRelaxed().attentionRank() : 0;
   }
 
   /** Inverted dropout: keep with probability 1-p and scale by 1/(1-p); identity when p = 0. */

@@ -57,6 +57,11 @@ final class Layers {
     return var;
   }
 
+  /** Whether the encoder fuses its query, key and value matmuls. */
+  boolean fusedQkv() {
+    return store.fusedQkv();
+  }
+
   /** A [size] variable starting at {@code value} (0 for biases and beta, 1 for gamma). */
   Variable<TFloat32> constant(Ops scope, String name, int size, float value) {
     return store.get(name, Shape.of(size), () -> newConstant(scope, name, size, value));

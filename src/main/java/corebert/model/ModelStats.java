@@ -28,17 +28,19 @@ public record ModelStats(long parameters, double forwardFlopsPerToken) {
     long layers = c.numHiddenLayers();
     boolean relaxed = v == Variant.RELAXED;
     long r = relaxed ? c.requireRelaxed().ffnRank() : 0;
+    long a = relaxed ? c.requireRelaxed().attentionRank() : 0; // 0: full Q/K/V/O
 
     long embeddings = (c.vocabSize() + c.maxPositionEmbeddings() + c.typeVocabSize()) * h + 2 * h;
-    long attention = 4 * (h * h + h) + 2 * h; // Q, K, V, O and the LayerNorm
+    long projection = a > 0 ? 2 * h * a : h * h; // one of Q, K, V, O
+    long attention = 4 * (projection + h) + 2 * h; // Q, K, V, O and the LayerNorm
     long ffn = relaxed ? (h * r + r * i + i) + (i * r + r * h + h) : (h * i + i) + (i * h + h);
     long perLayer = attention + ffn + 2 * h;
     long pooler = h * h + h;
     long heads = (h * h + h + 2 * h + c.vocabSize()) + (2 * h + 2);
     long params = embeddings + layers * perLayer + pooler + heads;
 
-    // Per token: projections 4·H², attention mixing, FFN.
-    double projections = 2.0 * 4 * h * h;
+    // Per token: projections 4·H² (4·2·H·A factorised), attention mixing, FFN.
+    double projections = 2.0 * 4 * projection;
     double mixing =
         relaxed
             ? 2.0 * 2 * h * d // φ(K)ᵀV accumulation and φ(Q)·(KV): 2·D² per head, N heads

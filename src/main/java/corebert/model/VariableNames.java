@@ -21,6 +21,9 @@ public final class VariableNames {
   public static final String SEQ_RELATIONSHIP = "seq_relationship";
   public static final String ATTENTION = "attention";
   public static final String SELF = "self";
+  public static final String QUERY = "query";
+  public static final String KEY = "key";
+  public static final String VALUE = "value";
   public static final String OUTPUT = "output";
   public static final String INTERMEDIATE = "intermediate";
   public static final String DENSE = "dense";
@@ -31,7 +34,7 @@ public final class VariableNames {
   public static final String BETA = "beta";
   public static final String OUTPUT_BIAS = "output_bias";
   public static final String OUTPUT_WEIGHTS = "output_weights";
-  /** The relaxed model's FFN factors: kernel = kernel_u · kernel_v. */
+  /** The relaxed model's factorised kernels (FFN, and Q/K/V/O with attention_rank): kernel = kernel_u · kernel_v. */
   public static final String KERNEL_U = "kernel_u";
   public static final String KERNEL_V = "kernel_v";
   /** Optimizer slots, as google-research/bert's AdamWeightDecayOptimizer names them. */

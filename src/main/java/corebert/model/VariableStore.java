@@ -12,18 +12,22 @@ import org.tensorflow.types.TFloat32;
  * model (a data-parallel tower or an accumulation step) reuses the first copy's variables instead
  * of creating its own. Replicas are built under their own name scope, so names cannot be the key;
  * the build order, checked against the last name component and the shape, is. The store also
- * says in which {@link Precision} the model computes with its float32 variables.
+ * says how the model computes with its float32 variables: in which {@link Precision}, and whether
+ * the query, key and value projections run as one fused matmul.
  */
 public final class VariableStore {
   private final List<Variable<TFloat32>> created;
   private final boolean replaying;
   private final Precision precision;
+  private final boolean fusedQkv;
   private int next;
 
-  private VariableStore(List<Variable<TFloat32>> created, boolean replaying, Precision precision) {
+  private VariableStore(
+      List<Variable<TFloat32>> created, boolean replaying, Precision precision, boolean fusedQkv) {
     this.created = created;
     this.replaying = replaying;
     this.precision = precision;
+    this.fusedQkv = fusedQkv;
   }
 
   /** A store that creates every variable asked for: the first (or only) replica, in float32. */
@@ -33,17 +37,30 @@ public final class VariableStore {
 
   /** As {@link #create()}, with the model's matmuls computed in {@code precision}. */
   public static VariableStore create(Precision precision) {
-    return new VariableStore(new ArrayList<>(), false, precision);
+    return create(precision, true);
+  }
+
+  /**
+   * As {@link #create(Precision)}; {@code fusedQkv} false builds the query, key and value
+   * projections as three matmuls (the same maths; benchmarks and tests compare the two).
+   */
+  public static VariableStore create(Precision precision, boolean fusedQkv) {
+    return new VariableStore(new ArrayList<>(), false, precision, fusedQkv);
   }
 
   /** A store that hands out this store's variables again, in creation order: a further replica. */
   public VariableStore replay() {
-    return new VariableStore(created, true, precision);
+    return new VariableStore(created, true, precision, fusedQkv);
   }
 
   /** The type the model's matmuls read these (float32) variables in. */
   Precision precision() {
     return precision;
+  }
+
+  /** Whether Q, K and V are computed by one matmul over the concatenated kernels. */
+  boolean fusedQkv() {
+    return fusedQkv;
   }
 
   Variable<TFloat32> get(String name, Shape shape, Supplier<Variable<TFloat32>> create) {

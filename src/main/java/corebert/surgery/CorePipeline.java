@@ -31,16 +31,18 @@ public final class CorePipeline {
    * @param relaxedSteps phase-1 steps (steps mode)
    * @param fullSteps phase-2 steps (steps mode)
    * @param relaxedFraction share of the time budget for phase 1 (budget mode)
+   * @param relaxedLearningRate phase 1's peak learning rate (its warm-up is the run's)
+   * @param fullLearningRate phase 2's peak learning rate
    * @param fullWarmupSteps phase 2's re-warm-up
-   * @param fullLearningRate phase 2's peak learning rate, or 0 for phase 1's
    * @param evalInputs held-out data to measure the loss before and after surgery and at the end
    */
   public record Plan(
       long relaxedSteps,
       long fullSteps,
       double relaxedFraction,
-      long fullWarmupSteps,
+      double relaxedLearningRate,
       double fullLearningRate,
+      long fullWarmupSteps,
       List<Path> evalInputs) {}
 
   private CorePipeline() {}
@@ -62,8 +64,8 @@ public final class CorePipeline {
               cfg,
               tc.forPhase(
                   Variant.RELAXED, "relaxed", relaxedDir, plan.relaxedSteps(),
-                  budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0, tc.learningRate(),
-                  tc.warmupSteps()));
+                  budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0,
+                  plan.relaxedLearningRate(), tc.warmupSteps()));
       LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
       long surgeryStart = System.nanoTime();
       surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
@@ -84,9 +86,7 @@ public final class CorePipeline {
             cfg,
             tc.forPhase(
                 Variant.FULL, "full", fullDir, budget ? 0 : phase2Start + plan.fullSteps(),
-                tc.timeBudgetSec(), phase2Start,
-                plan.fullLearningRate() > 0 ? plan.fullLearningRate() : tc.learningRate(),
-                plan.fullWarmupSteps()));
+                tc.timeBudgetSec(), phase2Start, plan.fullLearningRate(), plan.fullWarmupSteps()));
     summary.put("step", full.step());
     summary.put("loss", full.loss());
     summary.put("elapsed_sec", full.elapsedSec());

@@ -36,20 +36,21 @@ import org.tensorflow.types.TInt64;
 
 /**
  * CoRe's graph surgery: turns a relaxed-BERT checkpoint into a full-BERT checkpoint with
- * google-research/bert names. Every variable the two models share (embeddings, Q/K/V/O,
- * LayerNorms, pooler, heads) is copied as it is, with its Adam moments. Each factorised FFN
- * kernel becomes W = U·V, computed exactly in float32; its moments start at zero because the
- * moments of U and V say nothing about W's. The global step carries over, so CoRe's phase 2
+ * google-research/bert names. Every variable the two models share (embeddings, LayerNorms,
+ * pooler, heads, and Q/K/V/O unless they are factorised) is copied as it is, with its Adam
+ * moments. Each factorised kernel (the FFN's, and with {@code attention_rank} Q/K/V/O's) becomes
+ * W = U·V, computed exactly in float32; its moments start at zero because the moments of U and V
+ * say nothing about W's. The global step carries over, so CoRe's phase 2
  * continues the step axis.
  *
  * <p>The result checks itself: every copied tensor read back from the written checkpoint must
- * equal the relaxed one bit for bit, and on a random input each FFN sublayer of the converted
- * model must give the relaxed model's output to float tolerance.
+ * equal the relaxed one bit for bit, and on a random input each rebuilt dense layer and each FFN
+ * sublayer of the converted model must give the relaxed model's output to float tolerance.
  */
 public final class Surgery {
   private static final Logger LOG = Logger.getLogger(Surgery.class.getName());
-  /** FFN outputs of the two models may differ by float rounding of U·V only. */
-  static final double FFN_TOLERANCE = 1e-4;
+  /** Rebuilt layers' outputs may differ by float rounding of U·V only. */
+  static final double TOLERANCE = 1e-4;
   private static final int CHECK_ROWS = 64;
 
   /** What a conversion did and measured. */
@@ -59,7 +60,8 @@ public final class Surgery {
       int copied,
       int rebuilt,
       double maxCopiedDifference,
-      double maxFfnDifference) {}
+      double maxFfnDifference,
+      double maxDenseDifference) {}
 
   /** The report surgery leaves next to the checkpoint it wrote. */
   public static final String REPORT_FILE = "surgery.json";
@@ -77,7 +79,8 @@ public final class Surgery {
           ((Number) m.get("copied")).intValue(),
           ((Number) m.get("rebuilt")).intValue(),
           ((Number) m.get("max_copied_diff")).doubleValue(),
-          ((Number) m.get("max_ffn_diff")).doubleValue());
+          ((Number) m.get("max_ffn_diff")).doubleValue(),
+          ((Number) m.getOrDefault("max_dense_diff", m.get("max_ffn_diff"))).doubleValue());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read surgery report " + file, e);
     }
@@ -91,6 +94,7 @@ public final class Surgery {
     m.put("rebuilt", r.rebuilt());
     m.put("max_copied_diff", r.maxCopiedDifference());
     m.put("max_ffn_diff", r.maxFfnDifference());
+    m.put("max_dense_diff", r.maxDenseDifference());
     Checkpoints.writeAtomically(dir.resolve(REPORT_FILE), Json.writePretty(m));
   }
 
@@ -117,40 +121,43 @@ public final class Surgery {
         index.put(relaxedNames.get(i), i);
       }
       int copied = 0;
-      int rebuilt = 0;
+      List<String> rebuilt = new ArrayList<>();
       long step;
       try (Result values = relaxed.read(relaxedNames)) {
         step = ((TInt64) values.get(index.get(GLOBAL_STEP))).getLong();
+        List<Tensor> factors = new ArrayList<>(); // U, V of each rebuilt kernel in turn
         for (String name : full.names()) {
           Integer i = index.get(name);
           if (i != null) {
             requireSameShape(name, relaxed.shape(name), full.shape(name));
             full.write(name, values.get(i));
             copied++;
-          } else if (isFfnKernel(name)) {
-            String dense = name.substring(0, name.length() - KERNEL.length() - 1);
-            try (TFloat32 w =
-                product(
-                    (TFloat32) values.get(index.get(join(dense, KERNEL_U))),
-                    (TFloat32) values.get(index.get(join(dense, KERNEL_V))))) {
-              full.write(name, w);
-            }
-            rebuilt++;
-          } else if (!isFfnKernelSlot(name)) {
+          } else if (isFactorised(name, index.keySet())) {
+            rebuilt.add(name);
+            factors.add(values.get(index.get(name + "_u")));
+            factors.add(values.get(index.get(name + "_v")));
+          } else if (!isSlotOfFactorised(name, index.keySet())) {
             throw new IllegalStateException("surgery has no rule for variable " + name);
           } // rebuilt kernels' slots keep their zero initial values
+        }
+        try (Result products = products(factors)) {
+          for (int k = 0; k < rebuilt.size(); k++) {
+            requireSameShape(rebuilt.get(k), products.get(k).shape(), full.shape(rebuilt.get(k)));
+            full.write(rebuilt.get(k), products.get(k));
+          }
         }
       }
       Path written = full.save(outputDir, step);
       cfg.writeTo(outputDir.resolve(Trainer.BERT_CONFIG));
       try {
-        Report report = verify(cfg, relaxed, written, copied, rebuilt, step);
+        Report report = verify(cfg, relaxed, written, copied, rebuilt.size(), step);
         writeReport(outputDir, report);
         LOG.info(
             String.format(
-                "surgery: %d variables copied (max |diff| %.1e), %d FFN kernels rebuilt as U·V"
-                    + " (max FFN output |diff| %.2e) -> %s",
-                copied, report.maxCopiedDifference(), rebuilt, report.maxFfnDifference(), written));
+                "surgery: %d variables copied (max |diff| %.1e), %d kernels rebuilt as U·V"
+                    + " (max |diff| of their dense layers %.2e, of the FFN sublayers %.2e) -> %s",
+                copied, report.maxCopiedDifference(), rebuilt.size(), report.maxDenseDifference(),
+                report.maxFfnDifference(), written));
         return report;
       } catch (RuntimeException e) {
         deleteCheckpoint(written);
@@ -161,7 +168,7 @@ public final class Surgery {
 
   /** Reads the written checkpoint back and compares it with the relaxed model. */
   private static Report verify(
-      BertConfig cfg, CheckpointGraph relaxed, Path written, int copied, int rebuilt, long step) {
+      BertConfig cfg, CheckpointGraph relaxed, Path written, int copied, int rebuiltCount, long step) {
     try (CheckpointGraph back = CheckpointGraph.build(cfg, Variant.FULL)) {
       back.restore(written.toString());
       double copiedDiff = 0;
@@ -178,79 +185,132 @@ public final class Surgery {
           copiedDiff = Math.max(copiedDiff, maxAbsDiff((TFloat32) a.get(i), (TFloat32) b.get(i)));
         }
       }
-      double ffnDiff = 0;
-      for (int layer = 0; layer < cfg.numHiddenLayers(); layer++) {
-        ffnDiff = Math.max(ffnDiff, ffnDifference(cfg, relaxed, back, layer));
-      }
-      if (copiedDiff != 0 || ffnDiff > FFN_TOLERANCE) {
+      List<String> rebuilt =
+          back.names().stream().filter(name -> isFactorised(name, relaxedNames)).toList();
+      double[] diffs = outputDifferences(cfg, relaxed, back, rebuilt);
+      double denseDiff = diffs[0];
+      double ffnDiff = diffs[1];
+      if (copiedDiff != 0 || ffnDiff > TOLERANCE || denseDiff > TOLERANCE) {
         throw new IllegalStateException(
             String.format(
-                "surgery check failed: copied variables differ by %.3e, FFN outputs by %.3e"
-                    + " (tolerance %.0e); nothing kept",
-                copiedDiff, ffnDiff, FFN_TOLERANCE));
+                "surgery check failed: copied variables differ by %.3e, rebuilt dense layers by"
+                    + " %.3e, FFN outputs by %.3e (tolerance %.0e); nothing kept",
+                copiedDiff, denseDiff, ffnDiff, TOLERANCE));
       }
-      return new Report(written, step, copied, rebuilt, copiedDiff, ffnDiff);
+      return new Report(written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff);
     }
   }
 
   /**
-   * Max |relaxed − full| of one layer's FFN sublayer on a fixed random input X [64, H]:
-   * act(X·U₁·V₁ + b₁)·U₂·V₂ + b₂ against act(X·W₁ + b₁)·W₂ + b₂.
+   * How far the converted model's rebuilt layers are from the relaxed ones on fixed random inputs
+   * X [64, in], all in one graph: {max over rebuilt kernels of |X·U·V + b − (X·W + b)|, max over
+   * layers of the FFN sublayer's |act(X·U₁·V₁ + b₁)·U₂·V₂ + b₂ − (act(X·W₁ + b₁)·W₂ + b₂)|}. The
+   * first covers the factorised attention projections (Q, K, V, O), whose sublayer as a whole
+   * changes with the attention kernel.
    */
-  static double ffnDifference(BertConfig cfg, CheckpointGraph relaxed, CheckpointGraph full, int layer) {
-    String in = ffnDense(layer, true);
-    String out = ffnDense(layer, false);
-    List<String> relaxedNames =
-        List.of(join(in, KERNEL_U), join(in, KERNEL_V), join(in, BIAS), join(out, KERNEL_U),
-            join(out, KERNEL_V), join(out, BIAS));
-    List<String> fullNames = List.of(join(in, KERNEL), join(in, BIAS), join(out, KERNEL), join(out, BIAS));
+  private static double[] outputDifferences(
+      BertConfig cfg, CheckpointGraph relaxed, CheckpointGraph full, List<String> rebuilt) {
+    List<String> relaxedNames = new ArrayList<>(); // every relaxed variable the checks read, once
+    List<String> fullNames = new ArrayList<>();
+    for (String kernel : rebuilt) {
+      relaxedNames.addAll(List.of(kernel + "_u", kernel + "_v", biasOf(kernel)));
+      fullNames.addAll(List.of(kernel, biasOf(kernel)));
+    }
     try (Result r = relaxed.read(relaxedNames);
         Result f = full.read(fullNames);
         Graph g = new Graph();
         Session s = new Session(g)) {
+      Map<String, Tensor> rv = byName(relaxedNames, r);
+      Map<String, Tensor> fv = byName(fullNames, f);
       Ops tf = Ops.create(g);
-      Operand<TFloat32> x = tf.constant(randomInput(cfg.hiddenSize(), layer)); // [64, H]
-      Operand<TFloat32> hr =
-          BertModel.activation(
-              tf, cfg, tf.math.add(chain(tf, x, r.get(0), r.get(1)), tf.constantOf((TFloat32) r.get(2))));
-      Operand<TFloat32> yr =
-          tf.math.add(chain(tf, hr, r.get(3), r.get(4)), tf.constantOf((TFloat32) r.get(5))); // [64, H]
-      Operand<TFloat32> hf =
-          BertModel.activation(tf, cfg, tf.math.add(chain(tf, x, f.get(0)), tf.constantOf((TFloat32) f.get(1))));
-      Operand<TFloat32> yf = tf.math.add(chain(tf, hf, f.get(2)), tf.constantOf((TFloat32) f.get(3)));
-      Operand<TFloat32> diff = tf.max(tf.math.abs(tf.math.sub(yr, yf)), tf.constant(new int[] {0, 1}));
-      try (Result d = s.runner().fetch(diff).run()) {
-        return ((TFloat32) d.get(0)).getFloat();
+      List<Operand<TFloat32>> dense = new ArrayList<>();
+      for (String kernel : rebuilt) {
+        int in = (int) full.shape(kernel).get(0);
+        Operand<TFloat32> x = tf.constant(randomInput(in, kernel.hashCode())); // [64, in]
+        Operand<TFloat32> yr = affine(tf, x, rv, kernel + "_u", kernel + "_v", biasOf(kernel));
+        Operand<TFloat32> yf = affine(tf, x, fv, kernel, biasOf(kernel));
+        dense.add(maxAbsDifference(tf, yr, yf));
+      }
+      List<Operand<TFloat32>> ffn = new ArrayList<>();
+      for (int layer = 0; layer < cfg.numHiddenLayers(); layer++) {
+        String in = join(ffnDense(layer, true), KERNEL);
+        String out = join(ffnDense(layer, false), KERNEL);
+        Operand<TFloat32> x = tf.constant(randomInput(cfg.hiddenSize(), layer)); // [64, H]
+        Operand<TFloat32> hr =
+            BertModel.activation(tf, cfg, affine(tf, x, rv, in + "_u", in + "_v", biasOf(in)));
+        Operand<TFloat32> yr = affine(tf, hr, rv, out + "_u", out + "_v", biasOf(out)); // [64, H]
+        Operand<TFloat32> hf = BertModel.activation(tf, cfg, affine(tf, x, fv, in, biasOf(in)));
+        Operand<TFloat32> yf = affine(tf, hf, fv, out, biasOf(out)); // [64, H]
+        ffn.add(maxAbsDifference(tf, yr, yf));
+      }
+      return new double[] {max(s, dense), max(s, ffn)};
+    }
+  }
+
+  private static String biasOf(String kernel) {
+    return kernel.substring(0, kernel.length() - KERNEL.length()) + BIAS;
+  }
+
+  private static Map<String, Tensor> byName(List<String> names, Result values) {
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      m.put(names.get(i), values.get(i));
+    }
+    return m;
+  }
+
+  /** x · k₁ · k₂ ··· + bias, from the named 2-D kernels and the named bias (last). */
+  private static Operand<TFloat32> affine(
+      Ops tf, Operand<TFloat32> x, Map<String, Tensor> values, String... kernelsThenBias) {
+    Operand<TFloat32> y = x;
+    for (int i = 0; i < kernelsThenBias.length - 1; i++) {
+      y = tf.linalg.matMul(y, tf.constantOf((TFloat32) values.get(kernelsThenBias[i])));
+    }
+    return tf.math.add(
+        y, tf.constantOf((TFloat32) values.get(kernelsThenBias[kernelsThenBias.length - 1])));
+  }
+
+  /** max |a − b| over two [rows, cols] tensors: a scalar op. */
+  private static Operand<TFloat32> maxAbsDifference(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b) {
+    return tf.max(tf.math.abs(tf.math.sub(a, b)), tf.constant(new int[] {0, 1}));
+  }
+
+  /** The largest of scalar ops, run in one step; 0 for none. */
+  private static double max(Session s, List<Operand<TFloat32>> scalars) {
+    if (scalars.isEmpty()) {
+      return 0;
+    }
+    Session.Runner runner = s.runner();
+    scalars.forEach(runner::fetch);
+    double max = 0;
+    try (Result r = runner.run()) {
+      for (int i = 0; i < scalars.size(); i++) {
+        max = Math.max(max, ((TFloat32) r.get(i)).getFloat());
       }
     }
+    return max;
   }
 
-  /** x · k₁ · k₂ ···, each factor a 2-D float tensor. */
-  private static Operand<TFloat32> chain(Ops tf, Operand<TFloat32> x, Tensor... factors) {
-    Operand<TFloat32> y = x;
-    for (Tensor k : factors) {
-      y = tf.linalg.matMul(y, tf.constantOf((TFloat32) k));
-    }
-    return y;
-  }
-
-  /** U [a, r] · V [r, b] in float32 with TF's matmul: the same kernel the full model then uses. */
-  static TFloat32 product(TFloat32 u, TFloat32 v) {
+  /**
+   * U·V of each pair in {@code factors} (U [a, r], V [r, b] alternating), in float32 with TF's
+   * matmul, one session for all: the products in order; the caller closes the Result.
+   */
+  static Result products(List<Tensor> factors) {
     try (Graph g = new Graph();
         Session s = new Session(g)) {
       Ops tf = Ops.create(g);
-      try (Result r = s.runner().fetch(tf.linalg.matMul(tf.constantOf(u), tf.constantOf(v))).run()) {
-        TFloat32 w = (TFloat32) r.get(0);
-        // Copy out: the Result closes its tensors.
-        TFloat32 copy = TFloat32.tensorOf(w.shape());
-        w.copyTo(copy);
-        return copy;
+      Session.Runner runner = s.runner();
+      for (int i = 0; i < factors.size(); i += 2) {
+        runner.fetch(
+            tf.linalg.matMul(
+                tf.constantOf((TFloat32) factors.get(i)), tf.constantOf((TFloat32) factors.get(i + 1))));
       }
+      return runner.run(); // the tensors outlive the session that computed them
     }
   }
 
-  private static float[][] randomInput(int hidden, int layer) {
-    Random random = new Random(1234 + layer);
+  private static float[][] randomInput(int hidden, int seed) {
+    Random random = new Random(1234 + seed);
     float[][] x = new float[CHECK_ROWS][hidden];
     for (float[] row : x) {
       for (int j = 0; j < hidden; j++) {
@@ -275,14 +335,22 @@ public final class Surgery {
     return max;
   }
 
-  private static boolean isFfnKernel(String name) {
-    return (name.contains("/" + INTERMEDIATE + "/" + DENSE + "/") || name.matches(".*/layer_\\d+/output/dense/.*"))
-        && name.endsWith("/" + DENSE + "/" + KERNEL);
+  /**
+   * Whether a full-model kernel is factorised in the relaxed checkpoint whose variables are {@code
+   * relaxedNames}: it is missing there, and its {@code kernel_u} and {@code kernel_v} are present.
+   */
+  private static boolean isFactorised(String name, Set<String> relaxedNames) {
+    return name.endsWith("/" + KERNEL)
+        && !relaxedNames.contains(name)
+        && relaxedNames.contains(name + "_u")
+        && relaxedNames.contains(name + "_v");
   }
 
-  private static boolean isFfnKernelSlot(String name) {
+  private static boolean isSlotOfFactorised(String name, Set<String> relaxedNames) {
     for (String slot : List.of(ADAM_M, ADAM_V)) {
-      if (name.endsWith("/" + slot) && isFfnKernel(name.substring(0, name.length() - slot.length() - 1))) {
+      String suffix = "/" + slot;
+      if (name.endsWith(suffix)
+          && isFactorised(name.substring(0, name.length() - suffix.length()), relaxedNames)) {
         return true;
       }
     }
@@ -313,10 +381,12 @@ public final class Surgery {
     }
     Optional<BertConfig.Relaxed> savedRelaxed = BertConfig.fromJsonFile(saved).relaxed();
     if (savedRelaxed.isPresent() && !savedRelaxed.equals(cfg.relaxed())) {
+      BertConfig.Relaxed was = savedRelaxed.get();
+      BertConfig.Relaxed want = cfg.requireRelaxed();
       throw new IllegalArgumentException(
-          "the relaxed checkpoint " + relaxedPrefix + " has ffn_rank "
-              + savedRelaxed.get().ffnRank() + ", --config has " + cfg.requireRelaxed().ffnRank()
-              + "; nothing written");
+          "the relaxed checkpoint " + relaxedPrefix + " has ffn_rank " + was.ffnRank()
+              + " and attention_rank " + was.attentionRank() + ", --config has "
+              + want.ffnRank() + " and " + want.attentionRank() + "; nothing written");
     }
   }
 

@@ -153,6 +153,15 @@ public final class Checkpoints {
     writeAtomically(dir.resolve(INDEX_FILE), sb.toString());
   }
 
+  /** Deletes all but the newest {@code keep} checkpoints of {@code dir}. */
+  public static void keepNewest(Path dir, int keep) {
+    try {
+      prune(dir, keep);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove old checkpoints in " + dir, e);
+    }
+  }
+
   private static void prune(Path dir, int keep) throws IOException {
     List<Long> all = steps(dir);
     for (int i = 0; i < all.size() - keep; i++) {

@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Result;
@@ -35,6 +36,10 @@ class BertModelTest {
           100, HIDDEN, 2, 2, 64, "gelu", 0.1, 0.1, 16, 2, 0.02,
           Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
 
+  /** TINY with the Q, K, V and O kernels factorised too (corebert's deeper relaxation). */
+  static final BertConfig TINY_DEEP =
+      TINY.withRelaxed(new BertConfig.Relaxed("linear_elu", 4, 3));
+
   static final int[][] IDS = {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}};
   static final int[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}};
   static final int[][] SEGMENTS = {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}};
@@ -52,6 +57,10 @@ class BertModelTest {
       PretrainingHeads.Losses losses) {}
 
   static Built build(Graph graph, BertConfig cfg, BertModel.Variant variant) {
+    return build(graph, cfg, variant, VariableStore.create());
+  }
+
+  static Built build(Graph graph, BertConfig cfg, BertModel.Variant variant, VariableStore store) {
     Ops tf = Ops.create(graph);
     Placeholder<TInt32> ids = intInput(tf, Endpoints.INPUT_IDS, BATCH, SEQ);
     Placeholder<TInt32> mask = intInput(tf, Endpoints.INPUT_MASK, BATCH, SEQ);
@@ -64,9 +73,9 @@ class BertModelTest {
     Placeholder<TInt32> nsp =
         tf.withName(Endpoints.NEXT_SENTENCE_LABELS)
             .placeholder(TInt32.class, Placeholder.shape(Shape.of(BATCH)));
-    BertModel.Outputs encoder = BertModel.build(tf, cfg, variant, ids, mask, segments, SEED);
+    BertModel.Outputs encoder = BertModel.build(tf, cfg, variant, ids, mask, segments, SEED, store);
     PretrainingHeads.Losses losses =
-        PretrainingHeads.build(tf, cfg, encoder, positions, labels, weights, nsp, SEED);
+        PretrainingHeads.build(tf, cfg, encoder, positions, labels, weights, nsp, SEED, store);
     return new Built(ids, mask, segments, positions, labels, weights, nsp, encoder, losses);
   }
 
@@ -108,6 +117,60 @@ class BertModelTest {
       assertEquals(golden("bert_tiny_relaxed_variables.txt"), variableNames(graph));
       runAndCheckShapes(graph, b);
     }
+  }
+
+  @Test
+  void deeplyRelaxedModelFactorisesTheAttentionKernelsToo() throws Exception {
+    try (Graph graph = new Graph()) {
+      Built b = build(graph, TINY_DEEP, BertModel.Variant.RELAXED);
+      assertEquals(golden("bert_tiny_relaxed_attention_variables.txt"), variableNames(graph));
+      assertEquals(Shape.of(HIDDEN, 3), graph.operationOrThrow(
+          "bert/encoder/layer_1/attention/self/key/kernel_u").output(0).shape());
+      runAndCheckShapes(graph, b);
+    }
+  }
+
+  @Test
+  void fusedQkvGivesTheUnfusedOutputsForTheSameCheckpoint(@TempDir Path dir) {
+    for (BertConfig cfg : List.of(TINY, TINY_DEEP)) {
+      for (BertModel.Variant variant : BertModel.Variant.values()) {
+        String prefix = dir.resolve(variant + "-" + cfg.requireRelaxed().attentionRank()).toString();
+        float[][] unfused;
+        float[][] fused;
+        try (Graph graph = new Graph()) {
+          Built b = build(graph, cfg.withoutDropout(), variant, VariableStore.create(Precision.FP32, false));
+          try (Session session = new Session(graph)) {
+            session.initialize();
+            session.save(prefix);
+            unfused = sequenceOutput(session, b, IDS, MASK, SEGMENTS);
+          }
+        }
+        try (Graph graph = new Graph()) {
+          Built b = build(graph, cfg.withoutDropout(), variant, VariableStore.create(Precision.FP32, true));
+          assertTrue(hasOpType(graph, "Split"), "the fused graph splits one Q/K/V product");
+          try (Session session = new Session(graph)) {
+            session.restore(prefix); // no initialize: every weight comes from the checkpoint
+            fused = sequenceOutput(session, b, IDS, MASK, SEGMENTS);
+          }
+        }
+        float max = 0;
+        for (int i = 0; i < unfused.length; i++) {
+          for (int j = 0; j < HIDDEN; j++) {
+            max = Math.max(max, Math.abs(unfused[i][j] - fused[i][j]));
+          }
+        }
+        assertTrue(max < 1e-5, variant + ": fused and unfused outputs differ by " + max);
+      }
+    }
+  }
+
+  private static boolean hasOpType(Graph graph, String type) {
+    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+      if (it.next().type().equals(type)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void runAndCheckShapes(Graph graph, Built b) {
