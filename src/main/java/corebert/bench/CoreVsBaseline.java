@@ -64,11 +64,12 @@ public final class CoreVsBaseline {
       int ffnRank,
       int attentionRank,
       double relaxedLr,
-      double fullLr) {
+      double fullLr,
+      boolean jointSchedule) {
     String name() {
       return String.format(
-          Locale.ROOT, "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e", budgetFraction, fraction, ffnRank,
-          attentionRank, relaxedLr, fullLr);
+          Locale.ROOT, "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s", budgetFraction, fraction, ffnRank,
+          attentionRank, relaxedLr, fullLr, jointSchedule ? "-joint" : "");
     }
 
     BertConfig config(BertConfig base) {
@@ -84,6 +85,7 @@ public final class CoreVsBaseline {
       m.put("attention_rank", attentionRank);
       m.put("relaxed_learning_rate", relaxedLr);
       m.put("full_learning_rate", fullLr);
+      m.put("joint_schedule", jointSchedule);
       return m;
     }
   }
@@ -294,18 +296,22 @@ public final class CoreVsBaseline {
         CorePipeline.run(
             cfg, trainConfig(s, Variant.RELAXED, dir, c.relaxedLr(), seed, budget),
             new CorePipeline.Plan(
-                0, 0, c.fraction(), c.relaxedLr(), c.fullLr(), s.fullWarmupSteps(), List.of()));
+                0, 0, c.fraction(), c.relaxedLr(), c.fullLr(), s.fullWarmupSteps(),
+                c.jointSchedule(), List.of()));
     double wall = (System.nanoTime() - t0) / 1e9;
+    // The switch costs surgery plus phase 2's graph and restore; CoRe's clock counts both.
     double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
+    double switchSec = surgerySec + ((Number) summary.get("phase2_setup_sec")).doubleValue();
     List<Point> curve = new ArrayList<>();
     curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.RELAXED_DIR), dir, Variant.RELAXED, "relaxed", 0));
-    curve.addAll(curve(s, cfg, fullDir, dir, Variant.FULL, "full", surgerySec));
+    curve.addAll(curve(s, cfg, fullDir, dir, Variant.FULL, "full", switchSec));
     Map<String, Object> json = new LinkedHashMap<>(c.toJson());
     json.put("seed", seed);
     json.put("started", started);
     json.put("steps", summary.get("step"));
     json.put("surgery_step", summary.get("surgery_step"));
     json.put("surgery_sec", surgerySec);
+    json.put("switch_sec", switchSec);
     json.put("wall_sec", wall);
     return finish(dir, key, new Run(c.name(), seed, curve), json, cfg);
   }
@@ -380,7 +386,7 @@ public final class CoreVsBaseline {
         variant, s.train(), dir, dir, 0, budgetSec, s.batchSize(), lr, s.warmupSteps(),
         Optional.empty(), Integer.MAX_VALUE, s.evalEverySec(), 50, Integer.MAX_VALUE, 5, false,
         seed, AdamWeightDecay.Rule.ADAMW, false, s.precision(), 10_000,
-        variant.name().toLowerCase(Locale.ROOT), 0, Parallelism.SINGLE);
+        variant.name().toLowerCase(Locale.ROOT), 0, 1, Parallelism.SINGLE);
   }
 
   /**

@@ -68,7 +68,8 @@ final class BenchCoreCommand implements Command {
                 + " (share of --time-budget, default 1), relaxed-fraction (phase 1's share of"
                 + " that, default " + CoreCommand.DEFAULT_RELAXED_FRACTION + "), ffn-rank and"
                 + " attention-rank (default: the config's), relaxed-lr (default 1e-3), full-lr"
-                + " (default " + CoreCommand.DEFAULT_FULL_LR + ")"));
+                + " (default " + CoreCommand.DEFAULT_FULL_LR + "), joint (1: phase 1's learning"
+                + " rate decays over the whole run, default 0)"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
     o.addOption(valued("warmup-steps", "N", "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
     o.addOption(
@@ -183,6 +184,7 @@ final class BenchCoreCommand implements Command {
     v.put("attention-rank", (double) relaxed.attentionRank());
     v.put("relaxed-lr", 1e-3);
     v.put("full-lr", CoreCommand.DEFAULT_FULL_LR);
+    v.put("joint", 0.0);
     for (String part : spec.split(",")) {
       if (part.isBlank()) {
         continue;
@@ -203,14 +205,16 @@ final class BenchCoreCommand implements Command {
     requireIn(v, "attention-rank", 0, Integer.MAX_VALUE);
     requireIn(v, "relaxed-lr", 1e-9, 0.999);
     requireIn(v, "full-lr", 1e-9, 0.999);
-    for (String rank : List.of("ffn-rank", "attention-rank")) {
+    requireIn(v, "joint", 0, 1);
+    for (String rank : List.of("ffn-rank", "attention-rank", "joint")) {
       if (v.get(rank) != Math.rint(v.get(rank))) {
         throw new UsageException("--core: " + rank + " must be an integer, got " + v.get(rank));
       }
     }
     return new CoreVsBaseline.CoreSetting(
         v.get("budget"), v.get("relaxed-fraction"), v.get("ffn-rank").intValue(),
-        v.get("attention-rank").intValue(), v.get("relaxed-lr"), v.get("full-lr"));
+        v.get("attention-rank").intValue(), v.get("relaxed-lr"), v.get("full-lr"),
+        v.get("joint") == 1);
   }
 
   private static void requireIn(Map<String, Double> v, String key, double min, double max) {

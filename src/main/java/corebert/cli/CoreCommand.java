@@ -44,6 +44,10 @@ final class CoreCommand implements Command {
     o.addOption(
         valued("full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
     o.addOption(
+        flag(
+            "joint-schedule",
+            "phase 1's learning rate decays over the whole run instead of reaching 0 at the switch"));
+    o.addOption(
         Flags.optionalList(
             "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
     PretrainCommand.addTrainingOptions(o, false);
@@ -77,7 +81,9 @@ final class CoreCommand implements Command {
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
     var summary =
         CorePipeline.run(
-            cfg, tc, new CorePipeline.Plan(n1, n2, fraction, relaxedLr, fullLr, warmup, eval));
+            cfg, tc,
+            new CorePipeline.Plan(
+                n1, n2, fraction, relaxedLr, fullLr, warmup, line.hasOption("joint-schedule"), eval));
     System.out.println(Json.write(summary));
     return 0;
   }

@@ -183,6 +183,7 @@ final class PretrainCommand implements Command {
           intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
           variant.name().toLowerCase(Locale.ROOT),
           0,
+          1,
           new Parallelism(
               intValue(line, "num-gpus", 1, 1), intValue(line, "accumulate-steps", 1, 1),
               cluster(line)));

@@ -119,12 +119,11 @@ final class QuickstartCommand implements Command {
             Variant.RELAXED, train, dir.resolve("core"), dir.resolve("core"), relaxedSteps, 0,
             BATCH, LR, WARMUP, Optional.empty(), 250, 0, 50, 2, 5, line.hasOption("xla"),
             PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, Precision.FP32, 10_000,
-            "relaxed", 0,
-            Parallelism.SINGLE);
+            "relaxed", 0, 1, Parallelism.SINGLE);
     Map<String, Object> core =
         CorePipeline.run(
             cfg, tc, new CorePipeline.Plan(
-                relaxedSteps, fullSteps, 0, LR, FULL_LR, Math.max(10, fullSteps / 20), eval));
+                relaxedSteps, fullSteps, 0, LR, FULL_LR, Math.max(10, fullSteps / 20), false, eval));
     LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
     Map<String, Object> summary = new LinkedHashMap<>(core);
     summary.put("total_seconds", (System.nanoTime() - start) / 1e9);

@@ -34,6 +34,9 @@ public final class CorePipeline {
    * @param relaxedLearningRate phase 1's peak learning rate (its warm-up is the run's)
    * @param fullLearningRate phase 2's peak learning rate
    * @param fullWarmupSteps phase 2's re-warm-up
+   * @param jointSchedule phase 1's learning rate decays over the whole run instead of reaching 0
+   *     at the switch: phase 2, not phase 1, then anneals, and its re-warm-up does not undo an
+   *     annealed phase 1
    * @param evalInputs held-out data to measure the loss before and after surgery and at the end
    */
   public record Plan(
@@ -43,7 +46,17 @@ public final class CorePipeline {
       double relaxedLearningRate,
       double fullLearningRate,
       long fullWarmupSteps,
-      List<Path> evalInputs) {}
+      boolean jointSchedule,
+      List<Path> evalInputs) {
+
+    /** How much longer than phase 1 its learning rate takes to decay to 0. */
+    double relaxedDecaySpan(boolean budget) {
+      if (!jointSchedule) {
+        return 1;
+      }
+      return budget ? 1 / relaxedFraction : (relaxedSteps + fullSteps) / (double) relaxedSteps;
+    }
+  }
 
   private CorePipeline() {}
 
@@ -65,7 +78,7 @@ public final class CorePipeline {
               tc.forPhase(
                   Variant.RELAXED, "relaxed", relaxedDir, plan.relaxedSteps(),
                   budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0,
-                  plan.relaxedLearningRate(), tc.warmupSteps()));
+                  plan.relaxedLearningRate(), tc.warmupSteps(), plan.relaxedDecaySpan(budget)));
       LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
       long surgeryStart = System.nanoTime();
       surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
@@ -86,7 +99,9 @@ public final class CorePipeline {
             cfg,
             tc.forPhase(
                 Variant.FULL, "full", fullDir, budget ? 0 : phase2Start + plan.fullSteps(),
-                tc.timeBudgetSec(), phase2Start, plan.fullLearningRate(), plan.fullWarmupSteps()));
+                tc.timeBudgetSec(), phase2Start, plan.fullLearningRate(), plan.fullWarmupSteps(), 1));
+    // With surgery, the switch's cost on top of training time: benchmarks add it back.
+    summary.put("phase2_setup_sec", full.setupSec());
     summary.put("step", full.step());
     summary.put("loss", full.loss());
     summary.put("elapsed_sec", full.elapsedSec());

@@ -120,18 +120,18 @@ public final class Surgery {
       for (int i = 0; i < relaxedNames.size(); i++) {
         index.put(relaxedNames.get(i), i);
       }
-      int copied = 0;
       List<String> rebuilt = new ArrayList<>();
+      int copied;
       long step;
       try (Result values = relaxed.read(relaxedNames)) {
         step = ((TInt64) values.get(index.get(GLOBAL_STEP))).getLong();
+        Map<String, Tensor> copies = new LinkedHashMap<>();
         List<Tensor> factors = new ArrayList<>(); // U, V of each rebuilt kernel in turn
         for (String name : full.names()) {
           Integer i = index.get(name);
           if (i != null) {
             requireSameShape(name, relaxed.shape(name), full.shape(name));
-            full.write(name, values.get(i));
-            copied++;
+            copies.put(name, values.get(i));
           } else if (isFactorised(name, index.keySet())) {
             rebuilt.add(name);
             factors.add(values.get(index.get(name + "_u")));
@@ -140,17 +140,21 @@ public final class Surgery {
             throw new IllegalStateException("surgery has no rule for variable " + name);
           } // rebuilt kernels' slots keep their zero initial values
         }
+        full.writeAll(copies);
+        copied = copies.size();
         try (Result products = products(factors)) {
+          Map<String, Tensor> kernels = new LinkedHashMap<>();
           for (int k = 0; k < rebuilt.size(); k++) {
             requireSameShape(rebuilt.get(k), products.get(k).shape(), full.shape(rebuilt.get(k)));
-            full.write(rebuilt.get(k), products.get(k));
+            kernels.put(rebuilt.get(k), products.get(k));
           }
+          full.writeAll(kernels);
         }
       }
       Path written = full.save(outputDir, step);
       cfg.writeTo(outputDir.resolve(Trainer.BERT_CONFIG));
       try {
-        Report report = verify(cfg, relaxed, written, copied, rebuilt.size(), step);
+        Report report = verify(cfg, relaxed, full, written, copied, rebuilt.size(), step);
         writeReport(outputDir, report);
         LOG.info(
             String.format(
@@ -166,39 +170,41 @@ public final class Surgery {
     }
   }
 
-  /** Reads the written checkpoint back and compares it with the relaxed model. */
+  /**
+   * Reads the written checkpoint back from disk into {@code back} (the full model's checkpoint
+   * graph) and compares it with the relaxed model.
+   */
   private static Report verify(
-      BertConfig cfg, CheckpointGraph relaxed, Path written, int copied, int rebuiltCount, long step) {
-    try (CheckpointGraph back = CheckpointGraph.build(cfg, Variant.FULL)) {
-      back.restore(written.toString());
-      double copiedDiff = 0;
-      Set<String> relaxedNames = new HashSet<>(relaxed.names());
-      List<String> shared = new ArrayList<>();
-      for (String name : back.names()) {
-        if (relaxedNames.contains(name) && back.isFloat(name)) {
-          shared.add(name);
-        }
+      BertConfig cfg, CheckpointGraph relaxed, CheckpointGraph back, Path written, int copied,
+      int rebuiltCount, long step) {
+    back.restore(written.toString());
+    double copiedDiff = 0;
+    Set<String> relaxedNames = new HashSet<>(relaxed.names());
+    List<String> shared = new ArrayList<>();
+    for (String name : back.names()) {
+      if (relaxedNames.contains(name) && back.isFloat(name)) {
+        shared.add(name);
       }
-      try (Result a = relaxed.read(shared);
-          Result b = back.read(shared)) {
-        for (int i = 0; i < shared.size(); i++) {
-          copiedDiff = Math.max(copiedDiff, maxAbsDiff((TFloat32) a.get(i), (TFloat32) b.get(i)));
-        }
-      }
-      List<String> rebuilt =
-          back.names().stream().filter(name -> isFactorised(name, relaxedNames)).toList();
-      double[] diffs = outputDifferences(cfg, relaxed, back, rebuilt);
-      double denseDiff = diffs[0];
-      double ffnDiff = diffs[1];
-      if (copiedDiff != 0 || ffnDiff > TOLERANCE || denseDiff > TOLERANCE) {
-        throw new IllegalStateException(
-            String.format(
-                "surgery check failed: copied variables differ by %.3e, rebuilt dense layers by"
-                    + " %.3e, FFN outputs by %.3e (tolerance %.0e); nothing kept",
-                copiedDiff, denseDiff, ffnDiff, TOLERANCE));
-      }
-      return new Report(written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff);
     }
+    try (Result a = relaxed.read(shared);
+        Result b = back.read(shared)) {
+      for (int i = 0; i < shared.size(); i++) {
+        copiedDiff = Math.max(copiedDiff, maxAbsDiff((TFloat32) a.get(i), (TFloat32) b.get(i)));
+      }
+    }
+    List<String> rebuilt =
+        back.names().stream().filter(name -> isFactorised(name, relaxedNames)).toList();
+    double[] diffs = outputDifferences(cfg, relaxed, back, rebuilt);
+    double denseDiff = diffs[0];
+    double ffnDiff = diffs[1];
+    if (copiedDiff != 0 || ffnDiff > TOLERANCE || denseDiff > TOLERANCE) {
+      throw new IllegalStateException(
+          String.format(
+              "surgery check failed: copied variables differ by %.3e, rebuilt dense layers by"
+                  + " %.3e, FFN outputs by %.3e (tolerance %.0e); nothing kept",
+              copiedDiff, denseDiff, ffnDiff, TOLERANCE));
+    }
+    return new Report(written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff);
   }
 
   /**

@@ -131,7 +131,14 @@ public final class CheckpointGraph implements AutoCloseable {
 
   /** Overwrites one variable. */
   public void write(String name, Tensor value) {
-    session.runner().feed(feeds.get(name), value).addTarget(assigns.get(name)).run();
+    writeAll(Map.of(name, value));
+  }
+
+  /** Overwrites several variables in one session run. */
+  public void writeAll(Map<String, Tensor> values) {
+    Session.Runner runner = session.runner();
+    values.forEach((name, value) -> runner.feed(feeds.get(name), value).addTarget(assigns.get(name)));
+    runner.run();
   }
 
   /** Saves all variables as {@code dir/model.ckpt-<step>}. */

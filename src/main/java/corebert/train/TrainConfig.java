@@ -38,6 +38,8 @@ import java.util.Optional;
  * @param shuffleBuffer records held by the input shuffle
  * @param phase label written to metrics.jsonl ("full" or "relaxed")
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
+ * @param decaySpan the learning rate decays linearly to 0 at this multiple of the run's length
+ *     (1: at its end; CoRe's joint schedule lets phase 1 decay over the whole CoRe run)
  * @param parallel towers, gradient accumulation and cluster of this run
  */
 public record TrainConfig(
@@ -64,6 +66,7 @@ public record TrainConfig(
     int shuffleBuffer,
     String phase,
     long scheduleStart,
+    double decaySpan,
     Parallelism parallel) {
 
   public TrainConfig {
@@ -82,6 +85,7 @@ public record TrainConfig(
     require(keepCheckpoints >= 1, "keep-checkpoints must be >= 1, got " + keepCheckpoints);
     require(maxBadSteps >= 1, "max bad steps must be >= 1, got " + maxBadSteps);
     require(shuffleBuffer >= 1, "shuffle buffer must be >= 1, got " + shuffleBuffer);
+    require(decaySpan >= 1, "decay span must be >= 1, got " + decaySpan);
     parallel.replicaBatch(batchSize); // the global batch must split evenly
     inputs = List.copyOf(inputs);
   }
@@ -94,18 +98,18 @@ public record TrainConfig(
 
   /** The learning-rate schedule of this run. */
   public LrSchedule schedule() {
-    long total = steps > 0 ? steps - scheduleStart : Math.max(1, warmupSteps * 10);
+    long total = steps > 0 ? Math.round((steps - scheduleStart) * decaySpan) : Math.max(1, warmupSteps * 10);
     return new LrSchedule(learningRate, scheduleStart, warmupSteps, Math.max(total, 1));
   }
 
   /** The same run with other stop and schedule settings (CoRe's phases). */
   public TrainConfig forPhase(
       Variant v, String phaseName, Path phaseDir, long stopStep, double budgetSec, long start,
-      double peakLr, long warmup) {
+      double peakLr, long warmup, double span) {
     return new TrainConfig(
         v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, peakLr, warmup,
         Optional.empty(), saveEvery, saveEverySec, logEvery, keepCheckpoints, maxBadSteps, xla, seed,
-        optimizer, dynamicLossScale, precision, shuffleBuffer, phaseName, start, parallel);
+        optimizer, dynamicLossScale, precision, shuffleBuffer, phaseName, start, span, parallel);
   }
 
   /** The config as JSON, written next to checkpoints as {@code train_config.json}. */
@@ -120,6 +124,7 @@ public record TrainConfig(
     m.put("learning_rate", learningRate);
     m.put("warmup_steps", warmupSteps);
     m.put("schedule_start", scheduleStart);
+    m.put("decay_span", decaySpan);
     m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(null));
     m.put("save_every", saveEvery);
     m.put("save_every_sec", saveEverySec);

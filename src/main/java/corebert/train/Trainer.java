@@ -30,13 +30,18 @@ public final class Trainer {
   public static final String BERT_CONFIG = "bert_config.json";
   public static final String TRAIN_CONFIG = "train_config.json";
 
-  /** How a run ended. */
-  public record Outcome(long step, double loss, double elapsedSec, Path checkpoint) {}
+  /**
+   * How a run ended. {@code setupSec} is the wall time before the first step (graph, session,
+   * restore), which {@code elapsedSec} leaves out.
+   */
+  public record Outcome(
+      long step, double loss, double elapsedSec, double setupSec, Path checkpoint) {}
 
   private Trainer() {}
 
   /** Trains until {@code tc.steps()} or the time budget, then saves and returns. */
   public static Outcome train(BertConfig cfg, TrainConfig tc) {
+    long setupStart = System.nanoTime();
     InputPipeline.DataShape shape = InputPipeline.inspect(tc.inputs());
     Path dir = tc.outputDir();
     createDirectories(dir);
@@ -73,7 +78,7 @@ public final class Trainer {
       cfg.writeTo(dir.resolve(BERT_CONFIG));
       Checkpoints.writeAtomically(dir.resolve(TRAIN_CONFIG), tc.toJson(cfg));
       try {
-        return loop(g, tc, step);
+        return loop(g, tc, step, (System.nanoTime() - setupStart) / 1e9);
       } catch (TensorFlowException e) {
         if (tc.parallel().cluster().isEmpty()) {
           throw e;
@@ -90,7 +95,7 @@ public final class Trainer {
     }
   }
 
-  private static Outcome loop(PretrainingGraph g, TrainConfig tc, long startStep) {
+  private static Outcome loop(PretrainingGraph g, TrainConfig tc, long startStep, double setupSec) {
     Path dir = tc.outputDir();
     double elapsedBefore = lastElapsed(tc.metricsDir().resolve(MetricsLog.FILE), startStep);
     AdamWeightDecay.Update update = g.update.orElseThrow();
@@ -129,7 +134,8 @@ public final class Trainer {
         if (tc.timeBudgetSec() > 0 && step > startStep) {
           // Decay over the steps the budget is expected to allow at the speed seen so far.
           double perStep = runSec / (step - startStep);
-          double expected = step + (tc.timeBudgetSec() - elapsedBefore - runSec) / perStep;
+          double decayEnd = tc.timeBudgetSec() * tc.decaySpan();
+          double expected = step + (decayEnd - elapsedBefore - runSec) / perStep;
           totalFeed = TFloat32.scalarOf((float) Math.max(1, expected - tc.scheduleStart()));
           runner.feed(LrSchedule.TOTAL_STEPS_FEED, totalFeed);
         }
@@ -227,7 +233,7 @@ public final class Trainer {
       lastCheckpoint = Checkpoints.save(g.session, dir, step, tc.keepCheckpoints());
     }
     double elapsed = elapsedBefore + (System.nanoTime() - runStart) / 1e9;
-    return new Outcome(step, lastLoss, elapsed, lastCheckpoint);
+    return new Outcome(step, lastLoss, elapsed, setupSec, lastCheckpoint);
   }
 
   /** Each epoch has its own shuffle order, fixed by the run's seed. */
