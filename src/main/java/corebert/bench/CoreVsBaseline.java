@@ -497,7 +497,7 @@ public final class CoreVsBaseline {
     return FineTuner.run(
         new FineTuner.Settings(
             GlueTask.SST2, f.dataDir(), model.checkpoint(), model.cfg(), f.vocab(), dir, f.epochs(),
-            f.lr(), 32, f.seq(), seed, true, false));
+            f.lr(), 32, f.seq(), seed, true, List.of()));
   }
 
   /** Dev accuracy of always answering the most frequent dev label. */

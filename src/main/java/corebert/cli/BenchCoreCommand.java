@@ -69,7 +69,7 @@ final class BenchCoreCommand implements Command {
                 + " that, default " + CoreCommand.DEFAULT_RELAXED_FRACTION + "), ffn-rank and"
                 + " attention-rank (default: the config's), relaxed-lr (default 1e-3), full-lr"
                 + " (default " + CoreCommand.DEFAULT_FULL_LR + "), joint (1: phase 1's learning"
-                + " rate decays over the whole run, default 0)"));
+                + " rate decays over the whole run; 0: each phase anneals; default 1)"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
     o.addOption(valued("warmup-steps", "N", "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
     o.addOption(
@@ -184,7 +184,7 @@ final class BenchCoreCommand implements Command {
     v.put("attention-rank", (double) relaxed.attentionRank());
     v.put("relaxed-lr", 1e-3);
     v.put("full-lr", CoreCommand.DEFAULT_FULL_LR);
-    v.put("joint", 0.0);
+    v.put("joint", 1.0);
     for (String part : spec.split(",")) {
       if (part.isBlank()) {
         continue;

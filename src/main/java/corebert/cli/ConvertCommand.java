@@ -6,6 +6,7 @@ import corebert.model.BertConfig;
 import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
 import corebert.util.Json;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,7 +29,10 @@ final class ConvertCommand implements Command {
   public Options options() {
     Options o = new Options();
     o.addOption(required("config", "FILE", "bert_config.json with the relaxed block the checkpoint was trained with"));
-    o.addOption(required("relaxed-checkpoint", "CKPT", "relaxed checkpoint directory (newest) or prefix"));
+    o.addOption(
+        required(
+            "relaxed-checkpoint", "CKPT",
+            "relaxed checkpoint: directory (newest), a core run's directory (its relaxed/), or prefix"));
     o.addOption(required("output-dir", "DIR", "where the full checkpoint and bert_config.json go"));
     return o;
   }
@@ -40,7 +44,14 @@ final class ConvertCommand implements Command {
       throw new UsageException(
           "--config " + line.getOptionValue("config") + " has no \"relaxed\" block; give the config the relaxed model was trained with");
     }
-    Path relaxed = Checkpoints.resolve(line.getOptionValue("relaxed-checkpoint"));
+    // A core run's directory stands for its relaxed phase here, not its full BERT.
+    Path given = Path.of(line.getOptionValue("relaxed-checkpoint"));
+    Path coreRelaxed = given.resolve(Checkpoints.CORE_RELAXED_DIR);
+    Path relaxed =
+        Checkpoints.resolve(
+            Files.isDirectory(coreRelaxed) && Checkpoints.latest(given).isEmpty()
+                ? coreRelaxed.toString()
+                : given.toString());
     Surgery.Report r = Surgery.convert(cfg, relaxed, Path.of(line.getOptionValue("output-dir")));
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("checkpoint", r.checkpoint().toString());

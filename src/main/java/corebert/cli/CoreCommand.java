@@ -16,7 +16,7 @@ import org.apache.commons.cli.Options;
 final class CoreCommand implements Command {
   static final double DEFAULT_RELAXED_FRACTION = 0.5;
   /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
-  static final double DEFAULT_FULL_LR = 3e-4;
+  static final double DEFAULT_FULL_LR = 2e-4;
 
   @Override
   public String name() {
@@ -44,14 +44,24 @@ final class CoreCommand implements Command {
     o.addOption(
         valued("full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
     o.addOption(
-        flag(
-            "joint-schedule",
-            "phase 1's learning rate decays over the whole run instead of reaching 0 at the switch"));
+        valued(
+            "schedule", "joint|per-phase",
+            "joint: phase 1's learning rate decays over the whole run, so only phase 2 anneals;"
+                + " per-phase: each phase decays to 0 at its own end (default joint)"));
     o.addOption(
         Flags.optionalList(
             "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
     PretrainCommand.addTrainingOptions(o, false);
     return o;
+  }
+
+  private static boolean jointSchedule(CommandLine line) {
+    return switch (line.getOptionValue("schedule", "joint")) {
+      case "joint" -> true;
+      case "per-phase" -> false;
+      default -> throw new UsageException(
+          "--schedule must be joint or per-phase, got '" + line.getOptionValue("schedule") + "'");
+    };
   }
 
   @Override
@@ -83,7 +93,7 @@ final class CoreCommand implements Command {
         CorePipeline.run(
             cfg, tc,
             new CorePipeline.Plan(
-                n1, n2, fraction, relaxedLr, fullLr, warmup, line.hasOption("joint-schedule"), eval));
+                n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval));
     System.out.println(Json.write(summary));
     return 0;
   }

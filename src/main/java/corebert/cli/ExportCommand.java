@@ -2,7 +2,10 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.export.ExportFormat;
+import corebert.export.HuggingFaceExport;
 import corebert.export.SavedModelExport;
+import corebert.model.BertConfig;
 import corebert.train.Checkpoints;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
@@ -30,18 +33,27 @@ final class ExportCommand implements Command {
             "checkpoint", "CKPT",
             "full-BERT checkpoint: directory (newest) or prefix, ours or google-research/bert's"));
     o.addOption(required("vocab", "FILE", "vocab.txt, copied into the SavedModel's assets/"));
-    o.addOption(required("output", "DIR", "new folder for the SavedModel (must not exist)"));
+    o.addOption(required("output", "DIR", "new folder for the model (must not exist, or be empty for huggingface)"));
+    o.addOption(
+        valued(
+            "format", "savedmodel|huggingface",
+            "a TF SavedModel, or a Hugging Face BertForPreTraining directory (config.json,"
+                + " model.safetensors, tokenizer files) (default savedmodel)"));
+    o.addOption(flag("no-lowercase", "the vocab is cased (huggingface: do_lower_case false)"));
     return o;
   }
 
   @Override
   public int run(CommandLine line) {
     Path output = Path.of(line.getOptionValue("output"));
-    SavedModelExport.export(
-        PretrainCommand.config(line),
-        Checkpoints.resolve(line.getOptionValue("checkpoint")),
-        existingFile(line, "vocab"),
-        output);
+    BertConfig cfg = PretrainCommand.config(line);
+    Path checkpoint = Checkpoints.resolve(line.getOptionValue("checkpoint"));
+    Path vocab = existingFile(line, "vocab");
+    if (FinetuneCommand.format(line) == ExportFormat.HUGGINGFACE) {
+      HuggingFaceExport.exportPretraining(cfg, checkpoint, vocab, !line.hasOption("no-lowercase"), output);
+    } else {
+      SavedModelExport.export(cfg, checkpoint, vocab, output);
+    }
     System.out.println(output);
     return 0;
   }

@@ -2,12 +2,17 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.export.ExportFormat;
 import corebert.glue.FineTuner;
 import corebert.glue.GlueTask;
+import corebert.glue.Task;
+import corebert.glue.TsvTask;
 import corebert.train.Checkpoints;
 import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -25,13 +30,26 @@ final class FinetuneCommand implements Command {
 
   @Override
   public String summary() {
-    return "fine-tune on a GLUE-format task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli)";
+    return "fine-tune on a GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or any"
+        + " labelled TSV (--task tsv)";
   }
 
   @Override
   public Options options() {
     Options o = new Options();
-    o.addOption(required("task", "NAME", "cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte or wnli"));
+    o.addOption(
+        required(
+            "task", "NAME",
+            "cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte or wnli; or tsv for any labelled TSV"
+                + " (with --text-column and --label-column)"));
+    o.addOption(valued("text-column", "N", "--task tsv: 0-based column of the text"));
+    o.addOption(valued("text-b-column", "M", "--task tsv: column of a second text (sentence pairs)"));
+    o.addOption(valued("label-column", "L", "--task tsv: column of the label"));
+    o.addOption(flag("header", "--task tsv: the files' first line names the columns"));
+    o.addOption(
+        valued(
+            "labels", "A,B,...",
+            "--task tsv: the classes, in index order (default: the train file's labels, sorted)"));
     o.addOption(required("data-dir", "DIR", "folder with the task's train.tsv and dev TSVs"));
     o.addOption(required("checkpoint", "CKPT", "pretrained full BERT: directory (newest) or prefix"));
     o.addOption(required("config", "FILE", "bert_config.json of the checkpoint"));
@@ -46,23 +64,76 @@ final class FinetuneCommand implements Command {
     o.addOption(
         flag(
             "export",
-            "also write <output-dir>/saved_model: serving_default returns logits and"
-                + " probabilities (score for sts-b)"));
+            "also write <output-dir>/saved_model (serving_default returns logits and"
+                + " probabilities, score for sts-b), or with --format huggingface"
+                + " <output-dir>/huggingface (BertForSequenceClassification)"));
+    o.addOption(
+        valued(
+            "format", "savedmodel|huggingface[,...]",
+            "what --export writes; both, comma-separated, is allowed (default savedmodel)"));
     return o;
+  }
+
+  /** {@code --format}, for export and finetune --export. */
+  static ExportFormat format(CommandLine line) {
+    try {
+      return ExportFormat.parse(line.getOptionValue("format", "savedmodel"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--" + e.getMessage());
+    }
+  }
+
+  /** A GLUE task by name, or {@code tsv} with its columns and labels. */
+  private static Task task(CommandLine line, Path dataDir) {
+    String name = line.getOptionValue("task");
+    if (!name.equalsIgnoreCase(TsvTask.NAME)) {
+      for (String flag : List.of("text-column", "text-b-column", "label-column", "labels", "header")) {
+        if (line.hasOption(flag)) {
+          throw new UsageException("--" + flag + " is for --task tsv");
+        }
+      }
+      try {
+        return GlueTask.fromName(name);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--task: " + e.getMessage() + ", tsv");
+      }
+    }
+    if (!line.hasOption("text-column") || !line.hasOption("label-column")) {
+      throw new UsageException("--task tsv needs --text-column and --label-column");
+    }
+    int text = intValue(line, "text-column", 0, 0);
+    int label = intValue(line, "label-column", 0, 0);
+    boolean header = line.hasOption("header");
+    List<String> labels =
+        line.hasOption("labels")
+            ? List.of(line.getOptionValue("labels").split(","))
+            : TsvTask.labelsOf(dataDir.resolve("train.tsv"), label, header);
+    try {
+      return new TsvTask(text, intValue(line, "text-b-column", -1, 0), label, header, labels);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--task tsv: " + e.getMessage());
+    }
+  }
+
+  private static List<ExportFormat> formats(CommandLine line) {
+    List<ExportFormat> formats = new ArrayList<>();
+    for (String f : line.getOptionValue("format", "savedmodel").split(",")) {
+      try {
+        formats.add(ExportFormat.parse(f.strip()));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--" + e.getMessage());
+      }
+    }
+    return formats;
   }
 
   @Override
   public int run(CommandLine line) throws Exception {
-    GlueTask task;
-    try {
-      task = GlueTask.fromName(line.getOptionValue("task"));
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--task: " + e.getMessage());
-    }
     Path dataDir = Path.of(line.getOptionValue("data-dir"));
     if (!Files.isDirectory(dataDir)) {
       throw new UsageException("--data-dir: no such directory: " + dataDir);
     }
+    Task task = task(line, dataDir);
     Path out = Path.of(line.getOptionValue("output-dir"));
     Files.createDirectories(out);
     var metrics =
@@ -80,7 +151,7 @@ final class FinetuneCommand implements Command {
                 intValue(line, "max-seq-length", DEFAULT_SEQ, 8),
                 longValue(line, "seed", 12345, 0),
                 !line.hasOption("no-lowercase"),
-                line.hasOption("export")));
+                line.hasOption("export") ? formats(line) : List.of()));
     System.out.println(Json.write(metrics));
     return 0;
   }

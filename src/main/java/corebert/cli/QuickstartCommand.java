@@ -48,7 +48,6 @@ final class QuickstartCommand implements Command {
    * hundred steps on two cores; bert-mini needs several times longer.
    */
   private static final double LR = 1e-3;
-  private static final double FULL_LR = 1e-3;
   private static final int WARMUP = 200;
 
   @Override
@@ -123,7 +122,8 @@ final class QuickstartCommand implements Command {
     Map<String, Object> core =
         CorePipeline.run(
             cfg, tc, new CorePipeline.Plan(
-                relaxedSteps, fullSteps, 0, LR, FULL_LR, Math.max(10, fullSteps / 20), false, eval));
+                relaxedSteps, fullSteps, 0, LR, CoreCommand.DEFAULT_FULL_LR,
+                Math.max(10, fullSteps / 20), true, eval));
     LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
     Map<String, Object> summary = new LinkedHashMap<>(core);
     summary.put("total_seconds", (System.nanoTime() - start) / 1e9);

@@ -17,7 +17,7 @@ import java.util.List;
  */
 public record Features(int n, int seq, int[] ids, int[] mask, int[] types, float[] labels) {
 
-  public static Features of(List<GlueExample> examples, GlueTask task, FullTokenizer tokenizer, int seq) {
+  public static Features of(List<GlueExample> examples, Task task, FullTokenizer tokenizer, int seq) {
     int n = examples.size();
     int[] ids = new int[n * seq];
     int[] mask = new int[n * seq];

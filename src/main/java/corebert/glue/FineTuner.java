@@ -7,6 +7,8 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.ClassifierHead;
 import corebert.model.Endpoints;
+import corebert.export.ExportFormat;
+import corebert.export.HuggingFaceExport;
 import corebert.export.SavedModelExport;
 import corebert.model.VariableNames;
 import corebert.train.AdamWeightDecay;
@@ -52,7 +54,7 @@ public final class FineTuner {
 
   /** What to fine-tune on, from what, and how. */
   public record Settings(
-      GlueTask task,
+      Task task,
       Path dataDir,
       Path checkpoint,
       BertConfig cfg,
@@ -64,10 +66,12 @@ public final class FineTuner {
       int maxSeqLength,
       long seed,
       boolean lowerCase,
-      boolean exportSavedModel) {}
+      List<ExportFormat> exports) {}
 
   /** Where {@code --export} puts the fine-tuned classifier's SavedModel, inside the output dir. */
   public static final String SAVED_MODEL = "saved_model";
+  /** Where {@code --export --format huggingface} puts it. */
+  public static final String HUGGING_FACE = "huggingface";
 
   private FineTuner() {}
 
@@ -79,7 +83,7 @@ public final class FineTuner {
               + s.cfg().maxPositionEmbeddings());
     }
     FullTokenizer tokenizer = new FullTokenizer(Vocab.load(s.vocab()), s.lowerCase());
-    GlueTask task = s.task();
+    Task task = s.task();
     Features train =
         Features.of(task.read(s.dataDir().resolve(task.trainFile())), task, tokenizer, s.maxSeqLength());
     int outputs = task.isRegression() ? 1 : task.labels().size();
@@ -147,7 +151,7 @@ public final class FineTuner {
   /** Dev metrics of each dev file; MNLI's two files are reported under their names. */
   private static Map<String, Object> evaluate(
       Settings s, FullTokenizer tokenizer, int outputs, Path checkpoint) {
-    GlueTask task = s.task();
+    Task task = s.task();
     Map<String, Object> results = new TreeMap<>(); // sorted keys, as run_classifier.py
     try (Graph g = new Graph()) {
       Classifier c =
@@ -180,8 +184,8 @@ public final class FineTuner {
           }
           results.put(task.devFiles().size() == 1 ? "eval_examples" : file.replace(".tsv", "") + "_examples", (double) dev.n());
         }
-        if (s.exportSavedModel()) {
-          exportClassifier(session, c, s);
+        for (ExportFormat format : s.exports()) {
+          exportClassifier(session, c, s, ModelRestore.variablesSoFar(g), format);
         }
       }
     }
@@ -195,10 +199,24 @@ public final class FineTuner {
    * Writes the dropout-free classifier as {@code <output>/saved_model}: {@code serving_default}
    * takes {@code input_word_ids}, {@code input_mask}, {@code input_type_ids} (int32 [B, T]) and
    * returns {@code logits} [B, K] and {@code probabilities} [B, K] (or {@code score} [B] for
-   * regression); vocab and config ship in {@code assets/}.
+   * regression); vocab and config ship in {@code assets/}. Or, in Hugging Face's format, as
+   * {@code <output>/huggingface}, a BertForSequenceClassification directory.
    */
-  private static void exportClassifier(Session session, Classifier c, Settings s) {
-    Path dir = s.outputDir().resolve(SAVED_MODEL);
+  private static void exportClassifier(
+      Session session, Classifier c, Settings s, List<Variable<TFloat32>> vars, ExportFormat format) {
+    boolean hf = format == ExportFormat.HUGGINGFACE;
+    Path dir = s.outputDir().resolve(hf ? HUGGING_FACE : SAVED_MODEL);
+    try {
+      Checkpoints.deleteRecursively(dir); // a rerun replaces its own export
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot replace " + dir, e);
+    }
+    if (hf) {
+      List<String> labels = s.task().isRegression() ? List.of("score") : s.task().labels();
+      HuggingFaceExport.exportClassifier(s.cfg(), session, vars, labels, s.vocab(), s.lowerCase(), dir);
+      LOG.info("exported the classifier to " + dir);
+      return;
+    }
     Signature.Builder signature =
         Signature.builder()
             .key(Signature.DEFAULT_KEY)
@@ -209,11 +227,6 @@ public final class FineTuner {
       signature.output("score", c.prediction);
     } else {
       signature.output("logits", c.logits).output("probabilities", c.probabilities);
-    }
-    try {
-      Checkpoints.deleteRecursively(dir); // a rerun replaces its own export
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot replace " + dir, e);
     }
     SavedModelExport.write(session, signature.build(), s.cfg(), s.vocab(), dir);
     LOG.info("exported the classifier to " + dir);

@@ -47,6 +47,19 @@ public final class GlueMetrics {
   }
 
   /**
+   * Macro-averaged F1 over classes 0..k-1: the unweighted mean of each class's {@link #f1}, as
+   * sklearn's {@code f1_score(average="macro")} over those labels.
+   */
+  public static double macroF1(int[] pred, int[] gold, int k) {
+    checkSizes(pred.length, gold.length);
+    double sum = 0;
+    for (int c = 0; c < k; c++) {
+      sum += f1(pred, gold, c);
+    }
+    return sum / k;
+  }
+
+  /**
    * Binary Matthews correlation (CoLA's metric), class 1 positive; 0 when any marginal is empty and
    * the denominator is therefore 0, as sklearn.
    */

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * run_classifier.py (and the official GLUE files for the tasks it has no processor for), so that a
  * label index here is the same class index a BERT checkpoint fine-tuned there would predict.
  */
-public enum GlueTask {
+public enum GlueTask implements Task {
   COLA("cola", false, 4, false, 3, -1, 1, List.of("0", "1")),
   SST2("sst-2", true, 2, false, 0, -1, 1, List.of("0", "1")),
   MRPC("mrpc", true, 5, false, 3, 4, 0, List.of("0", "1")),
@@ -84,26 +84,31 @@ public enum GlueTask {
   }
 
   /** The task's name as GLUE spells it, e.g. "sst-2". */
+  @Override
   public String displayName() {
     return displayName;
   }
 
   /** Whether the label is a real-valued score (STS-B) rather than a class. */
+  @Override
   public boolean isRegression() {
     return this == STSB;
   }
 
   /** The class labels, in the order that defines their indices; empty for regression. */
+  @Override
   public List<String> labels() {
     return labels;
   }
 
   /** The training split's file name inside the task's data directory. */
+  @Override
   public String trainFile() {
     return "train.tsv";
   }
 
   /** The dev splits' file names; MNLI has a matched and a mismatched one. */
+  @Override
   public List<String> devFiles() {
     return this == MNLI ? List.of("dev_matched.tsv", "dev_mismatched.tsv") : List.of("dev.tsv");
   }
@@ -114,6 +119,7 @@ public enum GlueTask {
    * columns and labels this task does not have are refused with the file and line, rather than
    * being trained on.
    */
+  @Override
   public List<GlueExample> read(Path tsv) {
     if (!Files.isRegularFile(tsv)) {
       throw new IllegalArgumentException("no such " + displayName + " data file: " + tsv);
@@ -177,6 +183,7 @@ public enum GlueTask {
    * The GLUE metrics of this task, in reporting order. For classification, {@code predictions} and
    * {@code gold} are label indices into {@link #labels()}; for STS-B they are scores.
    */
+  @Override
   public Map<String, Double> metrics(double[] predictions, double[] gold) {
     Map<String, Double> out = new LinkedHashMap<>();
     if (isRegression()) {

@@ -4,13 +4,13 @@ import static corebert.model.VariableNames.*;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.random.RandomUniform;
-import org.tensorflow.op.random.TruncatedNormal;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
@@ -198,7 +198,11 @@ public final class BertModel {
     Operand<TFloat32> k = splitHeads(projected.get(1), batch, seq); // [B, N, T, D]
     Operand<TFloat32> v = splitHeads(projected.get(2), batch, seq); // [B, N, T, D]
     Operand<TFloat32> context =
-        variant == Variant.FULL ? softmaxAttention(q, k, v, mask) : linearAttention(q, k, v, mask);
+        variant == Variant.FULL
+            ? softmaxAttention(
+                tf, layers, q, k, v, mask, cfg.headSize(),
+                probs -> dropout(probs, cfg.attentionProbsDropoutProb()))
+            : linearAttention(tf, layers, q, k, v, mask); // [B, N, T, D]
     // [B, N, T, D] -> [B, T, N, D] -> [B*T, H]
     Operand<TFloat32> merged = tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3}));
     return tf.reshape(merged, tf.constant(new int[] {-1, cfg.hiddenSize()}));
@@ -226,7 +230,7 @@ public final class BertModel {
       if (rank == 0) {
         first.add(tf.identity(weight(scope, KERNEL, Shape.of(h, h))));
       } else {
-        Factors uv = factors(scope, h, h, rank);
+        Layers.Factors uv = layers.factors(scope, h, h, cfg.initializerRange(), rank);
         first.add(uv.u());
         second.add(uv.v());
       }
@@ -244,34 +248,59 @@ public final class BertModel {
     return out;
   }
 
-  private Operand<TFloat32> softmaxAttention(
-      Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> mask) {
-    Operand<TFloat32> scores =
-        layers.batchMatMul(q, k, false, true); // [B, N, T, T]
-    scores = tf.math.mul(scores, tf.constant((float) (1.0 / Math.sqrt(cfg.headSize()))));
+  /**
+   * Scaled dot-product attention (Vaswani et al. 2017 §3.2.1), per head: softmax(Q·Kᵀ/√D + adder)·V
+   * with adder -10000 at padded keys.
+   *
+   * @param q float [B, N, T, D], likewise k and v
+   * @param mask float [B, T], 1 for real tokens and 0 for padding
+   * @param probsDropout applied to the attention probabilities [B, N, T, T]
+   * @return float [B, N, T, D]
+   */
+  static Operand<TFloat32> softmaxAttention(
+      Ops tf,
+      Layers layers,
+      Operand<TFloat32> q,
+      Operand<TFloat32> k,
+      Operand<TFloat32> v,
+      Operand<TFloat32> mask,
+      int headSize,
+      UnaryOperator<Operand<TFloat32>> probsDropout) {
+    Operand<TFloat32> scores = layers.batchMatMul(q, k, false, true); // [B, N, T, T]
+    scores = tf.math.mul(scores, tf.constant((float) (1.0 / Math.sqrt(headSize))));
     // mask [B, T] -> [B, 1, 1, T]: each query ignores padded keys.
     Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(1));
     Operand<TFloat32> adder =
         tf.math.mul(tf.math.sub(tf.constant(1f), keyMask), tf.constant(MASK_ADDER));
     Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, adder)); // [B, N, T, T]
-    probs = dropout(probs, cfg.attentionProbsDropoutProb());
-    return layers.batchMatMul(probs, v, false, false); // [B, N, T, D]
+    return layers.batchMatMul(probsDropout.apply(probs), v, false, false); // [B, N, T, D]
   }
 
-  private Operand<TFloat32> linearAttention(
-      Operand<TFloat32> q, Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> mask) {
+  /**
+   * Linear attention (Katharopoulos et al. 2020, eq. 6), per head: with φ = elu + 1, the output at
+   * i is φ(Q_i)·Σ_j φ(K_j)ᵀV_j / (φ(Q_i)·Σ_j φ(K_j) + ε). Padded keys are masked by zeroing
+   * φ(K_j); no T×T matrix is built.
+   *
+   * @param q float [B, N, T, D], likewise k and v
+   * @param mask float [B, T], 1 for real tokens and 0 for padding
+   * @return float [B, N, T, D]
+   */
+  static Operand<TFloat32> linearAttention(
+      Ops tf,
+      Layers layers,
+      Operand<TFloat32> q,
+      Operand<TFloat32> k,
+      Operand<TFloat32> v,
+      Operand<TFloat32> mask) {
     Operand<TFloat32> one = tf.constant(1f);
     Operand<TFloat32> phiQ = tf.math.add(tf.nn.elu(q), one); // [B, N, T, D], > 0
     // mask [B, T] -> [B, 1, T, 1]: padded keys contribute nothing to the sums below.
     Operand<TFloat32> keyMask = tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(3));
     Operand<TFloat32> phiK = tf.math.mul(tf.math.add(tf.nn.elu(k), one), keyMask); // [B, N, T, D]
-    Operand<TFloat32> kv =
-        layers.batchMatMul(phiK, v, true, false); // [B, N, D, D]
-    Operand<TFloat32> kSum =
-        tf.sum(phiK, tf.constant(2), Sum.keepDims(true)); // [B, N, 1, D]
+    Operand<TFloat32> kv = layers.batchMatMul(phiK, v, true, false); // [B, N, D, D]
+    Operand<TFloat32> kSum = tf.sum(phiK, tf.constant(2), Sum.keepDims(true)); // [B, N, 1, D]
     Operand<TFloat32> numerator = layers.batchMatMul(phiQ, kv, false, false); // [B, N, T, D]
-    Operand<TFloat32> normaliser =
-        layers.batchMatMul(phiQ, kSum, false, true); // [B, N, T, 1]
+    Operand<TFloat32> normaliser = layers.batchMatMul(phiQ, kSum, false, true); // [B, N, T, 1]
     return tf.math.div(numerator, tf.math.add(normaliser, tf.constant(LINEAR_ATTENTION_EPS)));
   }
 
@@ -297,33 +326,9 @@ public final class BertModel {
         .tanh(layers.dense(pooler.withSubScope(DENSE), first, h, h, cfg.initializerRange()));
   }
 
-  /**
-   * A dense layer x [rows, in] -> [rows, out]. Its kernel is the full W [in, out] when {@code
-   * rank} is 0, else the product U·V of U [in, R] and V [R, out] under {@code kernel_u} and
-   * {@code kernel_v} (the relaxed model), which surgery multiplies out into W.
-   */
+  /** A dense layer whose kernel is full (rank 0) or the product U·V of the given rank. */
   private Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, int rank) {
-    if (rank == 0) {
-      return layers.dense(scope, x, in, out, cfg.initializerRange());
-    }
-    Factors uv = factors(scope, in, out, rank);
-    Operand<TFloat32> low = layers.matMul(x, uv.u(), false); // [rows, R]
-    Operand<TFloat32> y = layers.matMul(low, uv.v(), false); // [rows, out]
-    return tf.math.add(y, tf.identity(layers.constant(scope, BIAS, out, 0f)));
-  }
-
-  /** The two factors of a rank-R kernel, read for use in maths. */
-  private record Factors(Operand<TFloat32> u, Operand<TFloat32> v) {}
-
-  /**
-   * U [in, R] and V [R, out], both starting at stddev sqrt(σ/√R) so that U·V has BERT's initial
-   * scale σ: Var((UV)_ij) = R·Var(U)·Var(V) = σ².
-   */
-  private Factors factors(Ops scope, int in, int out, int rank) {
-    double factorStd = Math.sqrt(cfg.initializerRange() / Math.sqrt(rank));
-    Variable<TFloat32> u = layers.truncatedNormal(scope, KERNEL_U, Shape.of(in, rank), factorStd);
-    Variable<TFloat32> v = layers.truncatedNormal(scope, KERNEL_V, Shape.of(rank, out), factorStd);
-    return new Factors(tf.identity(u), tf.identity(v));
+    return layers.dense(scope, x, in, out, cfg.initializerRange(), rank);
   }
 
   /** Rank of the FFN kernels: 0 (full) in BERT, the relaxed block's ffn_rank in the relaxed model. */

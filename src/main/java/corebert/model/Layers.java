@@ -82,6 +82,35 @@ final class Layers {
     return tf.math.add(y, tf.identity(constant(scope, BIAS, out, 0f)));
   }
 
+  /**
+   * A dense layer x [rows, in] -> [rows, out] whose kernel is the full W [in, out] when {@code
+   * rank} is 0, else the product U·V of U [in, R] and V [R, out] under {@code kernel_u} and
+   * {@code kernel_v} (CoRe's relaxed model), which surgery multiplies out into W.
+   */
+  Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, double stddev, int rank) {
+    if (rank == 0) {
+      return dense(scope, x, in, out, stddev);
+    }
+    Factors uv = factors(scope, in, out, stddev, rank);
+    Operand<TFloat32> low = matMul(x, uv.u(), false); // [rows, R]
+    Operand<TFloat32> y = matMul(low, uv.v(), false); // [rows, out]
+    return tf.math.add(y, tf.identity(constant(scope, BIAS, out, 0f)));
+  }
+
+  /** The two factors of a rank-R kernel, read for use in maths. */
+  record Factors(Operand<TFloat32> u, Operand<TFloat32> v) {}
+
+  /**
+   * U [in, R] and V [R, out], both starting at stddev sqrt(σ/√R) so that U·V has the full
+   * kernel's initial scale σ: Var((UV)_ij) = R·Var(U)·Var(V) = σ².
+   */
+  Factors factors(Ops scope, int in, int out, double stddev, int rank) {
+    double factorStd = Math.sqrt(stddev / Math.sqrt(rank));
+    Variable<TFloat32> u = truncatedNormal(scope, KERNEL_U, Shape.of(in, rank), factorStd);
+    Variable<TFloat32> v = truncatedNormal(scope, KERNEL_V, Shape.of(rank, out), factorStd);
+    return new Factors(tf.identity(u), tf.identity(v));
+  }
+
   /** a [m, k] · b [k, n] (b [n, k] when {@code transposeB}) in the compute precision; float32 out. */
   Operand<TFloat32> matMul(Operand<TFloat32> a, Operand<TFloat32> b, boolean transposeB) {
     return matMul(store.precision().type, a, b, transposeB);

@@ -22,8 +22,8 @@ import java.util.logging.Logger;
  */
 public final class CorePipeline {
   private static final Logger LOG = Logger.getLogger(CorePipeline.class.getName());
-  public static final String RELAXED_DIR = "relaxed";
-  public static final String FULL_DIR = "full";
+  public static final String RELAXED_DIR = Checkpoints.CORE_RELAXED_DIR;
+  public static final String FULL_DIR = Checkpoints.CORE_FULL_DIR;
 
   /**
    * How to split the run.

@@ -34,16 +34,32 @@ public final class Checkpoints {
 
   private Checkpoints() {}
 
+  /** A CoRe run's subdirectories: phase 1's relaxed BERT and, after surgery, the full BERT. */
+  public static final String CORE_RELAXED_DIR = "relaxed";
+  public static final String CORE_FULL_DIR = "full";
+
   /**
-   * Resolves a user's checkpoint argument: a directory (its newest complete checkpoint) or an
-   * explicit prefix such as {@code out/model.ckpt-1000} or Google's {@code bert_model.ckpt}.
+   * Resolves a user's checkpoint argument: a directory (its newest complete checkpoint; for a
+   * {@code core} run's directory, that of its full BERT, or of its relaxed BERT before surgery)
+   * or an explicit prefix such as {@code out/model.ckpt-1000} or Google's {@code bert_model.ckpt}.
    */
   public static Path resolve(String pathOrDir) {
     Path p = Path.of(pathOrDir);
     if (Files.isDirectory(p)) {
-      return latest(p)
-          .orElseThrow(
-              () -> new IllegalArgumentException("no complete checkpoint in directory " + p));
+      Optional<Path> own = latest(p);
+      if (own.isPresent()) {
+        return own.get();
+      }
+      Optional<Path> full = latest(p.resolve(CORE_FULL_DIR));
+      Optional<Path> core = full.isPresent() ? full : latest(p.resolve(CORE_RELAXED_DIR));
+      if (core.isPresent()) {
+        LOG.info(
+            p + " is a CoRe run: using its "
+                + (full.isPresent() ? "full BERT " : "relaxed BERT (surgery has not run yet) ")
+                + core.get());
+        return core.get();
+      }
+      throw new IllegalArgumentException("no complete checkpoint in directory " + p);
     }
     Path prefix = p.toString().endsWith(".index") ? Path.of(p.toString().replaceAll("\\.index$", "")) : p;
     if (!Files.isRegularFile(Path.of(prefix + ".index"))) {

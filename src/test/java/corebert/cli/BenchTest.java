@@ -39,34 +39,79 @@ class BenchTest {
   }
 
   @Test
-  void coreVsBaselineWritesCurvesSpeedupAndPlot() throws Exception {
+  void coreVsBaselineRunsTheFairProtocolAndResumes() throws Exception {
     BrownFixture f = BrownFixture.get();
     Path prefix = dir.resolve("cvb");
-    String out =
-        Cli.ok(
-            Cli.run(
-                "bench", "core-vs-baseline", "--config", f.config.toString(), "--input",
-                f.trainGlob(), "--eval-input", f.evalGlob(), "--time-budget", "8", "--eval-every",
-                "3", "--batch-size", "8", "--warmup-steps", "10", "--ffn-ranks", "8,16",
-                "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()));
+    String[] args = {
+      "bench", "core-vs-baseline", "--config", f.config.toString(), "--input", f.trainGlob(),
+      "--eval-input", f.evalGlob(), "--time-budget", "6", "--sweep-budget", "4", "--eval-every",
+      "2", "--seeds", "1,2", "--baseline-lrs", "1e-4,1e-3,3e-3", "--batch-size", "8",
+      "--warmup-steps", "10", "--core", "budget=0.8,ffn-rank=8",
+      "--core", "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
+      "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()
+    };
+    String out = Cli.ok(Cli.run(args));
     assertTrue(out.contains("\"speedup\""), out);
     Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
-    assertTrue(json.containsKey("speedup"));
-    Map<?, ?> baseline = (Map<?, ?>) json.get("baseline");
-    List<?> baseCurve = (List<?>) baseline.get("curve");
-    assertTrue(baseCurve.size() >= 2, "evaluated along the way: " + baseCurve);
-    // The target is the baseline's own last held-out loss.
-    assertEquals(
-        ((Number) ((Map<?, ?>) baseCurve.get(baseCurve.size() - 1)).get("mlm_loss")).doubleValue(),
-        ((Number) json.get("target_mlm_loss")).doubleValue());
-    List<?> runs = (List<?>) json.get("runs");
-    assertEquals(2, runs.size());
-    for (Object r : runs) {
+    Map<?, ?> protocol = (Map<?, ?>) json.get("protocol");
+    assertEquals(3L, protocol.get("baseline_tuning_runs"));
+    assertEquals(2L, protocol.get("core_tuning_runs"));
+    assertEquals(true, protocol.get("fair"));
+
+    // The sweep: every setting once, with the first seed; its best lr is the lowest final loss.
+    Map<?, ?> sweep = (Map<?, ?>) json.get("sweep");
+    List<?> sweepBase = (List<?>) sweep.get("baseline_runs");
+    assertEquals(3, sweepBase.size());
+    assertEquals(2, ((List<?>) sweep.get("core_runs")).size());
+    Map<?, ?> lowest =
+        (Map<?, ?>) sweepBase.stream().min((a, b) -> Double.compare(finalLoss(a), finalLoss(b))).orElseThrow();
+    double bestLr = ((Number) lowest.get("learning_rate")).doubleValue();
+    assertEquals(bestLr, num(sweep.get("best_baseline"), "learning_rate"));
+
+    // The final: the best of each side with every seed; each seed's target is its baseline's end.
+    List<?> base = (List<?>) json.get("baseline_runs");
+    List<?> core = (List<?>) json.get("core_runs");
+    assertEquals(2, base.size());
+    assertEquals(2, core.size());
+    Map<?, ?> targets = (Map<?, ?>) json.get("targets");
+    for (Object r : base) {
+      assertEquals(bestLr, num(r, "learning_rate"));
+      String seed = String.valueOf(((Number) ((Map<?, ?>) r).get("seed")).longValue());
+      assertEquals(finalLoss(r), ((Number) targets.get(seed)).doubleValue());
+    }
+    for (Object r : core) {
       List<?> curve = (List<?>) ((Map<?, ?>) r).get("curve");
       assertEquals("relaxed", ((Map<?, ?>) curve.get(0)).get("phase"));
       assertEquals("full", ((Map<?, ?>) curve.get(curve.size() - 1)).get("phase"));
     }
     assertPng(Path.of(prefix + ".png"));
+    assertPng(Path.of(prefix + "-sweep.png"));
+
+    // A rerun reuses every finished run and reaches the same verdict.
+    Cli.Outcome again = Cli.run(args);
+    Cli.ok(again);
+    assertTrue(again.err().contains("reusing the finished run"), again.err());
+    assertTrue(!again.err().contains("full BERT from scratch"), "a run was trained again");
+    Map<String, Object> json2 = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    assertEquals(json.get("targets"), json2.get("targets"));
+    assertEquals(json.get("speedup_per_seed"), json2.get("speedup_per_seed"));
+
+    // CoRe gets no more settings than the baseline has learning rates.
+    Cli.Outcome unfair =
+        Cli.run(
+            "bench", "core-vs-baseline", "--config", f.config.toString(), "--input", f.trainGlob(),
+            "--eval-input", f.evalGlob(), "--time-budget", "6", "--baseline-lrs", "1e-4",
+            "--core", "ffn-rank=8", "--core", "ffn-rank=16");
+    assertEquals(CoreBert.EXIT_USAGE, unfair.code());
+    assertTrue(unfair.err().contains("no more tuning runs than the baseline"), unfair.err());
+  }
+
+  private static double finalLoss(Object run) {
+    return num(run, "final_mlm_loss");
+  }
+
+  private static double num(Object map, String key) {
+    return ((Number) ((Map<?, ?>) map).get(key)).doubleValue();
   }
 
   @Test

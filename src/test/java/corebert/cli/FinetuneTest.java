@@ -10,6 +10,8 @@ import corebert.glue.GlueTask;
 import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,6 +85,66 @@ class FinetuneTest {
     fineTune(Path.of("data/sample/genre"), out.resolve("genre"), 4);
   }
 
+  @Test
+  void anyLabelledTsvWithThreeClasses() throws Exception {
+    // A three-class task from real labels: spam, ham (SpamAssassin) and fiction (Brown genres),
+    // as "id <TAB> label <TAB> text" with a header.
+    Path dir = Files.createDirectories(out.resolve("tsv"));
+    for (String split : List.of("train", "dev")) {
+      List<String> rows = new ArrayList<>(List.of("id\tlabel\ttext"));
+      for (String row : Files.readAllLines(Path.of("data/sample/spam/" + split + ".tsv")).subList(1, 200)) {
+        String[] f = row.split("\t");
+        rows.add(rows.size() + "\t" + (f[1].equals("1") ? "spam" : "ham") + "\t" + f[0]);
+      }
+      // The genre files are grouped by label: take the fiction rows wherever they sit.
+      Files.readAllLines(Path.of("data/sample/genre/" + split + ".tsv")).stream()
+          .skip(1).map(r -> r.split("\t")).filter(f -> f[1].equals("1")).limit(150)
+          .forEach(f -> rows.add(rows.size() + "\tfiction\t" + f[0]));
+      Files.write(dir.resolve(split + ".tsv"), rows);
+    }
+    String[] args = {
+      "finetune", "--task", "tsv", "--text-column", "2", "--label-column", "1", "--header",
+      "--data-dir", dir.toString(), "--checkpoint", pretrained.toString(), "--config",
+      data.config.toString(), "--vocab", data.vocab.toString(), "--output-dir",
+      out.resolve("tsv-out").toString(), "--epochs", "4", "--lr", "5e-4", "--batch-size", "16",
+      "--max-seq-length", "64"
+    };
+    Cli.Outcome tuned = Cli.run(args);
+    Cli.ok(tuned);
+    Map<String, Object> metrics = Json.parseObject(tuned.lastLine());
+    List<String> lines = Files.readAllLines(dir.resolve("dev.tsv"));
+    List<String> dev = lines.subList(1, lines.size());
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    dev.forEach(r -> counts.merge(r.split("\t")[1], 1L, Long::sum));
+    assertEquals(3, counts.size(), counts.toString());
+    double majority = counts.values().stream().mapToLong(Long::longValue).max().orElseThrow() / (double) dev.size();
+    double accuracy = ((Number) metrics.get("accuracy")).doubleValue();
+    double macroF1 = ((Number) metrics.get("macro_f1")).doubleValue();
+    System.err.printf("3-class TSV dev accuracy %.3f (macro-F1 %.3f) vs majority class %.3f%n", accuracy, macroF1, majority);
+    assertTrue(accuracy > majority + 0.1, accuracy + " vs majority " + majority);
+    assertTrue(macroF1 > 0.4 && macroF1 <= 1, "macro-F1 " + macroF1);
+
+    // A label outside --labels, and a short row: the file and line are named.
+    Cli.Outcome o = Cli.run(append(args, "--labels", "spam,ham"));
+    assertEquals(CoreBert.EXIT_RUNTIME, o.code());
+    assertTrue(o.err().contains("train.tsv:") && o.err().contains("label 'fiction' is not one of [spam, ham]"), o.err());
+    Files.writeString(dir.resolve("train.tsv"), "id\tlabel\ttext\n1\tham\thello\n2\tham\n");
+    o = Cli.run(args);
+    assertEquals(CoreBert.EXIT_RUNTIME, o.code());
+    assertTrue(o.err().contains("train.tsv:3: 2 columns, but the first row has 3"), o.err());
+    assertEquals(
+        CoreBert.EXIT_USAGE,
+        Cli.run("finetune", "--task", "tsv", "--data-dir", dir.toString(), "--checkpoint", ".", "--config", "x",
+                "--vocab", "x", "--output-dir", out.toString()).code());
+  }
+
+  private static String[] append(String[] args, String... more) {
+    String[] all = new String[args.length + more.length];
+    System.arraycopy(args, 0, all, 0, args.length);
+    System.arraycopy(more, 0, all, args.length, more.length);
+    return all;
+  }
+
   /** Fine-tunes the pretrained model on an SST-2-format task; returns its dev accuracy. */
   private static double fineTune(Path task, Path output, int epochs, String... extra)
       throws Exception {
@@ -92,11 +154,8 @@ class FinetuneTest {
       "--output-dir", output.toString(), "--epochs", String.valueOf(epochs), "--lr", "5e-4",
       "--batch-size", "16", "--max-seq-length", "64"
     };
-    String[] all = new String[args.length + extra.length];
-    System.arraycopy(args, 0, all, 0, args.length);
-    System.arraycopy(extra, 0, all, args.length, extra.length);
-    Map<String, Object> metrics = Json.parseObject(Cli.run(all).lastLine());
-    var dev = Files.readAllLines(task.resolve("dev.tsv"));
+    Map<String, Object> metrics = Json.parseObject(Cli.run(append(args, extra)).lastLine());
+    List<String> dev = Files.readAllLines(task.resolve("dev.tsv"));
     long zeros = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
     double majority = Math.max(zeros, dev.size() - 1 - zeros) / (double) (dev.size() - 1);
     double accuracy = ((Number) metrics.get("accuracy")).doubleValue();

@@ -1,0 +1,231 @@
+package corebert.export;
+
+import static corebert.model.VariableNames.*;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel;
+import corebert.model.BertModel.Variant;
+import corebert.model.PretrainingHeads;
+import corebert.train.Checkpoints;
+import corebert.train.ModelRestore;
+import corebert.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * Writes a full BERT as a Hugging Face {@code transformers} model directory that loads with no
+ * TensorFlow on the other side: {@code config.json} ({@code BertConfig} keys), {@code
+ * model.safetensors}, {@code vocab.txt}, {@code tokenizer_config.json} and {@code
+ * special_tokens_map.json}. Names and layouts are those of {@code BertForPreTraining} (or {@code
+ * BertForSequenceClassification}): {@code bert/encoder/layer_3/attention/self/query/kernel} [in,
+ * out] becomes {@code bert.encoder.layer.3.attention.self.query.weight} [out, in]; LayerNorm's
+ * gamma/beta become weight/bias; the MLM output bias is {@code cls.predictions.bias}, and the
+ * decoder is tied to the word embeddings, so it is not stored. The folder is written next to its
+ * place and moved in when complete.
+ */
+public final class HuggingFaceExport {
+  public static final String CONFIG = "config.json";
+  public static final String WEIGHTS = "model.safetensors";
+
+  private HuggingFaceExport() {}
+
+  /** Exports a full-BERT checkpoint, encoder and both pretraining heads, as BertForPreTraining. */
+  public static void exportPretraining(
+      BertConfig cfg, Path checkpoint, Path vocab, boolean lowerCase, Path outputDir) {
+    requireNew(outputDir);
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      // Tiny placeholders: the graph exists only to name and hold the variables.
+      Placeholder<TInt32> ids = tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 2)));
+      Placeholder<TInt32> positions = tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 1)));
+      BertModel.Outputs encoder =
+          BertModel.build(tf, cfg.withoutDropout(), Variant.FULL, ids, ids, ids, 0);
+      PretrainingHeads.build(
+          tf, cfg, encoder, positions, positions,
+          tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(1, 1))),
+          tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1))), 0);
+      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
+      try (Session session = new Session(graph)) {
+        try {
+          session.restore(checkpoint.toString());
+        } catch (TensorFlowException e) {
+          throw new IllegalArgumentException(
+              "cannot load a full BERT from " + checkpoint + " (a relaxed checkpoint must be"
+                  + " converted first): " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        Map<String, Object> config = config(cfg, "BertForPreTraining");
+        write(tensors(session, vars), config, vocab, lowerCase, outputDir);
+      }
+    }
+  }
+
+  /**
+   * Exports a fine-tuned classifier (the encoder plus run_classifier.py's {@code output_weights}
+   * [K, H] and {@code output_bias} [K]) as BertForSequenceClassification.
+   */
+  public static void exportClassifier(
+      BertConfig cfg, Session session, List<Variable<TFloat32>> vars, List<String> labels,
+      Path vocab, boolean lowerCase, Path outputDir) {
+    requireNew(outputDir);
+    Map<String, Object> config = config(cfg, "BertForSequenceClassification");
+    Map<String, Object> id2label = new LinkedHashMap<>();
+    Map<String, Object> label2id = new LinkedHashMap<>();
+    for (int i = 0; i < labels.size(); i++) {
+      id2label.put(String.valueOf(i), labels.get(i));
+      label2id.put(labels.get(i), i);
+    }
+    config.put("num_labels", labels.size());
+    config.put("id2label", id2label);
+    config.put("label2id", label2id);
+    write(tensors(session, vars), config, vocab, lowerCase, outputDir);
+  }
+
+  /** The Hugging Face name of one of our variables, e.g. bert.encoder.layer.0.output.dense.weight. */
+  static String hfName(String name) {
+    String[] parts = name.split("/");
+    String last = parts[parts.length - 1];
+    String suffix =
+        switch (last) {
+          case KERNEL, GAMMA, OUTPUT_WEIGHTS -> "weight";
+          case BIAS, BETA, OUTPUT_BIAS -> "bias";
+          case WORD_EMBEDDINGS, POSITION_EMBEDDINGS, TOKEN_TYPE_EMBEDDINGS -> last + ".weight";
+          default -> throw new IllegalArgumentException("no Hugging Face name for variable " + name);
+        };
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < parts.length - 1; i++) {
+      sb.append(parts[i].startsWith("layer_") ? "layer." + parts[i].substring(6) : parts[i]).append('.');
+    }
+    if (name.equals(join(CLS, PREDICTIONS, OUTPUT_BIAS))) {
+      return "cls.predictions.bias"; // the decoder's bias, shared with cls.predictions.decoder.bias
+    }
+    if (parts.length == 1) {
+      return "classifier." + suffix; // run_classifier.py's head sits at the top level
+    }
+    return sb + suffix;
+  }
+
+  /** Every variable under its Hugging Face name, dense kernels transposed to [out, in]. */
+  private static Map<String, SafeTensors.Tensor> tensors(Session session, List<Variable<TFloat32>> vars) {
+    Session.Runner runner = session.runner();
+    vars.forEach(runner::fetch);
+    Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
+    try (Result r = runner.run()) {
+      for (int i = 0; i < vars.size(); i++) {
+        String name = vars.get(i).op().name();
+        TFloat32 t = (TFloat32) r.get(i);
+        float[] values = new float[(int) t.shape().size()];
+        t.copyTo(DataBuffers.of(values, false, false));
+        long[] shape = t.shape().asArray();
+        if (name.endsWith("/" + KERNEL)) {
+          values = transpose(values, (int) shape[0], (int) shape[1]);
+          shape = new long[] {shape[1], shape[0]};
+        }
+        out.put(hfName(name), new SafeTensors.Tensor(shape, values));
+      }
+    }
+    return out;
+  }
+
+  private static float[] transpose(float[] m, int rows, int cols) {
+    float[] t = new float[m.length];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < cols; j++) {
+        t[j * rows + i] = m[i * cols + j];
+      }
+    }
+    return t;
+  }
+
+  /** transformers' BertConfig keys. */
+  private static Map<String, Object> config(BertConfig cfg, String architecture) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("architectures", List.of(architecture));
+    m.put("model_type", "bert");
+    m.put("vocab_size", cfg.vocabSize());
+    m.put("hidden_size", cfg.hiddenSize());
+    m.put("num_hidden_layers", cfg.numHiddenLayers());
+    m.put("num_attention_heads", cfg.numAttentionHeads());
+    m.put("intermediate_size", cfg.intermediateSize());
+    m.put("hidden_act", cfg.hiddenAct());
+    m.put("hidden_dropout_prob", cfg.hiddenDropoutProb());
+    m.put("attention_probs_dropout_prob", cfg.attentionProbsDropoutProb());
+    m.put("max_position_embeddings", cfg.maxPositionEmbeddings());
+    m.put("type_vocab_size", cfg.typeVocabSize());
+    m.put("initializer_range", cfg.initializerRange());
+    m.put("layer_norm_eps", 1e-12); // google-research/bert's, as in our LayerNorm
+    m.put("pad_token_id", 0);
+    m.put("position_embedding_type", "absolute");
+    m.put("tie_word_embeddings", true);
+    return m;
+  }
+
+  private static void write(
+      Map<String, SafeTensors.Tensor> tensors, Map<String, Object> config, Path vocab,
+      boolean lowerCase, Path outputDir) {
+    Path tmp = outputDir.toAbsolutePath().resolveSibling("." + outputDir.getFileName() + ".tmp");
+    try {
+      Checkpoints.deleteRecursively(tmp);
+      Files.createDirectories(tmp);
+      SafeTensors.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+      Files.writeString(tmp.resolve(CONFIG), Json.writePretty(config));
+      Files.copy(vocab, tmp.resolve("vocab.txt"));
+      Map<String, Object> special = new LinkedHashMap<>();
+      special.put("unk_token", "[UNK]");
+      special.put("sep_token", "[SEP]");
+      special.put("pad_token", "[PAD]");
+      special.put("cls_token", "[CLS]");
+      special.put("mask_token", "[MASK]");
+      Files.writeString(tmp.resolve("special_tokens_map.json"), Json.writePretty(special));
+      Map<String, Object> tokenizer = new LinkedHashMap<>();
+      tokenizer.put("tokenizer_class", "BertTokenizer");
+      tokenizer.put("do_lower_case", lowerCase);
+      tokenizer.put("model_max_length", config.get("max_position_embeddings"));
+      tokenizer.putAll(special);
+      Files.writeString(tmp.resolve("tokenizer_config.json"), Json.writePretty(tokenizer));
+      Files.deleteIfExists(outputDir); // an empty folder may stand in the way
+      Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
+    } finally {
+      try {
+        Checkpoints.deleteRecursively(tmp);
+      } catch (IOException ignored) {
+        // the export's own outcome is what the caller needs to see
+      }
+    }
+  }
+
+  /** An export goes into a new or empty folder, never over files that are there. */
+  private static void requireNew(Path outputDir) {
+    if (Files.isDirectory(outputDir)) {
+      try (Stream<Path> s = Files.list(outputDir)) {
+        if (s.findAny().isPresent()) {
+          throw new IllegalArgumentException(
+              outputDir + " is not empty; export writes into a new or empty folder");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + outputDir, e);
+      }
+    } else if (Files.exists(outputDir)) {
+      throw new IllegalArgumentException(outputDir + " exists and is not a folder");
+    }
+  }
+}
