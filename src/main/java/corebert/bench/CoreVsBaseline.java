@@ -9,7 +9,7 @@ import corebert.glue.GlueTask;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
-import corebert.surgery.CorePipeline;
+import corebert.core.CorePipeline;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;

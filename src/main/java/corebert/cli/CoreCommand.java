@@ -4,7 +4,7 @@ import static corebert.cli.Flags.*;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.surgery.CorePipeline;
+import corebert.core.CorePipeline;
 import corebert.train.TrainConfig;
 import corebert.util.Json;
 import java.nio.file.Path;

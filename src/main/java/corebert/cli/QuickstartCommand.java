@@ -9,7 +9,7 @@ import corebert.data.VocabTrainer;
 import corebert.model.BertConfig;
 import corebert.model.Precision;
 import corebert.model.BertModel.Variant;
-import corebert.surgery.CorePipeline;
+import corebert.core.CorePipeline;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
@@ -38,8 +38,8 @@ final class QuickstartCommand implements Command {
   private static final int VOCAB_SIZE = 4000;
   private static final int SEQ = 64;
   private static final int PREDICTIONS = 10;
-  private static final int DEFAULT_RELAXED_STEPS = 1000;
-  private static final int DEFAULT_FULL_STEPS = 500;
+  private static final int DEFAULT_RELAXED_STEPS = 600;
+  private static final int DEFAULT_FULL_STEPS = 900;
   private static final int BATCH = 32;
   /**
    * Small BERTs on a small corpus sit on the unigram plateau for hundreds of steps; a high peak

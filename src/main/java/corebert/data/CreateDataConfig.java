@@ -86,22 +86,4 @@ public record CreateDataConfig(
       throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
   }
-
-  /** BERT's defaults, {@link #DEFAULT_SHARDS} shards and one thread per processor. */
-  public static CreateDataConfig withDefaults(List<Path> inputs, Path vocab, Path outputDir) {
-    return new CreateDataConfig(
-        inputs,
-        vocab,
-        outputDir,
-        DEFAULT_MAX_SEQ_LENGTH,
-        DEFAULT_MAX_PREDICTIONS_PER_SEQ,
-        DEFAULT_MASKED_LM_PROB,
-        DEFAULT_DUPE_FACTOR,
-        DEFAULT_SHORT_SEQ_PROB,
-        DEFAULT_SHARDS,
-        Runtime.getRuntime().availableProcessors(),
-        DEFAULT_SEED,
-        false,
-        true);
-  }
 }

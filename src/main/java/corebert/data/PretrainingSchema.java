@@ -50,9 +50,6 @@ public final class PretrainingSchema {
           MASKED_LM_IDS,
           NEXT_SENTENCE_LABELS);
 
-  /** Every float feature. */
-  public static final List<String> FLOAT_FEATURES = List.of(MASKED_LM_WEIGHTS);
-
   private PretrainingSchema() {}
 
   /**

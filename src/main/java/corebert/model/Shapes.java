@@ -19,16 +19,6 @@ public final class Shapes {
     }
   }
 
-  /** The static size of one dimension; fails when it is unknown. */
-  public static int staticDim(Operand<?> x, int axis, String name) {
-    long d = x.shape().get(axis);
-    if (d < 0) {
-      throw new IllegalStateException(
-          "tensor '" + name + "' needs a static dimension " + axis + ", has shape " + x.shape());
-    }
-    return Math.toIntExact(d);
-  }
-
   /**
    * A 1-D int32 shape vector mixing dynamic scalars (int32 Operands) and static ints, for reshapes
    * whose batch or sequence size is only known at run time.

@@ -160,6 +160,11 @@ class InputPipelineTest {
     List<Integer> resumed = new ArrayList<>();
     readAll(files, true, 4, 2).forEach(batch -> batch.forEach(row -> resumed.add(row.key())));
     assertEquals(order.subList(2, 6), resumed);
+    // Without shuffling the order is round-robin over the shards {0,1,2}, {3,4}, {5,6}; reading
+    // the shards one after another would give 0..5.
+    List<Integer> unshuffled = new ArrayList<>();
+    readAll(files, true, 1, 0).forEach(batch -> batch.forEach(row -> unshuffled.add(row.key())));
+    assertEquals(List.of(0, 3, 5, 1, 4, 6), unshuffled);
   }
 
   @Test
@@ -220,10 +225,6 @@ class InputPipelineTest {
     assertTrue(e.getMessage().contains("10"), e.getMessage());
   }
 
-  /**
-   * Runs the pipeline's init, then fetches batches until the end of input or {@code maxBatches}.
-   * Eval mode runs init without feeding the shuffle seed: it must not need one.
-   */
   /** Every batch of one pass: eval mode in order, training mode one epoch with seed 42. */
   private static List<List<Row>> readAll(
       List<Path> files, boolean training, int shuffleBuffer, long skip) {

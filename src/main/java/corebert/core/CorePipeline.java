@@ -1,7 +1,8 @@
-package corebert.surgery;
+package corebert.core;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
 import corebert.train.TrainConfig;
