@@ -6,14 +6,12 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.PretrainingHeads;
-import corebert.train.Checkpoints;
 import corebert.train.ModelRestore;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -180,37 +178,27 @@ public final class HuggingFaceExport {
   private static void write(
       Map<String, SafeTensors.Tensor> tensors, Map<String, Object> config, Path vocab,
       boolean lowerCase, Path outputDir) {
-    Path tmp = outputDir.toAbsolutePath().resolveSibling("." + outputDir.getFileName() + ".tmp");
-    try {
-      Checkpoints.deleteRecursively(tmp);
-      Files.createDirectories(tmp);
-      SafeTensors.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
-      Files.writeString(tmp.resolve(CONFIG), Json.writePretty(config));
-      Files.copy(vocab, tmp.resolve("vocab.txt"));
-      Map<String, Object> special = new LinkedHashMap<>();
-      special.put("unk_token", "[UNK]");
-      special.put("sep_token", "[SEP]");
-      special.put("pad_token", "[PAD]");
-      special.put("cls_token", "[CLS]");
-      special.put("mask_token", "[MASK]");
-      Files.writeString(tmp.resolve("special_tokens_map.json"), Json.writePretty(special));
-      Map<String, Object> tokenizer = new LinkedHashMap<>();
-      tokenizer.put("tokenizer_class", "BertTokenizer");
-      tokenizer.put("do_lower_case", lowerCase);
-      tokenizer.put("model_max_length", config.get("max_position_embeddings"));
-      tokenizer.putAll(special);
-      Files.writeString(tmp.resolve("tokenizer_config.json"), Json.writePretty(tokenizer));
-      Files.deleteIfExists(outputDir); // an empty folder may stand in the way
-      Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
-    } finally {
-      try {
-        Checkpoints.deleteRecursively(tmp);
-      } catch (IOException ignored) {
-        // the export's own outcome is what the caller needs to see
-      }
-    }
+    AtomicDir.write(
+        outputDir,
+        tmp -> {
+          Files.createDirectories(tmp);
+          SafeTensors.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+          Files.writeString(tmp.resolve(CONFIG), Json.writePretty(config));
+          Files.copy(vocab, tmp.resolve("vocab.txt"));
+          Map<String, Object> special = new LinkedHashMap<>();
+          special.put("unk_token", "[UNK]");
+          special.put("sep_token", "[SEP]");
+          special.put("pad_token", "[PAD]");
+          special.put("cls_token", "[CLS]");
+          special.put("mask_token", "[MASK]");
+          Files.writeString(tmp.resolve("special_tokens_map.json"), Json.writePretty(special));
+          Map<String, Object> tokenizer = new LinkedHashMap<>();
+          tokenizer.put("tokenizer_class", "BertTokenizer");
+          tokenizer.put("do_lower_case", lowerCase);
+          tokenizer.put("model_max_length", config.get("max_position_embeddings"));
+          tokenizer.putAll(special);
+          Files.writeString(tmp.resolve("tokenizer_config.json"), Json.writePretty(tokenizer));
+        });
   }
 
   /** An export goes into a new or empty folder, never over files that are there. */

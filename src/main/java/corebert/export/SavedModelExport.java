@@ -5,13 +5,9 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
 import corebert.model.Shapes;
-import corebert.train.Checkpoints;
 import corebert.train.Trainer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.SavedModelBundle;
@@ -68,27 +64,18 @@ public final class SavedModelExport {
    */
   public static void write(
       Session session, Signature signature, BertConfig cfg, Path vocab, Path outputDir) {
-    Path tmp = outputDir.resolveSibling("." + outputDir.getFileName() + ".tmp");
-    try {
-      Checkpoints.deleteRecursively(tmp);
-      SavedModelBundle.exporter(tmp.toString())
-          .withTags(TAG)
-          .withSession(session)
-          .withSignature(signature)
-          .export();
-      Path assets = Files.createDirectories(tmp.resolve("assets"));
-      Files.copy(vocab, assets.resolve("vocab.txt"));
-      cfg.writeTo(assets.resolve(Trainer.BERT_CONFIG));
-      Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
-    } finally {
-      try {
-        Checkpoints.deleteRecursively(tmp);
-      } catch (IOException ignored) {
-        // the export's own outcome is what the caller needs to see
-      }
-    }
+    AtomicDir.write(
+        outputDir,
+        tmp -> {
+          SavedModelBundle.exporter(tmp.toString())
+              .withTags(TAG)
+              .withSession(session)
+              .withSignature(signature)
+              .export();
+          Path assets = Files.createDirectories(tmp.resolve("assets"));
+          Files.copy(vocab, assets.resolve("vocab.txt"));
+          cfg.writeTo(assets.resolve(Trainer.BERT_CONFIG));
+        });
   }
 
   /** The inference graph: placeholders → encoder → the two outputs, as a signature. */

@@ -1,0 +1,39 @@
+package corebert.export;
+
+import corebert.train.Checkpoints;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Exports are written into a hidden sibling folder and moved into place only when complete, so
+ * an interrupted export never leaves a folder that looks like a finished one.
+ */
+final class AtomicDir {
+  private AtomicDir() {}
+
+  /** What fills the temporary folder. */
+  interface Contents {
+    void writeInto(Path tmp) throws IOException;
+  }
+
+  static void write(Path outputDir, Contents contents) {
+    Path tmp = outputDir.toAbsolutePath().resolveSibling("." + outputDir.getFileName() + ".tmp");
+    try {
+      Checkpoints.deleteRecursively(tmp);
+      contents.writeInto(tmp);
+      Files.deleteIfExists(outputDir); // an empty folder may stand in the way
+      Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
+    } finally {
+      try {
+        Checkpoints.deleteRecursively(tmp);
+      } catch (IOException ignored) {
+        // the export's own outcome is what the caller needs to see
+      }
+    }
+  }
+}
