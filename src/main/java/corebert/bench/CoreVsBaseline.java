@@ -51,7 +51,12 @@ public final class CoreVsBaseline {
   private static final int EVAL_BATCH = 32;
 
   /** Fine-tuning the best final models on an SST-2-format task. */
-  public record Finetune(String name, Path dataDir, Path vocab, int epochs, double lr, int seq) {}
+  /** A fine-tuning task; each side is fine-tuned at every lr in {@code lrs} and keeps its best. */
+  public record Finetune(String name, Path dataDir, Path vocab, int epochs, List<Double> lrs, int seq) {
+    public Finetune {
+      lrs = List.copyOf(lrs);
+    }
+  }
 
   /**
    * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the
@@ -482,22 +487,42 @@ public final class CoreVsBaseline {
         m.put("task", f.name());
         m.put("seed", seed);
         m.put("majority_class_accuracy", majorityClass(f));
-        m.put("baseline", finetune(s, f, base, "baseline", seed));
-        m.put("core", finetune(s, f, core, "core", seed));
+        m.put("baseline", best(f.lrs(), lr -> finetune(s, f, base, "baseline", seed, lr)));
+        m.put("core", best(f.lrs(), lr -> finetune(s, f, core, "core", seed, lr)));
         out.add(m);
       }
     }
     return out;
   }
 
-  private static Map<String, Object> finetune(Settings s, Finetune f, Done model, String side, long seed) {
-    LOG.info("fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name());
-    Path dir = s.workDir().resolve("finetune-" + f.name() + "-" + side + "-s" + seed);
+  /**
+   * One side's fine-tuning at each lr: the result with the highest dev accuracy, its
+   * {@code learning_rate}, and every lr's accuracy. Both sides get the same lrs.
+   */
+  static Map<String, Object> best(List<Double> lrs, java.util.function.DoubleFunction<Map<String, Object>> run) {
+    Map<String, Object> best = null;
+    Map<String, Object> perLr = new LinkedHashMap<>();
+    for (double lr : lrs) {
+      Map<String, Object> r = new LinkedHashMap<>(run.apply(lr));
+      r.put("learning_rate", lr);
+      perLr.put(String.valueOf(lr), r.get("accuracy"));
+      if (best == null || num(r, "accuracy") > num(best, "accuracy")) {
+        best = r;
+      }
+    }
+    best.put("accuracy_per_learning_rate", perLr);
+    return best;
+  }
+
+  private static Map<String, Object> finetune(
+      Settings s, Finetune f, Done model, String side, long seed, double lr) {
+    LOG.info("fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name() + " at lr " + lr);
+    Path dir = s.workDir().resolve("finetune-" + f.name() + "-" + side + "-s" + seed + "-lr" + lr);
     fresh(dir);
     return FineTuner.run(
         new FineTuner.Settings(
             GlueTask.SST2, f.dataDir(), model.checkpoint(), model.cfg(), f.vocab(), dir, f.epochs(),
-            f.lr(), 32, f.seq(), seed, true, List.of()));
+            lr, 32, f.seq(), seed, true, List.of()));
   }
 
   /** Dev accuracy of always answering the most frequent dev label. */

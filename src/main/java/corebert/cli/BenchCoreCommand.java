@@ -91,7 +91,12 @@ final class BenchCoreCommand implements Command {
             "also fine-tune both best final models on each of these SST-2-format tasks"));
     o.addOption(valued("vocab", "FILE", "vocab.txt of the TFRecords (with --finetune-data)"));
     o.addOption(valued("finetune-epochs", "N", "fine-tuning epochs (default 3)"));
-    o.addOption(valued("finetune-lr", "RATE", "fine-tuning peak learning rate (default 5e-4)"));
+    o.addOption(
+        valued(
+            "finetune-lr",
+            "RATE,...",
+            "fine-tuning peak learning rate(s); with several, each side keeps its best dev accuracy"
+                + " (default 5e-4)"));
     o.addOption(valued("finetune-seq", "N", "fine-tuning sequence length (default 64)"));
     o.addOption(valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
     return o;
@@ -136,7 +141,7 @@ final class BenchCoreCommand implements Command {
         finetunes.add(
             new CoreVsBaseline.Finetune(
                 data.getFileName().toString(), data, vocab, intValue(line, "finetune-epochs", 3, 1),
-                doubleValue(line, "finetune-lr", 5e-4, 1e-9, 0.999),
+                list(doubleList(line, "finetune-lr", "5e-4", 1e-9, 0.999)),
                 intValue(line, "finetune-seq", 64, 8)));
       }
     }
