@@ -101,12 +101,6 @@ public enum GlueTask implements Task {
     return labels;
   }
 
-  /** The training split's file name inside the task's data directory. */
-  @Override
-  public String trainFile() {
-    return "train.tsv";
-  }
-
   /** The dev splits' file names; MNLI has a matched and a mismatched one. */
   @Override
   public List<String> devFiles() {

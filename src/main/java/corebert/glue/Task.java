@@ -16,7 +16,9 @@ public interface Task {
   List<String> labels();
 
   /** The training split's file name inside the task's data directory. */
-  String trainFile();
+  default String trainFile() {
+    return "train.tsv";
+  }
 
   /** The dev splits' file names. */
   List<String> devFiles();

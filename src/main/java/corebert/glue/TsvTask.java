@@ -60,11 +60,6 @@ public record TsvTask(int textColumn, int textBColumn, int labelColumn, boolean 
   }
 
   @Override
-  public String trainFile() {
-    return "train.tsv";
-  }
-
-  @Override
   public List<String> devFiles() {
     return List.of("dev.tsv");
   }

@@ -35,6 +35,16 @@ final class BrownFixture {
     this.config = dir.resolve("bert_tiny.json");
   }
 
+  /** A full BERT pretrained on the sample for {@code steps} steps at lr 1e-3, in {@code dir}. */
+  Path pretrain(Path dir, int steps, int warmupSteps) {
+    Cli.ok(
+        Cli.run(
+            "pretrain", "--config", config.toString(), "--input", trainGlob(), "--output-dir",
+            dir.toString(), "--steps", String.valueOf(steps), "--lr", "1e-3", "--warmup-steps",
+            String.valueOf(warmupSteps), "--log-every", String.valueOf(steps)));
+    return dir;
+  }
+
   static synchronized BrownFixture get() {
     if (instance == null) {
       try {

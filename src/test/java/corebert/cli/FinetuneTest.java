@@ -38,12 +38,7 @@ class FinetuneTest {
   @BeforeAll
   static void pretrain() {
     data = BrownFixture.get();
-    pretrained = pretrainedDir.resolve("pretrained");
-    Cli.ok(
-        Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", pretrained.toString(), "--steps", "200", "--lr", "1e-3",
-            "--warmup-steps", "80", "--log-every", "100"));
+    pretrained = data.pretrain(pretrainedDir.resolve("pretrained"), 200, 80);
   }
 
   @Test

@@ -44,12 +44,7 @@ class HuggingFaceExportTest {
   @BeforeAll
   static void pretrain() {
     data = BrownFixture.get();
-    pretrained = shared.resolve("pretrained");
-    Cli.ok(
-        Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", pretrained.toString(), "--steps", "30", "--lr", "1e-3",
-            "--warmup-steps", "10", "--log-every", "30"));
+    pretrained = data.pretrain(shared.resolve("pretrained"), 30, 10);
   }
 
   @Test
