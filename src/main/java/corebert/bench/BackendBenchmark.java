@@ -35,8 +35,11 @@ public final class BackendBenchmark {
 
   private BackendBenchmark() {}
 
-  /** @param stepArgs the `bench step` arguments to repeat (without --output and --xla) */
-  public static void run(List<String> stepArgs, Path prefix, String command)
+  /**
+   * @param stepArgs the `bench step` arguments to repeat (without --output and --xla)
+   * @param main corebert's main class, which each child JVM runs
+   */
+  public static void run(List<String> stepArgs, Path prefix, String command, Class<?> main)
       throws IOException, InterruptedException {
     Path work = Path.of("work", "bench-backends"); // each setting's own JSON and log
     Files.createDirectories(work);
@@ -51,8 +54,9 @@ public final class BackendBenchmark {
         args.add("--xla");
       }
       Path log = work.resolve("backend-" + i + ".log");
-      ChildJvm.lastLine(ChildJvm.start(List.of(), b.env(), args, log), log);
-      Map<String, Object> child = Json.parseObject(Files.readString(Path.of(childPrefix + ".json")));
+      ChildJvm.lastLine(ChildJvm.start(main, List.of(), b.env(), args, log), log);
+      Map<String, Object> child =
+          Json.parseObject(Files.readString(Path.of(childPrefix + ".json")));
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("backend", b.name());
       m.put("xla", b.xla());
@@ -105,7 +109,11 @@ public final class BackendBenchmark {
       }
     }
     Chart.bars(
-        Path.of(prefix + ".png"), "training step by backend (examples/s)", "examples/s", groups,
-        series, values);
+        Path.of(prefix + ".png"),
+        "training step by backend (examples/s)",
+        "examples/s",
+        groups,
+        series,
+        values);
   }
 }

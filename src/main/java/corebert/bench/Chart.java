@@ -17,8 +17,12 @@ import javax.imageio.ImageIO;
 /** Small charts written as PNG with Java2D, headless: enough for benchmark results. */
 final class Chart {
   private static final Color[] SERIES = {
-    new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868), new Color(0xC44E52),
-    new Color(0x8172B3), new Color(0x937860)
+    new Color(0x4C72B0),
+    new Color(0xDD8452),
+    new Color(0x55A868),
+    new Color(0xC44E52),
+    new Color(0x8172B3),
+    new Color(0x937860)
   };
   private static final int W = 900;
   private static final int H = 580;
@@ -51,7 +55,11 @@ final class Chart {
    * @param values values[group][series]
    */
   static void bars(
-      Path png, String title, String yLabel, List<String> groups, List<String> series,
+      Path png,
+      String title,
+      String yLabel,
+      List<String> groups,
+      List<String> series,
       double[][] values) {
     double max = 0;
     for (double[] row : values) {
@@ -83,8 +91,13 @@ final class Chart {
 
   /** A line chart with optional vertical markers and levels; the y axis spans the data. */
   static void lines(
-      Path png, String title, String xLabel, String yLabel, List<Line> lines,
-      List<Marker> markers, List<Level> levels) {
+      Path png,
+      String title,
+      String xLabel,
+      String yLabel,
+      List<Line> lines,
+      List<Marker> markers,
+      List<Level> levels) {
     double xMax = 0;
     double yMin = Double.MAX_VALUE;
     double yMax = -Double.MAX_VALUE;
@@ -119,7 +132,8 @@ final class Chart {
       g.setColor(Color.GRAY);
       g.setStroke(new BasicStroke(1));
       g.drawLine(LEFT, y, LEFT + PLOT_W, y);
-      g.drawString(level.label(), LEFT + PLOT_W - 10 - g.getFontMetrics().stringWidth(level.label()), y - 3);
+      g.drawString(
+          level.label(), LEFT + PLOT_W - 10 - g.getFontMetrics().stringWidth(level.label()), y - 3);
     }
     for (Line l : lines) {
       g.setColor(SERIES[l.series() % SERIES.length]);
@@ -132,14 +146,22 @@ final class Chart {
         if (i > 0) {
           g.setStroke(
               i <= l.dashedUntil()
-                  ? new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0)
+                  ? new BasicStroke(
+                      width,
+                      BasicStroke.CAP_BUTT,
+                      BasicStroke.JOIN_MITER,
+                      10,
+                      new float[] {6, 4},
+                      0)
                   : new BasicStroke(width));
           g.drawLine(
               (int) px.applyAsDouble(l.x()[i - 1]), (int) py.applyAsDouble(l.y()[i - 1]), x, y);
         }
       }
     }
-    g.setStroke(new BasicStroke(1, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {3, 3}, 0));
+    g.setStroke(
+        new BasicStroke(
+            1, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {3, 3}, 0));
     for (int i = 0; i < markers.size(); i++) {
       Marker m = markers.get(i);
       int x = (int) px.applyAsDouble(m.x());

@@ -3,18 +3,17 @@ package corebert.bench;
 import corebert.bench.FairProtocol.Point;
 import corebert.bench.FairProtocol.Run;
 import corebert.bench.FairProtocol.SettingResult;
+import corebert.core.CorePipeline;
 import corebert.glue.FineTuner;
 import corebert.glue.GlueExample;
 import corebert.glue.GlueTask;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
-import corebert.core.CorePipeline;
-import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
 import corebert.train.MetricsLog;
-import corebert.train.Parallelism;
+import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.util.Json;
@@ -34,13 +33,13 @@ import java.util.logging.Logger;
 
 /**
  * `bench core-vs-baseline`: CoRe against from-scratch BERTs under a fair protocol. The baseline
- * gets a learning-rate sweep, CoRe gets no more settings than the baseline has learning rates,
- * and every setting runs with every seed, with the same data, batch, warm-up and wall-clock budget.
- * Runs go seed by seed, baselines and CoRe interleaved, so that drift in the machine's speed
- * falls on both sides. Each run checkpoints every {@code evalEverySec} seconds of training; every
- * checkpoint is then evaluated on held-out data, which gives held-out MLM loss against
- * wall-clock seconds without spending training time on it. {@link FairProtocol} judges the curves.
- * The best final models of both sides are fine-tuned on each downstream task.
+ * gets a learning-rate sweep, CoRe gets no more settings than the baseline has learning rates, and
+ * every setting runs with every seed, with the same data, batch, warm-up and wall-clock budget.
+ * Runs go seed by seed, baselines and CoRe interleaved, so that drift in the machine's speed falls
+ * on both sides. Each run checkpoints every {@code evalEverySec} seconds of training; every
+ * checkpoint is then evaluated on held-out data, which gives held-out MLM loss against wall-clock
+ * seconds without spending training time on it. {@link FairProtocol} judges the curves. The best
+ * final models of both sides are fine-tuned on each downstream task.
  *
  * <p>A run whose directory already holds its result for the same settings is reused, so an
  * interrupted benchmark continues where it stopped.
@@ -52,16 +51,17 @@ public final class CoreVsBaseline {
 
   /** Fine-tuning the best final models on an SST-2-format task. */
   /** A fine-tuning task; each side is fine-tuned at every lr in {@code lrs} and keeps its best. */
-  public record Finetune(String name, Path dataDir, Path vocab, int epochs, List<Double> lrs, int seq) {
+  public record Finetune(
+      String name, Path dataDir, Path vocab, int epochs, List<Double> lrs, int seq) {
     public Finetune {
       lrs = List.copyOf(lrs);
     }
   }
 
   /**
-   * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the
-   * relaxed ranks, and both phases' peak learning rates. A shorter budget lets CoRe's learning
-   * rate anneal sooner; the target is the same.
+   * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the relaxed
+   * ranks, and both phases' peak learning rates. A shorter budget lets CoRe's learning rate anneal
+   * sooner; the target is the same.
    */
   public record CoreSetting(
       double budgetFraction,
@@ -73,8 +73,15 @@ public final class CoreVsBaseline {
       boolean jointSchedule) {
     String name() {
       return String.format(
-          Locale.ROOT, "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s", budgetFraction, fraction, ffnRank,
-          attentionRank, relaxedLr, fullLr, jointSchedule ? "-joint" : "");
+          Locale.ROOT,
+          "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s",
+          budgetFraction,
+          fraction,
+          ffnRank,
+          attentionRank,
+          relaxedLr,
+          fullLr,
+          jointSchedule ? "-joint" : "");
     }
 
     BertConfig config(BertConfig base) {
@@ -141,7 +148,11 @@ public final class CoreVsBaseline {
 
   /** One stage of the protocol: runs at one budget, and their verdict. */
   private record Stage(
-      String name, double budgetSec, List<Long> seeds, List<Done> baselines, List<Done> cores,
+      String name,
+      double budgetSec,
+      List<Long> seeds,
+      List<Done> baselines,
+      List<Done> cores,
       FairProtocol.Verdict verdict) {}
 
   public static Map<String, Object> run(Settings s) {
@@ -157,7 +168,8 @@ public final class CoreVsBaseline {
     if (s.sweepBudgetSec() > 0) {
       // Tuning at a shorter budget; the best of each side then runs with every seed.
       Stage sweep =
-          stage(s, "sweep", s.sweepBudgetSec(), lrs, settings, s.seeds().subList(0, s.sweepSeeds()));
+          stage(
+              s, "sweep", s.sweepBudgetSec(), lrs, settings, s.seeds().subList(0, s.sweepSeeds()));
       out.put("sweep", stageJson(sweep));
       chart(s, sweep, Path.of(s.prefix() + "-sweep.png"));
       lrs = List.of(lr(sweep, sweep.verdict().bestBaseline().setting()));
@@ -177,18 +189,36 @@ public final class CoreVsBaseline {
     Results.write(s.prefix(), out);
     chart(s, fin, Path.of(s.prefix() + ".png"));
     LOG.info(
-        "best baseline " + v.bestBaseline().setting() + " (final " + v.targets() + "); best CoRe "
-            + v.bestCore().setting() + ": speedup " + v.bestCore().speedup());
+        "best baseline "
+            + v.bestBaseline().setting()
+            + " (final "
+            + v.targets()
+            + "); best CoRe "
+            + v.bestCore().setting()
+            + ": speedup "
+            + v.bestCore().speedup());
     return out;
   }
 
   /** Every setting with every seed at one budget, seed by seed, then judged. */
   private static Stage stage(
-      Settings s, String name, double budget, List<Double> lrs, List<CoreSetting> settings,
+      Settings s,
+      String name,
+      double budget,
+      List<Double> lrs,
+      List<CoreSetting> settings,
       List<Long> seeds) {
     LOG.info(
-        name + ": " + lrs.size() + " baseline and " + settings.size() + " CoRe setting(s), seeds "
-            + seeds + ", " + budget + " s each");
+        name
+            + ": "
+            + lrs.size()
+            + " baseline and "
+            + settings.size()
+            + " CoRe setting(s), seeds "
+            + seeds
+            + ", "
+            + budget
+            + " s each");
     List<Done> baselines = new ArrayList<>();
     List<Done> cores = new ArrayList<>();
     for (long seed : seeds) {
@@ -201,7 +231,8 @@ public final class CoreVsBaseline {
     }
     FairProtocol.Verdict v =
         FairProtocol.judge(
-            baselines.stream().map(Done::run).toList(), cores.stream().map(Done::run).toList(),
+            baselines.stream().map(Done::run).toList(),
+            cores.stream().map(Done::run).toList(),
             seeds);
     return new Stage(name, budget, seeds, baselines, cores, v);
   }
@@ -221,7 +252,8 @@ public final class CoreVsBaseline {
   }
 
   private static double lr(Stage st, String setting) {
-    return ((Number) find(st.baselines(), setting, st.seeds().get(0)).json().get("learning_rate")).doubleValue();
+    return ((Number) find(st.baselines(), setting, st.seeds().get(0)).json().get("learning_rate"))
+        .doubleValue();
   }
 
   private static CoreSetting setting(Settings s, String name) {
@@ -258,7 +290,8 @@ public final class CoreVsBaseline {
   /** Trains (or reuses) a from-scratch full BERT at {@code lr}. */
   private static Done baseline(Settings s, double lr, long seed, double budget) {
     String setting = String.format(Locale.ROOT, "baseline-lr%.0e", lr);
-    Path dir = s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", setting, budget, seed));
+    Path dir =
+        s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", setting, budget, seed));
     String key = key(s, setting, seed, budget);
     Optional<Done> reused = reuse(dir, key, s.cfg(), dir);
     if (reused.isPresent()) {
@@ -282,33 +315,54 @@ public final class CoreVsBaseline {
   /** Trains (or reuses) one CoRe setting. */
   private static Done core(Settings s, CoreSetting c, long seed, double baselineBudget) {
     Path dir =
-        s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", c.name(), baselineBudget, seed));
+        s.workDir()
+            .resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", c.name(), baselineBudget, seed));
     BertConfig cfg = c.config(s.cfg());
     String key = key(s, c.name(), seed, baselineBudget);
-    Path fullDir = dir.resolve(CorePipeline.FULL_DIR);
+    Path fullDir = dir.resolve(RunDir.CORE_FULL);
     Optional<Done> reused = reuse(dir, key, cfg, fullDir);
     if (reused.isPresent()) {
       return reused.get();
     }
     double budget = baselineBudget * c.budgetFraction();
     LOG.info(
-        c.name() + ", seed " + seed + ": CoRe for " + budget + " s, " + c.fraction()
-            + " relaxed (FFN rank " + c.ffnRank() + ", attention rank " + c.attentionRank()
-            + ", peak lr " + c.relaxedLr() + "), then full BERT at peak lr " + c.fullLr());
+        c.name()
+            + ", seed "
+            + seed
+            + ": CoRe for "
+            + budget
+            + " s, "
+            + c.fraction()
+            + " relaxed (FFN rank "
+            + c.ffnRank()
+            + ", attention rank "
+            + c.attentionRank()
+            + ", peak lr "
+            + c.relaxedLr()
+            + "), then full BERT at peak lr "
+            + c.fullLr());
     String started = Instant.now().toString();
     long t0 = System.nanoTime();
     Map<String, Object> summary =
         CorePipeline.run(
-            cfg, trainConfig(s, Variant.RELAXED, dir, c.relaxedLr(), seed, budget),
+            cfg,
+            trainConfig(s, Variant.RELAXED, dir, c.relaxedLr(), seed, budget),
             new CorePipeline.Plan(
-                0, 0, c.fraction(), c.relaxedLr(), c.fullLr(), s.fullWarmupSteps(),
-                c.jointSchedule(), List.of()));
+                0,
+                0,
+                c.fraction(),
+                c.relaxedLr(),
+                c.fullLr(),
+                s.fullWarmupSteps(),
+                c.jointSchedule(),
+                List.of()));
     double wall = (System.nanoTime() - t0) / 1e9;
     // The switch costs surgery plus phase 2's graph and restore; CoRe's clock counts both.
     double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
     double switchSec = surgerySec + ((Number) summary.get("phase2_setup_sec")).doubleValue();
     List<Point> curve = new ArrayList<>();
-    curve.addAll(curve(s, cfg, dir.resolve(CorePipeline.RELAXED_DIR), dir, Variant.RELAXED, "relaxed", 0));
+    curve.addAll(
+        curve(s, cfg, dir.resolve(RunDir.CORE_RELAXED), dir, Variant.RELAXED, "relaxed", 0));
     curve.addAll(curve(s, cfg, fullDir, dir, Variant.FULL, "full", switchSec));
     Map<String, Object> json = new LinkedHashMap<>(c.toJson());
     json.put("seed", seed);
@@ -324,9 +378,17 @@ public final class CoreVsBaseline {
   /** Everything that makes two runs of one setting and seed the same measurement. */
   private static String key(Settings s, String setting, long seed, double budget) {
     return String.join(
-        "|", setting, "seed " + seed, "budget " + budget, "eval every " + s.evalEverySec(),
-        "batch " + s.batchSize(), "warmup " + s.warmupSteps(), "full warmup " + s.fullWarmupSteps(),
-        s.precision().name(), s.train().toString(), s.eval().toString(),
+        "|",
+        setting,
+        "seed " + seed,
+        "budget " + budget,
+        "eval every " + s.evalEverySec(),
+        "batch " + s.batchSize(),
+        "warmup " + s.warmupSteps(),
+        "full warmup " + s.fullWarmupSteps(),
+        s.precision().name(),
+        s.train().toString(),
+        s.eval().toString(),
         s.cfg().toJson().replaceAll("\\s+", " "));
   }
 
@@ -354,7 +416,10 @@ public final class CoreVsBaseline {
       Map<?, ?> p = (Map<?, ?>) o;
       curve.add(
           new Point(
-              num(p, "sec"), (long) num(p, "step"), (String) p.get("phase"), num(p, "mlm_loss"),
+              num(p, "sec"),
+              (long) num(p, "step"),
+              (String) p.get("phase"),
+              num(p, "mlm_loss"),
               num(p, "mlm_accuracy")));
     }
     Map<String, Object> summary = new LinkedHashMap<>(json);
@@ -365,7 +430,8 @@ public final class CoreVsBaseline {
   }
 
   /** Records a run's result next to it and keeps only its final checkpoint (disk). */
-  private static Done finish(Path dir, String key, Run run, Map<String, Object> json, BertConfig cfg) {
+  private static Done finish(
+      Path dir, String key, Run run, Map<String, Object> json, BertConfig cfg) {
     json.put("final_mlm_loss", run.last().loss());
     json.put("final_mlm_accuracy", run.last().accuracy());
     Map<String, Object> file = new LinkedHashMap<>();
@@ -374,24 +440,36 @@ public final class CoreVsBaseline {
     file.putAll(json);
     file.put("curve", run.curve().stream().map(Point::toJson).toList());
     Path checkpoints =
-        Files.isDirectory(dir.resolve(CorePipeline.FULL_DIR)) ? dir.resolve(CorePipeline.FULL_DIR) : dir;
+        Files.isDirectory(dir.resolve(RunDir.CORE_FULL)) ? dir.resolve(RunDir.CORE_FULL) : dir;
     Checkpoints.keepNewest(checkpoints, 1);
     Path last = Checkpoints.latest(checkpoints).orElseThrow();
     Checkpoints.writeAtomically(dir.resolve(RUN_FILE), Json.writePretty(file));
     LOG.info(
         String.format(
-            Locale.ROOT, "%s seed %d: final held-out MLM loss %.4f, accuracy %.4f", run.setting(),
-            run.seed(), run.last().loss(), run.last().accuracy()));
+            Locale.ROOT,
+            "%s seed %d: final held-out MLM loss %.4f, accuracy %.4f",
+            run.setting(),
+            run.seed(),
+            run.last().loss(),
+            run.last().accuracy()));
     return new Done(run, json, last, cfg);
   }
 
   private static TrainConfig trainConfig(
       Settings s, Variant variant, Path dir, double lr, long seed, double budgetSec) {
-    return new TrainConfig(
-        variant, s.train(), dir, dir, 0, budgetSec, s.batchSize(), lr, s.warmupSteps(),
-        Optional.empty(), Integer.MAX_VALUE, s.evalEverySec(), 50, Integer.MAX_VALUE, 5, false,
-        seed, AdamWeightDecay.Rule.ADAMW, false, s.precision(), 10_000,
-        variant.name().toLowerCase(Locale.ROOT), 0, 1, Parallelism.SINGLE);
+    // Checkpoints every evalEverySec seconds only, all kept: each is a point of the curve.
+    return TrainConfig.builder(variant, s.train(), dir)
+        .timeBudgetSec(budgetSec)
+        .batchSize(s.batchSize())
+        .learningRate(lr)
+        .warmupSteps(s.warmupSteps())
+        .saveEvery(Integer.MAX_VALUE)
+        .saveEverySec(s.evalEverySec())
+        .logEvery(50)
+        .keepCheckpoints(Integer.MAX_VALUE)
+        .seed(seed)
+        .precision(s.precision())
+        .build();
   }
 
   /**
@@ -399,11 +477,17 @@ public final class CoreVsBaseline {
    * at its step in {@code metricsDir}'s metrics.jsonl, plus {@code extraSec}.
    */
   private static List<Point> curve(
-      Settings s, BertConfig cfg, Path ckptDir, Path metricsDir, Variant variant, String phase,
+      Settings s,
+      BertConfig cfg,
+      Path ckptDir,
+      Path metricsDir,
+      Variant variant,
+      String phase,
       double extraSec) {
     Map<Long, Double> elapsed = new HashMap<>();
-    for (Map<String, Object> rec : MetricsLog.read(metricsDir.resolve(MetricsLog.FILE))) {
-      elapsed.put(((Number) rec.get("step")).longValue(), ((Number) rec.get("elapsed_sec")).doubleValue());
+    for (Map<String, Object> rec : MetricsLog.read(metricsDir.resolve(RunDir.METRICS))) {
+      elapsed.put(
+          ((Number) rec.get("step")).longValue(), ((Number) rec.get("elapsed_sec")).doubleValue());
     }
     List<Point> points = new ArrayList<>();
     for (Path ckpt : Checkpoints.all(ckptDir)) {
@@ -416,12 +500,20 @@ public final class CoreVsBaseline {
       Map<String, Object> m = Evaluator.evaluate(cfg, variant, ckpt, s.eval(), EVAL_BATCH);
       Point p =
           new Point(
-              sec + extraSec, step, phase, ((Number) m.get("mlm_loss")).doubleValue(),
+              sec + extraSec,
+              step,
+              phase,
+              ((Number) m.get("mlm_loss")).doubleValue(),
               ((Number) m.get("mlm_accuracy")).doubleValue());
       LOG.info(
           String.format(
-              Locale.ROOT, "  %s step %d at %.0f s: held-out MLM loss %.4f, accuracy %.4f", phase,
-              step, p.sec(), p.loss(), p.accuracy()));
+              Locale.ROOT,
+              "  %s step %d at %.0f s: held-out MLM loss %.4f, accuracy %.4f",
+              phase,
+              step,
+              p.sec(),
+              p.loss(),
+              p.accuracy()));
       points.add(p);
     }
     return points;
@@ -431,13 +523,16 @@ public final class CoreVsBaseline {
   private static Map<String, Object> best(SettingResult r, List<Done> runs) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("setting", r.setting());
-    Done first = runs.stream().filter(d -> d.run().setting().equals(r.setting())).findFirst().orElseThrow();
-    first.json().forEach(
-        (k, v) -> {
-          if (k.endsWith("learning_rate") || k.endsWith("_rank") || k.endsWith("_fraction")) {
-            m.put(k, v);
-          }
-        });
+    Done first =
+        runs.stream().filter(d -> d.run().setting().equals(r.setting())).findFirst().orElseThrow();
+    first
+        .json()
+        .forEach(
+            (k, v) -> {
+              if (k.endsWith("learning_rate") || k.endsWith("_rank") || k.endsWith("_fraction")) {
+                m.put(k, v);
+              }
+            });
     m.put("mean_final_mlm_loss", r.meanFinalLoss());
     Map<String, Object> finals = new LinkedHashMap<>();
     Map<String, Object> accuracies = new LinkedHashMap<>();
@@ -474,8 +569,8 @@ public final class CoreVsBaseline {
   }
 
   /**
-   * Fine-tunes the best baseline's and the best CoRe setting's final models (of the first
-   * {@code finetuneSeeds} seeds) on every task, with the task's majority-class dev accuracy.
+   * Fine-tunes the best baseline's and the best CoRe setting's final models (of the first {@code
+   * finetuneSeeds} seeds) on every task, with the task's majority-class dev accuracy.
    */
   private static List<Map<String, Object>> finetune(Settings s, Stage st) {
     List<Map<String, Object>> out = new ArrayList<>();
@@ -496,10 +591,11 @@ public final class CoreVsBaseline {
   }
 
   /**
-   * One side's fine-tuning at each lr: the result with the highest dev accuracy, its
-   * {@code learning_rate}, and every lr's accuracy. Both sides get the same lrs.
+   * One side's fine-tuning at each lr: the result with the highest dev accuracy, its {@code
+   * learning_rate}, and every lr's accuracy. Both sides get the same lrs.
    */
-  static Map<String, Object> best(List<Double> lrs, java.util.function.DoubleFunction<Map<String, Object>> run) {
+  static Map<String, Object> best(
+      List<Double> lrs, java.util.function.DoubleFunction<Map<String, Object>> run) {
     Map<String, Object> best = null;
     Map<String, Object> perLr = new LinkedHashMap<>();
     for (double lr : lrs) {
@@ -516,21 +612,35 @@ public final class CoreVsBaseline {
 
   private static Map<String, Object> finetune(
       Settings s, Finetune f, Done model, String side, long seed, double lr) {
-    LOG.info("fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name() + " at lr " + lr);
+    LOG.info(
+        "fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name() + " at lr " + lr);
     Path dir = s.workDir().resolve("finetune-" + f.name() + "-" + side + "-s" + seed + "-lr" + lr);
     fresh(dir);
     return FineTuner.run(
         new FineTuner.Settings(
-            GlueTask.SST2, f.dataDir(), model.checkpoint(), model.cfg(), f.vocab(), dir, f.epochs(),
-            lr, 32, f.seq(), seed, true, List.of()));
+            GlueTask.SST2,
+            f.dataDir(),
+            model.checkpoint(),
+            model.cfg(),
+            f.vocab(),
+            dir,
+            f.epochs(),
+            lr,
+            32,
+            f.seq(),
+            seed,
+            true,
+            List.of()));
   }
 
   /** Dev accuracy of always answering the most frequent dev label. */
   static double majorityClass(Finetune f) {
-    List<GlueExample> dev = GlueTask.SST2.read(f.dataDir().resolve(GlueTask.SST2.devFiles().get(0)));
+    List<GlueExample> dev =
+        GlueTask.SST2.read(f.dataDir().resolve(GlueTask.SST2.devFiles().get(0)));
     Map<String, Integer> counts = new HashMap<>();
     dev.forEach(e -> counts.merge(e.label(), 1, Integer::sum));
-    return counts.values().stream().mapToInt(Integer::intValue).max().orElse(0) / (double) dev.size();
+    return counts.values().stream().mapToInt(Integer::intValue).max().orElse(0)
+        / (double) dev.size();
   }
 
   private static Done find(List<Done> runs, String setting, long seed) {
@@ -551,7 +661,8 @@ public final class CoreVsBaseline {
         settings.add(r.setting());
       }
       boolean bold =
-          r.setting().equals(v.bestBaseline().setting()) || r.setting().equals(v.bestCore().setting());
+          r.setting().equals(v.bestBaseline().setting())
+              || r.setting().equals(v.bestCore().setting());
       int relaxedPoints = (int) r.curve().stream().filter(p -> p.phase().equals("relaxed")).count();
       lines.add(
           new Chart.Line(
@@ -564,10 +675,17 @@ public final class CoreVsBaseline {
     Chart.lines(
         png,
         String.format(
-            Locale.ROOT, "%s: held-out MLM loss, %s, %d s per baseline, seeds %s", st.name(),
-            s.configFile().getFileName(), (int) st.budgetSec(), st.seeds()),
+            Locale.ROOT,
+            "%s: held-out MLM loss, %s, %d s per baseline, seeds %s",
+            st.name(),
+            s.configFile().getFileName(),
+            (int) st.budgetSec(),
+            st.seeds()),
         "wall-clock seconds (CoRe: dashed = relaxed phase, surgery included)",
-        "held-out MLM loss (bold: best of each side)", lines, List.of(), targets);
+        "held-out MLM loss (bold: best of each side)",
+        lines,
+        List.of(),
+        targets);
   }
 
   private static List<Done> concat(List<Done> a, List<Done> b) {

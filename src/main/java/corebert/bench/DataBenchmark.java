@@ -28,10 +28,20 @@ public final class DataBenchmark {
    * @param repeats corpus sizes, as repetitions of {@code corpus}
    * @param threads create-data --threads values
    * @param heapMb -Xmx of each child JVM
+   * @param main corebert's main class, which each child JVM runs
    */
   public record Settings(
-      Path corpus, Path vocab, int[] repeats, int[] threads, int maxSeqLength, int shards,
-      int heapMb, Path workDir, Path prefix, String command) {}
+      Path corpus,
+      Path vocab,
+      int[] repeats,
+      int[] threads,
+      int maxSeqLength,
+      int shards,
+      int heapMb,
+      Path workDir,
+      Path prefix,
+      String command,
+      Class<?> main) {}
 
   private DataBenchmark() {}
 
@@ -72,12 +82,18 @@ public final class DataBenchmark {
     for (int i = 0; i < s.repeats().length; i++) {
       groups.add("corpus x" + s.repeats()[i]);
       for (int j = 0; j < s.threads().length; j++) {
-        values[i][j] = ((Number) rows.get(i * s.threads().length + j).get("tokens_per_sec")).doubleValue() / 1000;
+        values[i][j] =
+            ((Number) rows.get(i * s.threads().length + j).get("tokens_per_sec")).doubleValue()
+                / 1000;
       }
     }
     Chart.bars(
-        Path.of(s.prefix() + ".png"), "create-data throughput (labels: thousand tokens/s)",
-        "thousand tokens/s", groups, series, values);
+        Path.of(s.prefix() + ".png"),
+        "create-data throughput (labels: thousand tokens/s)",
+        "thousand tokens/s",
+        groups,
+        series,
+        values);
     return out;
   }
 
@@ -86,13 +102,24 @@ public final class DataBenchmark {
       throws IOException, InterruptedException {
     List<String> args =
         List.of(
-            "create-data", "--input", corpus.toString(), "--vocab", s.vocab().toString(),
-            "--output", out.toString(), "--max-seq-length", String.valueOf(s.maxSeqLength()),
-            "--shards", String.valueOf(s.shards()), "--threads", String.valueOf(threads),
-            "--dupe-factor", "1");
+            "create-data",
+            "--input",
+            corpus.toString(),
+            "--vocab",
+            s.vocab().toString(),
+            "--output",
+            out.toString(),
+            "--max-seq-length",
+            String.valueOf(s.maxSeqLength()),
+            "--shards",
+            String.valueOf(s.shards()),
+            "--threads",
+            String.valueOf(threads),
+            "--dupe-factor",
+            "1");
     Path log = s.workDir().resolve("create-data.log");
     long start = System.nanoTime();
-    Process p = ChildJvm.start(List.of("-Xmx" + s.heapMb() + "m"), Map.of(), args, log);
+    Process p = ChildJvm.start(s.main(), List.of("-Xmx" + s.heapMb() + "m"), Map.of(), args, log);
     Path status = Path.of("/proc/" + p.pid() + "/status");
     long peakKb = 0;
     while (p.isAlive()) {

@@ -158,7 +158,8 @@ final class FairProtocol {
     }
     Map<String, Map<Long, Run>> groups = new LinkedHashMap<>();
     for (Run r : runs) {
-      if (groups.computeIfAbsent(r.setting(), k -> new LinkedHashMap<>()).put(r.seed(), r) != null) {
+      if (groups.computeIfAbsent(r.setting(), k -> new LinkedHashMap<>()).put(r.seed(), r)
+          != null) {
         throw new IllegalArgumentException("two runs of " + r.setting() + " with seed " + r.seed());
       }
     }

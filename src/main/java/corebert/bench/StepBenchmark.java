@@ -1,16 +1,17 @@
 package corebert.bench;
 
+import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
-import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.ModelStats;
-import corebert.model.PretrainingHeads;
 import corebert.model.Precision;
+import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
 import corebert.train.AdamWeightDecay;
 import corebert.train.LrSchedule;
 import corebert.train.ModelRestore;
 import corebert.train.PretrainingGraph;
+import corebert.train.PretrainingModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +21,6 @@ import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
@@ -35,6 +35,7 @@ import org.tensorflow.types.TInt64;
  */
 public final class StepBenchmark {
   private static final Logger LOG = Logger.getLogger(StepBenchmark.class.getName());
+
   /** Square matmuls for the peak: large enough to reach the BLAS plateau on a CPU. */
   private static final int PEAK_N = 1536;
 
@@ -87,8 +88,16 @@ public final class StepBenchmark {
 
   /** Times {@code steps} training steps after {@code warmup} untimed ones. */
   public static Row measure(
-      BertConfig cfg, Variant variant, boolean fusedQkv, int seq, int batch, int predictions,
-      int warmup, int steps, boolean xla, Precision precision) {
+      BertConfig cfg,
+      Variant variant,
+      boolean fusedQkv,
+      int seq,
+      int batch,
+      int predictions,
+      int warmup,
+      int steps,
+      boolean xla,
+      Precision precision) {
     try (Graph g = new Graph()) {
       VariableStore store = VariableStore.create(precision, fusedQkv);
       Ops tf = Ops.create(g);
@@ -113,22 +122,27 @@ public final class StepBenchmark {
         }
         nsp[b] = random.nextInt(2);
       }
-      BertModel.Outputs encoder =
-          BertModel.build(
-              tf, cfg, variant, tf.constant(ids), tf.constant(mask), tf.constant(segments), 1,
-              store);
+      InputPipeline.Batch constants =
+          new InputPipeline.Batch(
+              tf.constant(ids),
+              tf.constant(mask),
+              tf.constant(segments),
+              tf.constant(positions),
+              tf.constant(labels),
+              tf.constant(weights),
+              tf.constant(nsp));
       PretrainingHeads.Losses losses =
-          PretrainingHeads.build(
-              tf, cfg, encoder, tf.constant(positions), tf.constant(labels), tf.constant(weights),
-              tf.constant(nsp), 1, store);
+          PretrainingModel.build(tf, cfg, variant, constants, 1, store);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
-      Variable<TInt64> step =
-          tf.withInitScope().withName("global_step").variable(Shape.scalar(), TInt64.class);
-      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      Variable<TInt64> step = PretrainingModel.globalStep(tf);
       Op train =
           AdamWeightDecay.build(
-                  tf, g, losses.total(), vars,
-                  new LrSchedule(1e-4, 0, 10, 1_000_000).build(tf, tf.identity(step)), step,
+                  tf,
+                  g,
+                  losses.total(),
+                  vars,
+                  new LrSchedule(1e-4, 0, 10, 1_000_000).build(tf, tf.identity(step)),
+                  step,
                   AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false))
               .trainOp();
       try (Session s = new Session(g, PretrainingGraph.sessionConfig(xla))) {
@@ -145,11 +159,17 @@ public final class StepBenchmark {
         double flopsPerToken =
             ModelStats.of(cfg, variant, seq, predictions / (double) seq).trainFlopsPerToken();
         Row row =
-            new Row(variant, fusedQkv, seq, batch, examplesPerSec, examplesPerSec * seq * flopsPerToken);
+            new Row(
+                variant,
+                fusedQkv,
+                seq,
+                batch,
+                examplesPerSec,
+                examplesPerSec * seq * flopsPerToken);
         LOG.info(
             String.format(
-                "%s seq %d batch %d: %.2f ex/s, %.1f GFLOP/s", row.label(), seq, batch,
-                examplesPerSec, row.trainFlopsPerSec() / 1e9));
+                "%s seq %d batch %d: %.2f ex/s, %.1f GFLOP/s",
+                row.label(), seq, batch, examplesPerSec, row.trainFlopsPerSec() / 1e9));
         return row;
       }
     }
@@ -180,7 +200,9 @@ public final class StepBenchmark {
         if (a.seq() != b.seq()) {
           continue;
         }
-        if (a.variant() == Variant.FULL && b.variant() == Variant.RELAXED && a.fusedQkv() == b.fusedQkv()) {
+        if (a.variant() == Variant.FULL
+            && b.variant() == Variant.RELAXED
+            && a.fusedQkv() == b.fusedQkv()) {
           ratios.put(
               "seq_" + a.seq() + (a.fusedQkv() ? "" : "_unfused_qkv"),
               b.examplesPerSec() / a.examplesPerSec());
@@ -208,5 +230,4 @@ public final class StepBenchmark {
     }
     return tf.constant(m);
   }
-
 }

@@ -15,8 +15,17 @@ public final class StepBenchmarkRun {
   private StepBenchmarkRun() {}
 
   public static void run(
-      BertConfig cfg, Path configFile, int[] seqs, int[] batches, int warmup, int steps,
-      boolean xla, Precision precision, List<Boolean> fusedQkv, Path prefix, String command) {
+      BertConfig cfg,
+      Path configFile,
+      int[] seqs,
+      int[] batches,
+      int warmup,
+      int steps,
+      boolean xla,
+      Precision precision,
+      List<Boolean> fusedQkv,
+      Path prefix,
+      String command) {
     cfg.requireRelaxed();
     NativeSessions.requireKernels(precision);
     double peak = StepBenchmark.matmulPeak(xla);
@@ -57,7 +66,11 @@ public final class StepBenchmarkRun {
       }
     }
     Chart.bars(
-        Path.of(prefix + ".png"), "training step: " + configFile.getFileName(), "examples/s",
-        groups, series, values);
+        Path.of(prefix + ".png"),
+        "training step: " + configFile.getFileName(),
+        "examples/s",
+        groups,
+        series,
+        values);
   }
 }

@@ -17,8 +17,8 @@ import org.apache.commons.cli.Options;
 
 /**
  * `corebert bench core-vs-baseline`: CoRe against from-scratch BERTs under the fair protocol of
- * DESIGN.md: a learning-rate sweep for the baseline, no more CoRe settings than that, every
- * setting with every seed; held-out loss along the way, speedup to the best baseline's final loss.
+ * DESIGN.md: a learning-rate sweep for the baseline, no more CoRe settings than that, every setting
+ * with every seed; held-out loss along the way, speedup to the best baseline's final loss.
  */
 final class BenchCoreCommand implements Command {
   static final String DEFAULT_BASELINE_LRS = "1e-4,3e-4,1e-3";
@@ -45,49 +45,78 @@ final class BenchCoreCommand implements Command {
     o.addOption(required("time-budget", "SEC", "wall-clock training seconds of each run"));
     o.addOption(
         valued(
-            "sweep-budget", "SEC",
+            "sweep-budget",
+            "SEC",
             "tune at this shorter budget first (every --baseline-lrs rate and --core setting with"
                 + " the first --sweep-seeds seeds), then run the best of each side with every seed"
                 + " at --time-budget (default: no separate sweep)"));
     o.addOption(valued("sweep-seeds", "N", "seeds of the sweep (default 1)"));
-    o.addOption(valued("eval-every", "SEC", "checkpoint (and later evaluate) every SEC seconds (default budget/10)"));
     o.addOption(
         valued(
-            "baseline-lrs", "RATE,...",
+            "eval-every",
+            "SEC",
+            "checkpoint (and later evaluate) every SEC seconds (default budget/10)"));
+    o.addOption(
+        valued(
+            "baseline-lrs",
+            "RATE,...",
             "the baseline's learning-rate sweep, at least 3 for a fair comparison; the lowest"
-                + " mean final loss sets the target (default " + DEFAULT_BASELINE_LRS + ")"));
+                + " mean final loss sets the target (default "
+                + DEFAULT_BASELINE_LRS
+                + ")"));
     o.addOption(
         valued(
-            "seeds", "S,...",
+            "seeds",
+            "S,...",
             "every setting runs with each seed; the speedup must hold for all (default "
-                + DEFAULT_SEEDS + ")"));
+                + DEFAULT_SEEDS
+                + ")"));
     o.addOption(
         Flags.optionalList(
-            "core", "KEY=V,...",
+            "core",
+            "KEY=V,...",
             "one CoRe setting (repeat for more; no more than --baseline-lrs has rates): budget"
                 + " (share of --time-budget, default 1), relaxed-fraction (phase 1's share of"
-                + " that, default " + CoreCommand.DEFAULT_RELAXED_FRACTION + "), ffn-rank and"
+                + " that, default "
+                + CoreCommand.DEFAULT_RELAXED_FRACTION
+                + "), ffn-rank and"
                 + " attention-rank (default: the config's), relaxed-lr (default 1e-3), full-lr"
-                + " (default " + CoreCommand.DEFAULT_FULL_LR + "), joint (1: phase 1's learning"
+                + " (default "
+                + CoreCommand.DEFAULT_FULL_LR
+                + "), joint (1: phase 1's learning"
                 + " rate decays over the whole run; 0: each phase anneals; default 1)"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
-    o.addOption(valued("warmup-steps", "N", "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
     o.addOption(
         valued(
-            "full-warmup-steps", "N",
+            "warmup-steps",
+            "N",
+            "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
+    o.addOption(
+        valued(
+            "full-warmup-steps",
+            "N",
             "CoRe phase 2's re-warm-up (default " + DEFAULT_FULL_WARMUP + ")"));
-    o.addOption(
-        valued("precision", "fp32|bf16", "type of every run's matmuls (default fp32)"));
+    o.addOption(valued("precision", "fp32|bf16", "type of every run's matmuls (default fp32)"));
     o.addOption(
         valued(
-            "dropout", "P",
+            "dropout",
+            "P",
             "hidden and attention dropout of every run (default: the config's); short budgets"
                 + " learn faster without"));
-    o.addOption(valued("work-dir", "DIR", "scratch runs; a finished run with the same settings is reused (default work/bench-core)"));
-    o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/core-vs-baseline)"));
+    o.addOption(
+        valued(
+            "work-dir",
+            "DIR",
+            "scratch runs; a finished run with the same settings is reused (default work/bench-core)"));
+    o.addOption(
+        valued(
+            "output",
+            "PREFIX",
+            "writes PREFIX.json and PREFIX.png (default eval/core-vs-baseline)"));
     o.addOption(
         Flags.optionalList(
-            "finetune-data", "DIR",
+            "finetune-data",
+            "DIR",
             "also fine-tune both best final models on each of these SST-2-format tasks"));
     o.addOption(valued("vocab", "FILE", "vocab.txt of the TFRecords (with --finetune-data)"));
     o.addOption(valued("finetune-epochs", "N", "fine-tuning epochs (default 3)"));
@@ -98,7 +127,8 @@ final class BenchCoreCommand implements Command {
             "fine-tuning peak learning rate(s); with several, each side keeps its best dev accuracy"
                 + " (default 5e-4)"));
     o.addOption(valued("finetune-seq", "N", "fine-tuning sequence length (default 64)"));
-    o.addOption(valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
+    o.addOption(
+        valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
     return o;
   }
 
@@ -116,7 +146,8 @@ final class BenchCoreCommand implements Command {
     if (seeds.stream().distinct().count() != seeds.size()) {
       throw new UsageException("--seeds must be distinct");
     }
-    List<Double> baselineLrs = list(doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999));
+    List<Double> baselineLrs =
+        list(doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999));
     List<CoreVsBaseline.CoreSetting> core = new ArrayList<>();
     String[] specs = line.hasOption("core") ? line.getOptionValues("core") : new String[] {""};
     for (String spec : specs) {
@@ -124,8 +155,11 @@ final class BenchCoreCommand implements Command {
     }
     if (core.size() > baselineLrs.size()) {
       throw new UsageException(
-          "CoRe gets no more tuning runs than the baseline: " + core.size()
-              + " --core settings against " + baselineLrs.size() + " --baseline-lrs");
+          "CoRe gets no more tuning runs than the baseline: "
+              + core.size()
+              + " --core settings against "
+              + baselineLrs.size()
+              + " --baseline-lrs");
     }
     List<CoreVsBaseline.Finetune> finetunes = new ArrayList<>();
     if (line.hasOption("finetune-data")) {
@@ -140,7 +174,10 @@ final class BenchCoreCommand implements Command {
         }
         finetunes.add(
             new CoreVsBaseline.Finetune(
-                data.getFileName().toString(), data, vocab, intValue(line, "finetune-epochs", 3, 1),
+                data.getFileName().toString(),
+                data,
+                vocab,
+                intValue(line, "finetune-epochs", 3, 1),
                 list(doubleList(line, "finetune-lr", "5e-4", 1e-9, 0.999)),
                 intValue(line, "finetune-seq", 64, 8)));
       }
@@ -196,12 +233,14 @@ final class BenchCoreCommand implements Command {
       }
       String[] kv = part.split("=", 2);
       if (kv.length != 2 || !v.containsKey(kv[0].strip())) {
-        throw new UsageException("--core: expected KEY=VALUE with KEY in " + v.keySet() + ", got '" + part + "'");
+        throw new UsageException(
+            "--core: expected KEY=VALUE with KEY in " + v.keySet() + ", got '" + part + "'");
       }
       try {
         v.put(kv[0].strip(), Double.parseDouble(kv[1].strip()));
       } catch (NumberFormatException e) {
-        throw new UsageException("--core: " + kv[0].strip() + " must be a number, got '" + kv[1] + "'");
+        throw new UsageException(
+            "--core: " + kv[0].strip() + " must be a number, got '" + kv[1] + "'");
       }
     }
     requireIn(v, "budget", 0.01, 1);
@@ -217,15 +256,20 @@ final class BenchCoreCommand implements Command {
       }
     }
     return new CoreVsBaseline.CoreSetting(
-        v.get("budget"), v.get("relaxed-fraction"), v.get("ffn-rank").intValue(),
-        v.get("attention-rank").intValue(), v.get("relaxed-lr"), v.get("full-lr"),
+        v.get("budget"),
+        v.get("relaxed-fraction"),
+        v.get("ffn-rank").intValue(),
+        v.get("attention-rank").intValue(),
+        v.get("relaxed-lr"),
+        v.get("full-lr"),
         v.get("joint") == 1);
   }
 
   private static void requireIn(Map<String, Double> v, String key, double min, double max) {
     double x = v.get(key);
     if (!(x >= min && x <= max)) {
-      throw new UsageException("--core: " + key + " must be in [" + min + ", " + max + "], got " + x);
+      throw new UsageException(
+          "--core: " + key + " must be in [" + min + ", " + max + "], got " + x);
     }
   }
 

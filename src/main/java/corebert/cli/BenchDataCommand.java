@@ -24,13 +24,15 @@ final class BenchDataCommand implements Command {
     Options o = new Options();
     o.addOption(required("input", "FILE", "text corpus (e.g. data/brown/brown-train.txt)"));
     o.addOption(required("vocab", "FILE", "vocab.txt"));
-    o.addOption(valued("repeats", "R,...", "corpus sizes as repetitions of --input (default 1,10)"));
+    o.addOption(
+        valued("repeats", "R,...", "corpus sizes as repetitions of --input (default 1,10)"));
     o.addOption(valued("threads", "T,...", "create-data --threads values (default 1,2)"));
     o.addOption(valued("max-seq-length", "N", "sequence length (default 128)"));
     o.addOption(valued("shards", "N", "output shards, the same for every run (default 4)"));
     o.addOption(valued("heap-mb", "MB", "-Xmx of each create-data JVM (default 1024)"));
     o.addOption(valued("work-dir", "DIR", "scratch corpora and output (default work/bench-data)"));
-    o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-data)"));
+    o.addOption(
+        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-data)"));
     return o;
   }
 
@@ -48,7 +50,8 @@ final class BenchDataCommand implements Command {
             intValue(line, "heap-mb", 1024, 64),
             Path.of(line.getOptionValue("work-dir", "work/bench-data")),
             prefix,
-            echo(name(), line)));
+            echo(name(), line),
+            CoreBert.class));
     System.out.println(prefix + ".json");
     return 0;
   }

@@ -10,7 +10,9 @@ import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
-/** `corebert bench step`: the cost of the full and the relaxed training step, and the matmul peak. */
+/**
+ * `corebert bench step`: the cost of the full and the relaxed training step, and the matmul peak.
+ */
 final class BenchStepCommand implements Command {
   @Override
   public String name() {
@@ -25,17 +27,22 @@ final class BenchStepCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
-    o.addOption(required("config", "FILE", "model config with a relaxed block (e.g. graphs/bert-base.json)"));
+    o.addOption(
+        required(
+            "config", "FILE", "model config with a relaxed block (e.g. graphs/bert-base.json)"));
     o.addOption(valued("seqs", "T,...", "sequence lengths (default 128,512)"));
     o.addOption(valued("batches", "B,...", "batch size for each sequence length (default 8,2)"));
     o.addOption(valued("steps", "N", "timed steps per configuration (default 5)"));
     o.addOption(valued("warmup", "N", "untimed steps first (default 2)"));
-    o.addOption(valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-step)"));
+    o.addOption(
+        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-step)"));
     o.addOption(flag("xla", "XLA global JIT (bin/corebert sets TF_XLA_FLAGS)"));
-    o.addOption(valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
+    o.addOption(
+        valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
     o.addOption(
         valued(
-            "qkv", "fused|unfused|both",
+            "qkv",
+            "fused|unfused|both",
             "Q/K/V as one fused matmul or three; both measures each and reports the ratio"
                 + " (default fused)"));
     o.addOption(
@@ -45,7 +52,6 @@ final class BenchStepCommand implements Command {
                 + " compare"));
     return o;
   }
-
 
   @Override
   public int run(CommandLine line) throws Exception {
@@ -60,12 +66,13 @@ final class BenchStepCommand implements Command {
         throw new UsageException("--backends runs both XLA settings; drop --xla");
       }
       List<String> args = new ArrayList<>();
-      for (String flag : List.of("config", "seqs", "batches", "steps", "warmup", "precision", "qkv")) {
+      for (String flag :
+          List.of("config", "seqs", "batches", "steps", "warmup", "precision", "qkv")) {
         if (line.hasOption(flag)) {
           args.addAll(List.of("--" + flag, line.getOptionValue(flag)));
         }
       }
-      BackendBenchmark.run(args, prefix, echo(name(), line));
+      BackendBenchmark.run(args, prefix, echo(name(), line), CoreBert.class);
       System.out.println(prefix + ".json");
       return 0;
     }
@@ -74,13 +81,22 @@ final class BenchStepCommand implements Command {
           case "fused" -> List.of(true);
           case "unfused" -> List.of(false);
           case "both" -> List.of(false, true);
-          default -> throw new UsageException(
-              "--qkv must be fused, unfused or both, got '" + line.getOptionValue("qkv") + "'");
+          default ->
+              throw new UsageException(
+                  "--qkv must be fused, unfused or both, got '" + line.getOptionValue("qkv") + "'");
         };
     StepBenchmarkRun.run(
-        PretrainCommand.config(line), Path.of(line.getOptionValue("config")), seqs, batches,
-        intValue(line, "warmup", 2, 0), intValue(line, "steps", 5, 1), line.hasOption("xla"),
-        precision(line), fused, prefix, echo(name(), line));
+        PretrainCommand.config(line),
+        Path.of(line.getOptionValue("config")),
+        seqs,
+        batches,
+        intValue(line, "warmup", 2, 0),
+        intValue(line, "steps", 5, 1),
+        line.hasOption("xla"),
+        precision(line),
+        fused,
+        prefix,
+        echo(name(), line));
     System.out.println(prefix + ".json");
     return 0;
   }

@@ -5,6 +5,7 @@ import static corebert.cli.Flags.*;
 import corebert.model.BertConfig;
 import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
+import corebert.train.RunDir;
 import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,10 +29,15 @@ final class ConvertCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
-    o.addOption(required("config", "FILE", "bert_config.json with the relaxed block the checkpoint was trained with"));
     o.addOption(
         required(
-            "relaxed-checkpoint", "CKPT",
+            "config",
+            "FILE",
+            "bert_config.json with the relaxed block the checkpoint was trained with"));
+    o.addOption(
+        required(
+            "relaxed-checkpoint",
+            "CKPT",
             "relaxed checkpoint: directory (newest), a core run's directory (its relaxed/), or prefix"));
     o.addOption(required("output-dir", "DIR", "where the full checkpoint and bert_config.json go"));
     return o;
@@ -42,11 +48,13 @@ final class ConvertCommand implements Command {
     BertConfig cfg = PretrainCommand.config(line);
     if (cfg.relaxed().isEmpty()) {
       throw new UsageException(
-          "--config " + line.getOptionValue("config") + " has no \"relaxed\" block; give the config the relaxed model was trained with");
+          "--config "
+              + line.getOptionValue("config")
+              + " has no \"relaxed\" block; give the config the relaxed model was trained with");
     }
     // A core run's directory stands for its relaxed phase here, not its full BERT.
     Path given = Path.of(line.getOptionValue("relaxed-checkpoint"));
-    Path coreRelaxed = given.resolve(Checkpoints.CORE_RELAXED_DIR);
+    Path coreRelaxed = given.resolve(RunDir.CORE_RELAXED);
     Path relaxed =
         Checkpoints.resolve(
             Files.isDirectory(coreRelaxed) && Checkpoints.latest(given).isEmpty()

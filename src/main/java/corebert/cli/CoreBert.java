@@ -67,14 +67,20 @@ public final class CoreBert {
           byName.keySet().stream().filter(n -> n.startsWith(args[0] + " ")).toList();
       System.err.println(
           group.isEmpty()
-              ? "corebert: unknown command '" + args[0] + "'; commands: " + String.join(", ", byName.keySet())
+              ? "corebert: unknown command '"
+                  + args[0]
+                  + "'; commands: "
+                  + String.join(", ", byName.keySet())
               : "corebert " + args[0] + ": give one of: " + String.join(", ", group));
       return EXIT_USAGE;
     }
     Options options = command.options();
     options.addOption(Option.builder().longOpt("help").desc("show this help and exit").build());
     options.addOption(
-        Option.builder().longOpt("verbose").desc("debug logging and stack traces on error").build());
+        Option.builder()
+            .longOpt("verbose")
+            .desc("debug logging and stack traces on error")
+            .build());
     String[] rest = Arrays.copyOfRange(args, words, args.length);
     if (Arrays.asList(rest).contains("--help")) {
       printCommandHelp(command, options);
@@ -102,7 +108,9 @@ public final class CoreBert {
     }
   }
 
-  /** The message of the innermost cause that has one, prefixed with its kind when it is not ours. */
+  /**
+   * The message of the innermost cause that has one, prefixed with its kind when it is not ours.
+   */
   private static String describe(Throwable e) {
     Throwable t = e;
     String message = e.getMessage();
@@ -133,7 +141,14 @@ public final class CoreBert {
     formatter.setOptionComparator(null);
     PrintWriter out = new PrintWriter(System.err);
     formatter.printHelp(
-        out, 100, "corebert " + command.name() + " [options]", command.summary(), options, 2, 3, "",
+        out,
+        100,
+        "corebert " + command.name() + " [options]",
+        command.summary(),
+        options,
+        2,
+        3,
+        "",
         false);
     out.flush();
   }
@@ -146,8 +161,7 @@ public final class CoreBert {
         new Formatter() {
           @Override
           public String format(LogRecord r) {
-            return String.format(
-                "%tT %s%n", r.getMillis(), formatMessage(r));
+            return String.format("%tT %s%n", r.getMillis(), formatMessage(r));
           }
         });
     Level level = verbose ? Level.FINE : Level.INFO;

@@ -2,9 +2,9 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.core.CorePipeline;
 import corebert.train.TrainConfig;
 import corebert.util.Json;
 import java.nio.file.Path;
@@ -15,6 +15,7 @@ import org.apache.commons.cli.Options;
 /** `corebert core`: relaxed pretraining → surgery → full pretraining, resumable, one directory. */
 final class CoreCommand implements Command {
   static final double DEFAULT_RELAXED_FRACTION = 0.5;
+
   /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
   static final double DEFAULT_FULL_LR = 2e-4;
 
@@ -36,21 +37,31 @@ final class CoreCommand implements Command {
     o.addOption(valued("full-steps", "N2", "phase-2 (full) steps after surgery"));
     o.addOption(
         valued(
-            "relaxed-fraction", "F",
-            "with --time-budget: share of the budget for phase 1 (default " + DEFAULT_RELAXED_FRACTION + ")"));
-    o.addOption(
-        valued("full-warmup-steps", "N", "phase 2's re-warm-up (default: 2% of phase 2, at least 10)"));
-    o.addOption(valued("relaxed-lr", "RATE", "phase 1's peak learning rate (default: --lr)"));
-    o.addOption(
-        valued("full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
+            "relaxed-fraction",
+            "F",
+            "with --time-budget: share of the budget for phase 1 (default "
+                + DEFAULT_RELAXED_FRACTION
+                + ")"));
     o.addOption(
         valued(
-            "schedule", "joint|per-phase",
+            "full-warmup-steps",
+            "N",
+            "phase 2's re-warm-up (default: 2% of phase 2, at least 10)"));
+    o.addOption(valued("relaxed-lr", "RATE", "phase 1's peak learning rate (default: --lr)"));
+    o.addOption(
+        valued(
+            "full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
+    o.addOption(
+        valued(
+            "schedule",
+            "joint|per-phase",
             "joint: phase 1's learning rate decays over the whole run, so only phase 2 anneals;"
                 + " per-phase: each phase decays to 0 at its own end (default joint)"));
     o.addOption(
         Flags.optionalList(
-            "eval-input", "GLOB", "held-out TFRecords: evaluate before/after surgery and at the end"));
+            "eval-input",
+            "GLOB",
+            "held-out TFRecords: evaluate before/after surgery and at the end"));
     PretrainCommand.addTrainingOptions(o, false);
     return o;
   }
@@ -59,8 +70,11 @@ final class CoreCommand implements Command {
     return switch (line.getOptionValue("schedule", "joint")) {
       case "joint" -> true;
       case "per-phase" -> false;
-      default -> throw new UsageException(
-          "--schedule must be joint or per-phase, got '" + line.getOptionValue("schedule") + "'");
+      default ->
+          throw new UsageException(
+              "--schedule must be joint or per-phase, got '"
+                  + line.getOptionValue("schedule")
+                  + "'");
     };
   }
 
@@ -77,7 +91,7 @@ final class CoreCommand implements Command {
       // Phase 1 trains the relaxed model from scratch and phase 2 starts from surgery.
       throw new UsageException("--init-checkpoint is not used by core; run pretrain for that");
     }
-    TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, budget ? 0 : n1);
+    TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, "relaxed-steps");
     if (tc.parallel().cluster().isPresent()) {
       throw new UsageException(
           "core runs on one machine (--num-gpus, --accumulate-steps); on a cluster run its steps"
@@ -91,7 +105,8 @@ final class CoreCommand implements Command {
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
     var summary =
         CorePipeline.run(
-            cfg, tc,
+            cfg,
+            tc,
             new CorePipeline.Plan(
                 n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval));
     System.out.println(Json.write(summary));

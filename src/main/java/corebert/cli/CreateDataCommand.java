@@ -26,8 +26,7 @@ final class CreateDataCommand implements Command {
     return new Options()
         .addOption(
             Flags.requiredList("input", "GLOB", "text files or globs, repeatable (required)"))
-        .addOption(
-            Flags.required("vocab", "FILE", "BERT vocab.txt (required)"))
+        .addOption(Flags.required("vocab", "FILE", "BERT vocab.txt (required)"))
         .addOption(
             Flags.required(
                 "output",
@@ -85,7 +84,8 @@ final class CreateDataCommand implements Command {
                     + Runtime.getRuntime().availableProcessors()
                     + " here)"))
         .addOption(
-            Flags.valued("seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
+            Flags.valued(
+                "seed", "S", "random seed (default " + CreateDataConfig.DEFAULT_SEED + ")"))
         .addOption(
             Flags.flag("whole-word-mask", "mask all WordPieces of a word together (default: off)"))
         .addOption(
@@ -109,22 +109,24 @@ final class CreateDataCommand implements Command {
           "--max-predictions must be <= --max-seq-length " + maxSeq + ", got " + maxPred);
     }
     CreateDataConfig config =
-        new CreateDataConfig(
-            Flags.globs(line, "input"),
-            vocab,
-            Path.of(line.getOptionValue("output")),
-            maxSeq,
-            maxPred,
-            Flags.doubleValue(
-                line, "masked-lm-prob", CreateDataConfig.DEFAULT_MASKED_LM_PROB, 1e-6, 1.0),
-            Flags.intValue(line, "dupe-factor", CreateDataConfig.DEFAULT_DUPE_FACTOR, 1),
-            Flags.doubleValue(
-                line, "short-seq-prob", CreateDataConfig.DEFAULT_SHORT_SEQ_PROB, 0.0, 1.0),
-            Flags.intValue(line, "shards", CreateDataConfig.DEFAULT_SHARDS, 1),
-            Flags.intValue(line, "threads", Runtime.getRuntime().availableProcessors(), 1),
-            Flags.longValue(line, "seed", CreateDataConfig.DEFAULT_SEED, Long.MIN_VALUE),
-            line.hasOption("whole-word-mask"),
-            !line.hasOption("no-lowercase"));
+        CreateDataConfig.builder(
+                Flags.globs(line, "input"), vocab, Path.of(line.getOptionValue("output")))
+            .maxSeqLength(maxSeq)
+            .maxPredictionsPerSeq(maxPred)
+            .maskedLmProb(
+                Flags.doubleValue(
+                    line, "masked-lm-prob", CreateDataConfig.DEFAULT_MASKED_LM_PROB, 1e-6, 1.0))
+            .dupeFactor(
+                Flags.intValue(line, "dupe-factor", CreateDataConfig.DEFAULT_DUPE_FACTOR, 1))
+            .shortSeqProb(
+                Flags.doubleValue(
+                    line, "short-seq-prob", CreateDataConfig.DEFAULT_SHORT_SEQ_PROB, 0.0, 1.0))
+            .shards(Flags.intValue(line, "shards", CreateDataConfig.DEFAULT_SHARDS, 1))
+            .threads(Flags.intValue(line, "threads", Runtime.getRuntime().availableProcessors(), 1))
+            .seed(Flags.longValue(line, "seed", CreateDataConfig.DEFAULT_SEED, Long.MIN_VALUE))
+            .wholeWordMask(line.hasOption("whole-word-mask"))
+            .lowerCase(!line.hasOption("no-lowercase"))
+            .build();
     PretrainingDataCreator.Summary summary = PretrainingDataCreator.run(config);
     LOG.info(
         () ->

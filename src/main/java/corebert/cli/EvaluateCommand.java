@@ -4,6 +4,7 @@ import static corebert.cli.Flags.*;
 
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
+import corebert.train.TrainConfig;
 import corebert.util.Json;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
@@ -28,7 +29,8 @@ final class EvaluateCommand implements Command {
     o.addOption(requiredList("input", "GLOB", "held-out pretraining TFRecords (repeatable)"));
     o.addOption(valued("model", "full|relaxed", "which model the checkpoint holds (default full)"));
     o.addOption(
-        valued("batch-size", "N", "sequences per batch (default " + PretrainCommand.DEFAULT_BATCH + ")"));
+        valued(
+            "batch-size", "N", "sequences per batch (default " + TrainConfig.DEFAULT_BATCH + ")"));
     return o;
   }
 
@@ -40,7 +42,7 @@ final class EvaluateCommand implements Command {
             PretrainCommand.variant(line),
             Checkpoints.resolve(line.getOptionValue("checkpoint")),
             globs(line, "input"),
-            intValue(line, "batch-size", PretrainCommand.DEFAULT_BATCH, 1));
+            intValue(line, "batch-size", TrainConfig.DEFAULT_BATCH, 1));
     System.out.println(Json.write(metrics));
     return 0;
   }

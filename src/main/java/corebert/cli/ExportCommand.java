@@ -30,13 +30,19 @@ final class ExportCommand implements Command {
     o.addOption(required("config", "FILE", "bert_config.json of the checkpoint"));
     o.addOption(
         required(
-            "checkpoint", "CKPT",
+            "checkpoint",
+            "CKPT",
             "full-BERT checkpoint: directory (newest) or prefix, ours or google-research/bert's"));
     o.addOption(required("vocab", "FILE", "vocab.txt, copied into the SavedModel's assets/"));
-    o.addOption(required("output", "DIR", "new folder for the model (must not exist, or be empty for huggingface)"));
+    o.addOption(
+        required(
+            "output",
+            "DIR",
+            "new folder for the model (must not exist, or be empty for huggingface)"));
     o.addOption(
         valued(
-            "format", "savedmodel|huggingface",
+            "format",
+            "savedmodel|huggingface",
             "a TF SavedModel, or a Hugging Face BertForPreTraining directory (config.json,"
                 + " model.safetensors, tokenizer files) (default savedmodel)"));
     o.addOption(flag("no-lowercase", "the vocab is cased (huggingface: do_lower_case false)"));
@@ -50,7 +56,8 @@ final class ExportCommand implements Command {
     Path checkpoint = Checkpoints.resolve(line.getOptionValue("checkpoint"));
     Path vocab = existingFile(line, "vocab");
     if (FinetuneCommand.format(line) == ExportFormat.HUGGINGFACE) {
-      HuggingFaceExport.exportPretraining(cfg, checkpoint, vocab, !line.hasOption("no-lowercase"), output);
+      HuggingFaceExport.exportPretraining(
+          cfg, checkpoint, vocab, !line.hasOption("no-lowercase"), output);
     } else {
       SavedModelExport.export(cfg, checkpoint, vocab, output);
     }

@@ -16,7 +16,9 @@ import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
-/** `corebert finetune`: GLUE-format TSVs → fine-tuned classifier; last stdout line = dev metrics. */
+/**
+ * `corebert finetune`: GLUE-format TSVs → fine-tuned classifier; last stdout line = dev metrics.
+ */
 final class FinetuneCommand implements Command {
   static final int DEFAULT_EPOCHS = 3;
   static final double DEFAULT_LR = 2e-5;
@@ -39,19 +41,23 @@ final class FinetuneCommand implements Command {
     Options o = new Options();
     o.addOption(
         required(
-            "task", "NAME",
+            "task",
+            "NAME",
             "cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte or wnli; or tsv for any labelled TSV"
                 + " (with --text-column and --label-column)"));
     o.addOption(valued("text-column", "N", "--task tsv: 0-based column of the text"));
-    o.addOption(valued("text-b-column", "M", "--task tsv: column of a second text (sentence pairs)"));
+    o.addOption(
+        valued("text-b-column", "M", "--task tsv: column of a second text (sentence pairs)"));
     o.addOption(valued("label-column", "L", "--task tsv: column of the label"));
     o.addOption(flag("header", "--task tsv: the files' first line names the columns"));
     o.addOption(
         valued(
-            "labels", "A,B,...",
+            "labels",
+            "A,B,...",
             "--task tsv: the classes, in index order (default: the train file's labels, sorted)"));
     o.addOption(required("data-dir", "DIR", "folder with the task's train.tsv and dev TSVs"));
-    o.addOption(required("checkpoint", "CKPT", "pretrained full BERT: directory (newest) or prefix"));
+    o.addOption(
+        required("checkpoint", "CKPT", "pretrained full BERT: directory (newest) or prefix"));
     o.addOption(required("config", "FILE", "bert_config.json of the checkpoint"));
     o.addOption(required("vocab", "FILE", "vocab.txt the checkpoint was trained with"));
     o.addOption(required("output-dir", "DIR", "fine-tuned checkpoint and eval_results.json"));
@@ -69,7 +75,8 @@ final class FinetuneCommand implements Command {
                 + " <output-dir>/huggingface (BertForSequenceClassification)"));
     o.addOption(
         valued(
-            "format", "savedmodel|huggingface[,...]",
+            "format",
+            "savedmodel|huggingface[,...]",
             "what --export writes; both, comma-separated, is allowed (default savedmodel)"));
     return o;
   }
@@ -87,7 +94,8 @@ final class FinetuneCommand implements Command {
   private static Task task(CommandLine line, Path dataDir) {
     String name = line.getOptionValue("task");
     if (!name.equalsIgnoreCase(TsvTask.NAME)) {
-      for (String flag : List.of("text-column", "text-b-column", "label-column", "labels", "header")) {
+      for (String flag :
+          List.of("text-column", "text-b-column", "label-column", "labels", "header")) {
         if (line.hasOption(flag)) {
           throw new UsageException("--" + flag + " is for --task tsv");
         }

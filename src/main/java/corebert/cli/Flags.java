@@ -25,7 +25,13 @@ final class Flags {
 
   /** A required option taking one value. */
   static Option required(String name, String arg, String description) {
-    return Option.builder().longOpt(name).hasArg().argName(arg).required().desc(description).build();
+    return Option.builder()
+        .longOpt(name)
+        .hasArg()
+        .argName(arg)
+        .required()
+        .desc(description)
+        .build();
   }
 
   /** A switch without a value. */
@@ -40,7 +46,13 @@ final class Flags {
 
   /** A required option that repeats or takes several values (globs). */
   static Option requiredList(String name, String arg, String description) {
-    return Option.builder().longOpt(name).hasArgs().argName(arg).required().desc(description).build();
+    return Option.builder()
+        .longOpt(name)
+        .hasArgs()
+        .argName(arg)
+        .required()
+        .desc(description)
+        .build();
   }
 
   /** {@code --precision}: fp32 (default), bf16 or fp16. */
@@ -71,13 +83,16 @@ final class Flags {
     String raw = line.getOptionValue(flag, defaultValue);
     double[] values;
     try {
-      values = Arrays.stream(raw.split(",")).mapToDouble(s -> Double.parseDouble(s.trim())).toArray();
+      values =
+          Arrays.stream(raw.split(",")).mapToDouble(s -> Double.parseDouble(s.trim())).toArray();
     } catch (NumberFormatException e) {
-      throw new UsageException("--" + flag + " must be numbers separated by commas, got '" + raw + "'");
+      throw new UsageException(
+          "--" + flag + " must be numbers separated by commas, got '" + raw + "'");
     }
     for (double v : values) {
       if (!(v >= min && v <= max)) {
-        throw new UsageException("--" + flag + " values must be in [" + min + ", " + max + "], got " + v);
+        throw new UsageException(
+            "--" + flag + " values must be in [" + min + ", " + max + "], got " + v);
       }
     }
     return values;
@@ -144,8 +159,7 @@ final class Flags {
       throw new UsageException("--" + flag + " must be a number, got '" + raw + "'");
     }
     if (!(value >= min && value <= max)) {
-      throw new UsageException(
-          "--" + flag + " must be in [" + min + ", " + max + "], got " + raw);
+      throw new UsageException("--" + flag + " must be in [" + min + ", " + max + "], got " + raw);
     }
     return value;
   }

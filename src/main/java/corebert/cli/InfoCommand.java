@@ -26,7 +26,8 @@ final class InfoCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
-    o.addOption(required("config", "FILE", "bert_config.json (with a relaxed block for both models)"));
+    o.addOption(
+        required("config", "FILE", "bert_config.json (with a relaxed block for both models)"));
     o.addOption(valued("seq", "T", "sequence length for the FLOP count (default 128)"));
     o.addOption(valued("max-predictions", "P", "masked positions per sequence (default 20)"));
     return o;
@@ -44,7 +45,9 @@ final class InfoCommand implements Command {
     if (cfg.relaxed().isPresent()) {
       ModelStats relaxed = ModelStats.of(cfg, Variant.RELAXED, seq, fraction);
       out.put("relaxed", stats(relaxed));
-      out.put("flops_ratio_full_over_relaxed", full.forwardFlopsPerToken() / relaxed.forwardFlopsPerToken());
+      out.put(
+          "flops_ratio_full_over_relaxed",
+          full.forwardFlopsPerToken() / relaxed.forwardFlopsPerToken());
     }
     System.out.println(Json.write(out));
     return 0;

@@ -24,11 +24,12 @@ final class InspectDataCommand implements Command {
     return new Options()
         .addOption(
             Flags.requiredList("input", "GLOB", "TFRecord files or globs, repeatable (required)"))
-        .addOption(
-            Flags.valued("limit", "N", "examples to print (default " + DEFAULT_LIMIT + ")"))
+        .addOption(Flags.valued("limit", "N", "examples to print (default " + DEFAULT_LIMIT + ")"))
         .addOption(
             Flags.valued(
-                "vocab", "FILE", "vocab.txt to show tokens instead of ids (default: none, print ids)"));
+                "vocab",
+                "FILE",
+                "vocab.txt to show tokens instead of ids (default: none, print ids)"));
   }
 
   @Override

@@ -31,14 +31,6 @@ import org.tensorflow.Server;
  */
 final class PretrainCommand implements Command {
   private static final Logger LOG = Logger.getLogger(PretrainCommand.class.getName());
-  static final int DEFAULT_BATCH = 32;
-  static final double DEFAULT_LR = 1e-4;
-  static final int DEFAULT_SAVE_EVERY = 1000;
-  static final int DEFAULT_LOG_EVERY = 10;
-  static final int DEFAULT_KEEP = 3;
-  static final int DEFAULT_MAX_BAD_STEPS = 5;
-  static final long DEFAULT_SEED = 12345;
-  static final int DEFAULT_SHUFFLE_BUFFER = 10_000;
 
   @Override
   public String name() {
@@ -54,8 +46,7 @@ final class PretrainCommand implements Command {
   public Options options() {
     Options o = new Options();
     o.addOption(required("config", "FILE", "bert_config.json (google-research/bert keys)"));
-    o.addOption(
-        valued("model", "full|relaxed", "full BERT or CoRe's relaxed BERT (default full)"));
+    o.addOption(valued("model", "full|relaxed", "full BERT or CoRe's relaxed BERT (default full)"));
     addTrainingOptions(o, true);
     return o;
   }
@@ -67,78 +58,120 @@ final class PretrainCommand implements Command {
     if (withSteps) {
       o.addOption(valued("steps", "N", "stop at this global step"));
     }
-    o.addOption(
-        valued("time-budget", "SEC", "stop after this many seconds instead of --steps"));
-    o.addOption(valued("batch-size", "N", "sequences per step (default " + DEFAULT_BATCH + ")"));
-    o.addOption(valued("lr", "RATE", "peak learning rate (default " + DEFAULT_LR + ")"));
-    o.addOption(
-        valued("warmup-steps", "N", "linear warm-up steps (default: 10% of --steps, at most 10000)"));
+    o.addOption(valued("time-budget", "SEC", "stop after this many seconds instead of --steps"));
     o.addOption(
         valued(
-            "init-checkpoint", "CKPT",
+            "batch-size", "N", "sequences per step (default " + TrainConfig.DEFAULT_BATCH + ")"));
+    o.addOption(
+        valued("lr", "RATE", "peak learning rate (default " + TrainConfig.DEFAULT_LR + ")"));
+    o.addOption(
+        valued(
+            "warmup-steps", "N", "linear warm-up steps (default: 10% of --steps, at most 10000)"));
+    o.addOption(
+        valued(
+            "init-checkpoint",
+            "CKPT",
             "start from these weights (dir or prefix, ours or google-research/bert's)"));
     o.addOption(
-        valued("save-every", "N", "checkpoint interval in steps (default " + DEFAULT_SAVE_EVERY + ")"));
+        valued(
+            "save-every",
+            "N",
+            "checkpoint interval in steps (default " + TrainConfig.DEFAULT_SAVE_EVERY + ")"));
     o.addOption(
         valued(
-            "save-every-secs", "SEC",
+            "save-every-secs",
+            "SEC",
             "also checkpoint every SEC seconds of training (default: off)"));
-    o.addOption(valued("log-every", "N", "log interval in steps (default " + DEFAULT_LOG_EVERY + ")"));
-    o.addOption(
-        valued("keep-checkpoints", "K", "newest checkpoints to keep (default " + DEFAULT_KEEP + ")"));
     o.addOption(
         valued(
-            "max-bad-steps", "M",
-            "stop after M non-finite steps in a row (default " + DEFAULT_MAX_BAD_STEPS + ")"));
+            "log-every",
+            "N",
+            "log interval in steps (default " + TrainConfig.DEFAULT_LOG_EVERY + ")"));
+    o.addOption(
+        valued(
+            "keep-checkpoints",
+            "K",
+            "newest checkpoints to keep (default " + TrainConfig.DEFAULT_KEEP + ")"));
+    o.addOption(
+        valued(
+            "max-bad-steps",
+            "M",
+            "stop after M non-finite steps in a row (default "
+                + TrainConfig.DEFAULT_MAX_BAD_STEPS
+                + ")"));
     o.addOption(valued("optimizer", "adamw|lamb", "update rule (default adamw, as BERT)"));
     o.addOption(
         valued(
-            "loss-scale", "none|dynamic",
+            "loss-scale",
+            "none|dynamic",
             "dynamic loss scaling for fp16: halve on overflow, double after 2000 good steps"
                 + " (default none)"));
     o.addOption(
         valued(
-            "precision", "fp32|bf16|fp16",
+            "precision",
+            "fp32|bf16|fp16",
             "type of the model's matmuls; variables, LayerNorm, softmax and the optimizer stay"
                 + " fp32 (default fp32)"));
     o.addOption(
         valued(
-            "shuffle-buffer", "N", "records held by the input shuffle (default " + DEFAULT_SHUFFLE_BUFFER + ")"));
-    o.addOption(
-        valued("max-seq-length", "N", "require the data to have this sequence length (default: any)"));
+            "shuffle-buffer",
+            "N",
+            "records held by the input shuffle (default "
+                + TrainConfig.DEFAULT_SHUFFLE_BUFFER
+                + ")"));
     o.addOption(
         valued(
-            "num-gpus", "N",
+            "max-seq-length", "N", "require the data to have this sequence length (default: any)"));
+    o.addOption(
+        valued(
+            "num-gpus",
+            "N",
             "data-parallel towers on /device:GPU:0..N-1 sharing the --batch-size (default 1;"
                 + " on a machine without GPUs they run on the CPU)"));
     o.addOption(
         valued(
-            "accumulate-steps", "K",
+            "accumulate-steps",
+            "K",
             "split each step's --batch-size into K micro-batches run one after the other and"
                 + " summed into one update: the same step in less memory (default 1)"));
     o.addOption(
         valued(
-            "cluster", "SPEC",
+            "cluster",
+            "SPEC",
             "train on several machines over TensorFlow's gRPC runtime: host:port,host:port,..."
                 + " or {\"worker\": [...]}; run the same command on each with its --task; task 0"
                 + " trains, the others serve (default: TF_CONFIG if set, else one process)"));
     o.addOption(valued("job", "NAME", "this task's job in --cluster (only 'worker')"));
+    o.addOption(
+        flag(
+            "allow-public-cluster",
+            "let --cluster name workers outside loopback and private networks (TensorFlow's gRPC"
+                + " runtime has no authentication: keep clusters on a trusted network)"));
     o.addOption(valued("task", "I", "this task's index in --cluster (default 0, the chief)"));
     o.addOption(
         valued(
-            "worker-timeout", "SEC",
+            "worker-timeout",
+            "SEC",
             "on a cluster, fail a step that waits longer than this on the workers (default "
-                + (int) Cluster.DEFAULT_TIMEOUT_SEC + ")"));
+                + (int) Cluster.DEFAULT_TIMEOUT_SEC
+                + ")"));
     o.addOption(flag("xla", "compile with XLA (global JIT; bin/corebert sets TF_XLA_FLAGS)"));
-    o.addOption(valued("seed", "S", "seed for weights, dropout and shuffling (default " + DEFAULT_SEED + ")"));
+    o.addOption(
+        valued(
+            "seed",
+            "S",
+            "seed for weights, dropout and shuffling (default " + TrainConfig.DEFAULT_SEED + ")"));
   }
 
-  /** Builds the validated training settings from a parsed line. */
-  static TrainConfig trainConfig(CommandLine line, Variant variant, long stepsOverride) {
-    long steps = stepsOverride > 0 ? stepsOverride : longValue(line, "steps", 0, 1);
+  /**
+   * Builds the validated training settings from a parsed line; the run's length is {@code
+   * stepsFlag} ({@code steps}, or core's {@code relaxed-steps}) or {@code --time-budget}.
+   */
+  static TrainConfig trainConfig(CommandLine line, Variant variant, String stepsFlag) {
+    long steps = longValue(line, stepsFlag, 0, 1);
     double budget = doubleValue(line, "time-budget", 0, 1, 1e9);
     if ((steps > 0) == (budget > 0)) {
-      throw new UsageException("give exactly one of --steps and --time-budget");
+      throw new UsageException("give exactly one of --" + stepsFlag + " and --time-budget");
     }
     long defaultWarmup = steps > 0 ? Math.min(10_000, steps / 10) : 100;
     String optimizer = line.getOptionValue("optimizer", "adamw").toUpperCase(Locale.ROOT);
@@ -146,7 +179,8 @@ final class PretrainCommand implements Command {
     try {
       rule = AdamWeightDecay.Rule.valueOf(optimizer);
     } catch (IllegalArgumentException e) {
-      throw new UsageException("--optimizer must be adamw or lamb, got '" + line.getOptionValue("optimizer") + "'");
+      throw new UsageException(
+          "--optimizer must be adamw or lamb, got '" + line.getOptionValue("optimizer") + "'");
     }
     String lossScale = line.getOptionValue("loss-scale", "none");
     if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
@@ -159,34 +193,31 @@ final class PretrainCommand implements Command {
     Optional<Path> init =
         Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Checkpoints::resolve);
     try {
-      return new TrainConfig(
-          variant,
-          globs(line, "input"),
-          Path.of(line.getOptionValue("output-dir")),
-          Path.of(line.getOptionValue("output-dir")),
-          steps,
-          budget,
-          intValue(line, "batch-size", DEFAULT_BATCH, 1),
-          doubleValue(line, "lr", DEFAULT_LR, 1e-9, 0.999),
-          longValue(line, "warmup-steps", defaultWarmup, 0),
-          init,
-          intValue(line, "save-every", DEFAULT_SAVE_EVERY, 1),
-          doubleValue(line, "save-every-secs", 0, 0, 1e9),
-          intValue(line, "log-every", DEFAULT_LOG_EVERY, 1),
-          intValue(line, "keep-checkpoints", DEFAULT_KEEP, 1),
-          intValue(line, "max-bad-steps", DEFAULT_MAX_BAD_STEPS, 1),
-          line.hasOption("xla"),
-          longValue(line, "seed", DEFAULT_SEED, 0),
-          rule,
-          lossScale.equals("dynamic"),
-          precision,
-          intValue(line, "shuffle-buffer", DEFAULT_SHUFFLE_BUFFER, 1),
-          variant.name().toLowerCase(Locale.ROOT),
-          0,
-          1,
-          new Parallelism(
-              intValue(line, "num-gpus", 1, 1), intValue(line, "accumulate-steps", 1, 1),
-              cluster(line)));
+      return TrainConfig.builder(
+              variant, globs(line, "input"), Path.of(line.getOptionValue("output-dir")))
+          .steps(steps)
+          .timeBudgetSec(budget)
+          .batchSize(intValue(line, "batch-size", TrainConfig.DEFAULT_BATCH, 1))
+          .learningRate(doubleValue(line, "lr", TrainConfig.DEFAULT_LR, 1e-9, 0.999))
+          .warmupSteps(longValue(line, "warmup-steps", defaultWarmup, 0))
+          .initCheckpoint(init)
+          .saveEvery(intValue(line, "save-every", TrainConfig.DEFAULT_SAVE_EVERY, 1))
+          .saveEverySec(doubleValue(line, "save-every-secs", 0, 0, 1e9))
+          .logEvery(intValue(line, "log-every", TrainConfig.DEFAULT_LOG_EVERY, 1))
+          .keepCheckpoints(intValue(line, "keep-checkpoints", TrainConfig.DEFAULT_KEEP, 1))
+          .maxBadSteps(intValue(line, "max-bad-steps", TrainConfig.DEFAULT_MAX_BAD_STEPS, 1))
+          .xla(line.hasOption("xla"))
+          .seed(longValue(line, "seed", TrainConfig.DEFAULT_SEED, 0))
+          .optimizer(rule)
+          .dynamicLossScale(lossScale.equals("dynamic"))
+          .precision(precision)
+          .shuffleBuffer(intValue(line, "shuffle-buffer", TrainConfig.DEFAULT_SHUFFLE_BUFFER, 1))
+          .parallel(
+              new Parallelism(
+                  intValue(line, "num-gpus", 1, 1),
+                  intValue(line, "accumulate-steps", 1, 1),
+                  cluster(line)))
+          .build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -196,16 +227,27 @@ final class PretrainCommand implements Command {
   static Optional<Cluster> cluster(CommandLine line) {
     double timeout = doubleValue(line, "worker-timeout", Cluster.DEFAULT_TIMEOUT_SEC, 1, 1e6);
     try {
+      Optional<Cluster> cluster;
       if (line.hasOption("cluster")) {
-        return Optional.of(
-            Cluster.parse(
-                line.getOptionValue("cluster"), line.getOptionValue("job", Cluster.JOB),
-                intValue(line, "task", 0, 0), timeout));
-      }
-      if (line.hasOption("task") || line.hasOption("job")) {
+        cluster =
+            Optional.of(
+                Cluster.parse(
+                    line.getOptionValue("cluster"),
+                    line.getOptionValue("job", Cluster.JOB),
+                    intValue(line, "task", 0, 0),
+                    timeout));
+      } else if (line.hasOption("task") || line.hasOption("job")) {
         throw new UsageException("--task and --job need --cluster");
+      } else {
+        cluster = Cluster.fromTfConfig(System.getenv("TF_CONFIG"), timeout);
       }
-      return Cluster.fromTfConfig(System.getenv("TF_CONFIG"), timeout);
+      if (line.hasOption("allow-public-cluster")) {
+        cluster.ifPresent(
+            c -> LOG.warning("--allow-public-cluster: the workers' addresses are not checked"));
+      } else {
+        cluster.ifPresent(Cluster::requireTrustedNetwork);
+      }
+      return cluster;
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -221,7 +263,11 @@ final class PretrainCommand implements Command {
       int actual = InputPipeline.inspect(List.of(file)).maxSeqLength();
       if (actual != wanted) {
         throw new IllegalArgumentException(
-            file + ": records have max_seq_length " + actual + ", but --max-seq-length is " + wanted);
+            file
+                + ": records have max_seq_length "
+                + actual
+                + ", but --max-seq-length is "
+                + wanted);
       }
     }
   }
@@ -240,7 +286,8 @@ final class PretrainCommand implements Command {
   static BertConfig relaxedConfig(CommandLine line) {
     BertConfig cfg = config(line);
     if (cfg.relaxed().isEmpty()) {
-      throw new UsageException("--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
+      throw new UsageException(
+          "--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
     }
     return cfg;
   }
@@ -259,7 +306,7 @@ final class PretrainCommand implements Command {
   public int run(CommandLine line) throws InterruptedException {
     Variant variant = variant(line);
     BertConfig cfg = variant == Variant.RELAXED ? relaxedConfig(line) : config(line);
-    TrainConfig tc = trainConfig(line, variant, 0);
+    TrainConfig tc = trainConfig(line, variant, "steps");
     Optional<Cluster> cluster = tc.parallel().cluster();
     if (cluster.isPresent() && !cluster.get().isChief()) {
       cluster.get().serveUntilChiefGone();

@@ -2,16 +2,13 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.core.CorePipeline;
 import corebert.data.CreateDataConfig;
 import corebert.data.PretrainingDataCreator;
 import corebert.data.Vocab;
 import corebert.data.VocabTrainer;
 import corebert.model.BertConfig;
-import corebert.model.Precision;
 import corebert.model.BertModel.Variant;
-import corebert.core.CorePipeline;
-import corebert.train.AdamWeightDecay;
-import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.util.Json;
 import java.io.IOException;
@@ -21,7 +18,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
@@ -41,13 +37,15 @@ final class QuickstartCommand implements Command {
   private static final int DEFAULT_RELAXED_STEPS = 600;
   private static final int DEFAULT_FULL_STEPS = 900;
   private static final int BATCH = 32;
+
   /**
    * Small BERTs on a small corpus sit on the unigram plateau for hundreds of steps; a high peak
    * with a long warm-up (40% of the steps) left it soonest in a sweep on bert-tiny (1e-4, 4e-4,
-   * 1e-3 with 10% warm-up collapsed to the unigram guess). bert-tiny leaves it within a few
-   * hundred steps on two cores; bert-mini needs several times longer.
+   * 1e-3 with 10% warm-up collapsed to the unigram guess). bert-tiny leaves it within a few hundred
+   * steps on two cores; bert-mini needs several times longer.
    */
   private static final double LR = 1e-3;
+
   private static final int WARMUP = 200;
 
   @Override
@@ -64,7 +62,9 @@ final class QuickstartCommand implements Command {
   public Options options() {
     Options o = new Options();
     o.addOption(valued("output-dir", "DIR", "working directory (default work/quickstart)"));
-    o.addOption(valued("config", "FILE", "model config with a relaxed block (default graphs/bert-tiny.json)"));
+    o.addOption(
+        valued(
+            "config", "FILE", "model config with a relaxed block (default graphs/bert-tiny.json)"));
     o.addOption(
         valued("relaxed-steps", "N1", "phase-1 steps (default " + DEFAULT_RELAXED_STEPS + ")"));
     o.addOption(valued("full-steps", "N2", "phase-2 steps (default " + DEFAULT_FULL_STEPS + ")"));
@@ -105,25 +105,33 @@ final class QuickstartCommand implements Command {
     List<Path> eval = createData(evalText, vocabFile, evalData, 1, 1);
 
     // The architecture of the chosen config, with the vocab this run trained.
-    BertConfig base = BertConfig.fromJsonFile(configFile);
-    BertConfig cfg =
-        new BertConfig(
-            vocab.size(), base.hiddenSize(), base.numHiddenLayers(), base.numAttentionHeads(),
-            base.intermediateSize(), base.hiddenAct(), base.hiddenDropoutProb(),
-            base.attentionProbsDropoutProb(), base.maxPositionEmbeddings(), base.typeVocabSize(),
-            base.initializerRange(), base.relaxed());
-    LOG.info("[3/4] CoRe: " + relaxedSteps + " relaxed steps, surgery, " + fullSteps + " full steps");
+    BertConfig cfg = BertConfig.fromJsonFile(configFile).withVocabSize(vocab.size());
+    LOG.info(
+        "[3/4] CoRe: " + relaxedSteps + " relaxed steps, surgery, " + fullSteps + " full steps");
     TrainConfig tc =
-        new TrainConfig(
-            Variant.RELAXED, train, dir.resolve("core"), dir.resolve("core"), relaxedSteps, 0,
-            BATCH, LR, WARMUP, Optional.empty(), 250, 0, 50, 2, 5, line.hasOption("xla"),
-            PretrainCommand.DEFAULT_SEED, AdamWeightDecay.Rule.ADAMW, false, Precision.FP32, 10_000,
-            "relaxed", 0, 1, Parallelism.SINGLE);
+        TrainConfig.builder(Variant.RELAXED, train, dir.resolve("core"))
+            .steps(relaxedSteps)
+            .batchSize(BATCH)
+            .learningRate(LR)
+            .warmupSteps(WARMUP)
+            .saveEvery(250)
+            .logEvery(50)
+            .keepCheckpoints(2)
+            .xla(line.hasOption("xla"))
+            .build();
     Map<String, Object> core =
         CorePipeline.run(
-            cfg, tc, new CorePipeline.Plan(
-                relaxedSteps, fullSteps, 0, LR, CoreCommand.DEFAULT_FULL_LR,
-                Math.max(10, fullSteps / 20), true, eval));
+            cfg,
+            tc,
+            new CorePipeline.Plan(
+                relaxedSteps,
+                fullSteps,
+                0,
+                LR,
+                CoreCommand.DEFAULT_FULL_LR,
+                Math.max(10, fullSteps / 20),
+                true,
+                eval));
     LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
     Map<String, Object> summary = new LinkedHashMap<>(core);
     summary.put("total_seconds", (System.nanoTime() - start) / 1e9);
@@ -138,11 +146,13 @@ final class QuickstartCommand implements Command {
       return existing;
     }
     PretrainingDataCreator.run(
-        new CreateDataConfig(
-            List.of(text), vocab, out, SEQ, PREDICTIONS,
-            CreateDataConfig.DEFAULT_MASKED_LM_PROB, dupe, CreateDataConfig.DEFAULT_SHORT_SEQ_PROB,
-            shards, Math.min(shards, Runtime.getRuntime().availableProcessors()),
-            CreateDataConfig.DEFAULT_SEED, false, true));
+        CreateDataConfig.builder(List.of(text), vocab, out)
+            .maxSeqLength(SEQ)
+            .maxPredictionsPerSeq(PREDICTIONS)
+            .dupeFactor(dupe)
+            .shards(shards)
+            .threads(Math.min(shards, Runtime.getRuntime().availableProcessors()))
+            .build());
     return tfrecords(out);
   }
 

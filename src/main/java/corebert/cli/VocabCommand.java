@@ -28,14 +28,18 @@ final class VocabCommand implements Command {
     return new Options()
         .addOption(
             Flags.requiredList(
-                "input", "GLOB", "text files, one sentence per line (repeatable; globs like data/*.txt)"))
-        .addOption(
-            Flags.required("output", "FILE", "vocab.txt to write (replaced atomically)"))
+                "input",
+                "GLOB",
+                "text files, one sentence per line (repeatable; globs like data/*.txt)"))
+        .addOption(Flags.required("output", "FILE", "vocab.txt to write (replaced atomically)"))
         .addOption(
             Flags.valued(
-                "size", "N", "vocab size including the 5 special tokens (default " + DEFAULT_SIZE + ")"))
+                "size",
+                "N",
+                "vocab size including the 5 special tokens (default " + DEFAULT_SIZE + ")"))
         .addOption(
-            Flags.flag("no-lowercase", "keep case and accents (for cased models; default: lowercase)"));
+            Flags.flag(
+                "no-lowercase", "keep case and accents (for cased models; default: lowercase)"));
   }
 
   @Override

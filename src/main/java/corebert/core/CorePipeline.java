@@ -5,6 +5,7 @@ import corebert.model.BertModel.Variant;
 import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
+import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import java.nio.file.Path;
@@ -23,8 +24,6 @@ import java.util.logging.Logger;
  */
 public final class CorePipeline {
   private static final Logger LOG = Logger.getLogger(CorePipeline.class.getName());
-  public static final String RELAXED_DIR = Checkpoints.CORE_RELAXED_DIR;
-  public static final String FULL_DIR = Checkpoints.CORE_FULL_DIR;
 
   /**
    * How to split the run.
@@ -35,8 +34,8 @@ public final class CorePipeline {
    * @param relaxedLearningRate phase 1's peak learning rate (its warm-up is the run's)
    * @param fullLearningRate phase 2's peak learning rate
    * @param fullWarmupSteps phase 2's re-warm-up
-   * @param jointSchedule phase 1's learning rate decays over the whole run instead of reaching 0
-   *     at the switch: phase 2, not phase 1, then anneals, and its re-warm-up does not undo an
+   * @param jointSchedule phase 1's learning rate decays over the whole run instead of reaching 0 at
+   *     the switch: phase 2, not phase 1, then anneals, and its re-warm-up does not undo an
    *     annealed phase 1
    * @param evalInputs held-out data to measure the loss before and after surgery and at the end
    */
@@ -65,8 +64,8 @@ public final class CorePipeline {
   public static Map<String, Object> run(BertConfig cfg, TrainConfig tc, Plan plan) {
     cfg.requireRelaxed();
     Path dir = tc.outputDir();
-    Path relaxedDir = dir.resolve(RELAXED_DIR);
-    Path fullDir = dir.resolve(FULL_DIR);
+    Path relaxedDir = dir.resolve(RunDir.CORE_RELAXED);
+    Path fullDir = dir.resolve(RunDir.CORE_FULL);
     boolean budget = tc.timeBudgetSec() > 0;
     Map<String, Object> summary = new LinkedHashMap<>();
 
@@ -76,10 +75,12 @@ public final class CorePipeline {
       Trainer.Outcome relaxed =
           Trainer.train(
               cfg,
-              tc.forPhase(
-                  Variant.RELAXED, "relaxed", relaxedDir, plan.relaxedSteps(),
-                  budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0, 0,
-                  plan.relaxedLearningRate(), tc.warmupSteps(), plan.relaxedDecaySpan(budget)));
+              phase(tc, Variant.RELAXED, relaxedDir)
+                  .steps(plan.relaxedSteps())
+                  .timeBudgetSec(budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0)
+                  .learningRate(plan.relaxedLearningRate())
+                  .decaySpan(plan.relaxedDecaySpan(budget))
+                  .build());
       LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
       long surgeryStart = System.nanoTime();
       surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
@@ -87,7 +88,8 @@ public final class CorePipeline {
       summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
       if (!plan.evalInputs().isEmpty()) {
         summary.put("relaxed_eval", eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc));
-        summary.put("converted_eval", eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc));
+        summary.put(
+            "converted_eval", eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc));
       }
     } else {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
@@ -98,9 +100,12 @@ public final class CorePipeline {
     Trainer.Outcome full =
         Trainer.train(
             cfg,
-            tc.forPhase(
-                Variant.FULL, "full", fullDir, budget ? 0 : phase2Start + plan.fullSteps(),
-                tc.timeBudgetSec(), phase2Start, plan.fullLearningRate(), plan.fullWarmupSteps(), 1));
+            phase(tc, Variant.FULL, fullDir)
+                .steps(budget ? 0 : phase2Start + plan.fullSteps())
+                .scheduleStart(phase2Start)
+                .learningRate(plan.fullLearningRate())
+                .warmupSteps(plan.fullWarmupSteps())
+                .build());
     // With surgery, the switch's cost on top of training time: benchmarks add it back.
     summary.put("phase2_setup_sec", full.setupSec());
     summary.put("step", full.step());
@@ -118,9 +123,23 @@ public final class CorePipeline {
     return summary;
   }
 
+  /**
+   * A phase of the CoRe run {@code tc}: its own model and checkpoint directory, metrics in the
+   * run's directory, starting from nothing (phase 2 restores surgery's checkpoint by resuming from
+   * it).
+   */
+  private static TrainConfig.Builder phase(TrainConfig tc, Variant variant, Path dir) {
+    return tc.toBuilder()
+        .variant(variant)
+        .outputDir(dir)
+        .metricsDir(tc.outputDir())
+        .initCheckpoint(Optional.empty());
+  }
+
   private static Map<String, Object> eval(
       BertConfig cfg, Variant variant, Path checkpoint, Plan plan, TrainConfig tc) {
-    Map<String, Object> m = Evaluator.evaluate(cfg, variant, checkpoint, plan.evalInputs(), tc.batchSize());
+    Map<String, Object> m =
+        Evaluator.evaluate(cfg, variant, checkpoint, plan.evalInputs(), tc.batchSize());
     LOG.info(variant.name().toLowerCase() + " " + checkpoint.getFileName() + ": " + m);
     return m;
   }

@@ -12,8 +12,8 @@ import java.util.Locale;
  * VocabTrainer} so that a trained vocab sees exactly the words the tokenizer will produce.
  * Stateless, so thread-safe.
  *
- * <p>Characters are code points, as in Python 3 strings, so supplementary characters (including
- * the CJK extension blocks) are handled like BERT handles them.
+ * <p>Characters are code points, as in Python 3 strings, so supplementary characters (including the
+ * CJK extension blocks) are handled like BERT handles them.
  */
 final class BasicTokenizer {
   private final boolean lowerCase;
@@ -58,8 +58,8 @@ final class BasicTokenizer {
   }
 
   /**
-   * Splits where Python's `str.split()` would on cleaned text: after {@link #clean} only spaces
-   * and the line/paragraph separators U+2028/U+2029 can remain as Python whitespace.
+   * Splits where Python's `str.split()` would on cleaned text: after {@link #clean} only spaces and
+   * the line/paragraph separators U+2028/U+2029 can remain as Python whitespace.
    */
   private static List<String> whitespaceSplit(String text) {
     List<String> out = new ArrayList<>();
@@ -132,8 +132,8 @@ final class BasicTokenizer {
   }
 
   /**
-   * BERT's `_is_punctuation`: every non-alphanumeric printable ASCII character (so `$`, `^` and
-   * `` ` `` count, for consistency, though Unicode calls them symbols), plus categories P*.
+   * BERT's `_is_punctuation`: every non-alphanumeric printable ASCII character (so `$`, `^` and ``
+   * ` `` count, for consistency, though Unicode calls them symbols), plus categories P*.
    */
   static boolean isPunctuation(int cp) {
     if ((cp >= 33 && cp <= 47)

@@ -86,4 +86,99 @@ public record CreateDataConfig(
       throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
   }
+
+  /** A builder holding the defaults above, for {@code inputs} tokenized with {@code vocab}. */
+  public static Builder builder(List<Path> inputs, Path vocab, Path outputDir) {
+    return new Builder(inputs, vocab, outputDir);
+  }
+
+  /** Named setters over the record's components; {@link #build()} validates. */
+  public static final class Builder {
+    private final List<Path> inputs;
+    private final Path vocab;
+    private final Path outputDir;
+    private int maxSeqLength = DEFAULT_MAX_SEQ_LENGTH;
+    private int maxPredictionsPerSeq = DEFAULT_MAX_PREDICTIONS_PER_SEQ;
+    private double maskedLmProb = DEFAULT_MASKED_LM_PROB;
+    private int dupeFactor = DEFAULT_DUPE_FACTOR;
+    private double shortSeqProb = DEFAULT_SHORT_SEQ_PROB;
+    private int shards = DEFAULT_SHARDS;
+    private int threads = 1;
+    private long seed = DEFAULT_SEED;
+    private boolean wholeWordMask;
+    private boolean lowerCase = true;
+
+    private Builder(List<Path> inputs, Path vocab, Path outputDir) {
+      this.inputs = inputs;
+      this.vocab = vocab;
+      this.outputDir = outputDir;
+    }
+
+    public Builder maxSeqLength(int n) {
+      maxSeqLength = n;
+      return this;
+    }
+
+    public Builder maxPredictionsPerSeq(int n) {
+      maxPredictionsPerSeq = n;
+      return this;
+    }
+
+    public Builder maskedLmProb(double p) {
+      maskedLmProb = p;
+      return this;
+    }
+
+    public Builder dupeFactor(int n) {
+      dupeFactor = n;
+      return this;
+    }
+
+    public Builder shortSeqProb(double p) {
+      shortSeqProb = p;
+      return this;
+    }
+
+    public Builder shards(int n) {
+      shards = n;
+      return this;
+    }
+
+    public Builder threads(int n) {
+      threads = n;
+      return this;
+    }
+
+    public Builder seed(long s) {
+      seed = s;
+      return this;
+    }
+
+    public Builder wholeWordMask(boolean on) {
+      wholeWordMask = on;
+      return this;
+    }
+
+    public Builder lowerCase(boolean on) {
+      lowerCase = on;
+      return this;
+    }
+
+    public CreateDataConfig build() {
+      return new CreateDataConfig(
+          inputs,
+          vocab,
+          outputDir,
+          maxSeqLength,
+          maxPredictionsPerSeq,
+          maskedLmProb,
+          dupeFactor,
+          shortSeqProb,
+          shards,
+          threads,
+          seed,
+          wholeWordMask,
+          lowerCase);
+    }
+  }
 }

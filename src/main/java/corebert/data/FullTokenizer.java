@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * Text to WordPiece tokens, a port of google-research/bert's `FullTokenizer`: {@link
- * BasicTokenizer} words, then greedy longest-match-first WordPiece against the vocab. Immutable
- * and thread-safe, so one instance can serve every create-data thread.
+ * BasicTokenizer} words, then greedy longest-match-first WordPiece against the vocab. Immutable and
+ * thread-safe, so one instance can serve every create-data thread.
  */
 public final class FullTokenizer {
   /** BERT's `max_input_chars_per_word` default: longer words are one [UNK], not a search. */
@@ -16,8 +16,8 @@ public final class FullTokenizer {
   private final BasicTokenizer basic;
 
   /**
-   * @param lowerCase lower-case and strip accents, as for BERT's uncased models; must match how
-   *     the vocab was built
+   * @param lowerCase lower-case and strip accents, as for BERT's uncased models; must match how the
+   *     vocab was built
    */
   public FullTokenizer(Vocab vocab, boolean lowerCase) {
     this.vocab = vocab;

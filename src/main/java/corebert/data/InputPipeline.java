@@ -1,7 +1,7 @@
 package corebert.data;
 
-import corebert.model.Endpoints;
 import com.google.protobuf.InvalidProtocolBufferException;
+import corebert.model.Endpoints;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,15 +26,16 @@ import org.tensorflow.types.family.TType;
  * reads every shard as its own TFRecordDataset, interleaves them round-robin (DirectedInterleave,
  * because TF Java functions cannot return the DT_VARIANT datasets that InterleaveDataset needs),
  * shuffles with a seed fed per epoch, skips the records a resumed run already consumed, batches
- * with drop-remainder and prefetches. One epoch is one pass; the trainer starts the next one with
- * a new seed, so a run can resume at its exact position: (epoch, records consumed in it).
- * Evaluation reads the files once, in order, keeping the last partial batch.
+ * with drop-remainder and prefetches. One epoch is one pass; the trainer starts the next one with a
+ * new seed, so a run can resume at its exact position: (epoch, records consumed in it). Evaluation
+ * reads the files once, in order, keeping the last partial batch.
  *
  * <p>Dimensions: B batch, T max_seq_length, P max_predictions_per_seq.
  */
 public final class InputPipeline {
   /** Read-ahead per file, as tf.data's default. */
   private static final long READ_BUFFER_BYTES = 256 * 1024;
+
   /** Batches prepared ahead of the step. */
   private static final long PREFETCH_BATCHES = 2;
 
@@ -53,12 +54,11 @@ public final class InputPipeline {
    * restore (which marks the iterator as initialised without running it). Training feeds the
    * epoch's {@code shuffleSeed} and, on resume, the records to {@code skip}; both default to 0.
    */
-  public record Pipeline(
-      Batch batch, Op init, Operand<TInt64> shuffleSeed, Operand<TInt64> skip) {}
+  public record Pipeline(Batch batch, Op init, Operand<TInt64> shuffleSeed, Operand<TInt64> skip) {}
 
   /**
-   * Lengths every record of a data set shares, and the largest token id seen in the first record
-   * of each file (a cheap check that the data's vocab fits the model's).
+   * Lengths every record of a data set shares, and the largest token id seen in the first record of
+   * each file (a cheap check that the data's vocab fits the model's).
    */
   public record DataShape(int maxSeqLength, int maxPredictions, long maxTokenId) {}
 
@@ -95,21 +95,40 @@ public final class InputPipeline {
         throw new IllegalArgumentException(file + ": record 0: " + e.getMessage(), e);
       }
       long maxId =
-          ex.getFeatures().getFeatureMap().get(PretrainingSchema.INPUT_IDS).getInt64List()
-              .getValueList().stream().mapToLong(Long::longValue).max().orElse(0);
+          ex
+              .getFeatures()
+              .getFeatureMap()
+              .get(PretrainingSchema.INPUT_IDS)
+              .getInt64List()
+              .getValueList()
+              .stream()
+              .mapToLong(Long::longValue)
+              .max()
+              .orElse(0);
       DataShape here = new DataShape(lengths[0], lengths[1], maxId);
-      PretrainingSchema.validate(ex, here.maxSeqLength(), here.maxPredictions(), file + ": record 0");
+      PretrainingSchema.validate(
+          ex, here.maxSeqLength(), here.maxPredictions(), file + ": record 0");
       if (shape == null) {
         shape = here;
         first = file;
       } else if (shape.maxSeqLength() != here.maxSeqLength()
           || shape.maxPredictions() != here.maxPredictions()) {
         throw new IllegalArgumentException(
-            file + ": max_seq_length/max_predictions " + here.maxSeqLength() + "/"
-                + here.maxPredictions() + " differ from " + first + "'s " + shape.maxSeqLength()
-                + "/" + shape.maxPredictions());
+            file
+                + ": max_seq_length/max_predictions "
+                + here.maxSeqLength()
+                + "/"
+                + here.maxPredictions()
+                + " differ from "
+                + first
+                + "'s "
+                + shape.maxSeqLength()
+                + "/"
+                + shape.maxPredictions());
       }
-      shape = new DataShape(shape.maxSeqLength(), shape.maxPredictions(), Math.max(shape.maxTokenId(), maxId));
+      shape =
+          new DataShape(
+              shape.maxSeqLength(), shape.maxPredictions(), Math.max(shape.maxTokenId(), maxId));
     }
     return shape;
   }
@@ -147,7 +166,8 @@ public final class InputPipeline {
       for (int i = 0; i < order.length; i++) {
         order[i] = i;
       }
-      // Round-robin over the shards; an exhausted shard drops out, and the epoch ends with the last.
+      // Round-robin over the shards; an exhausted shard drops out, and the epoch ends with the
+      // last.
       Operand<? extends TType> selector =
           in.data.repeatDataset(
               in.data.tensorSliceDataset(List.of(in.constant(order)), scalar),
@@ -167,10 +187,12 @@ public final class InputPipeline {
       records = in.data.skipDataset(records, skip, stringType, scalar);
     } else {
       Operand<TString> names =
-          in.constant(NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
+          in.constant(
+              NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
       // One pass; the RepeatDataset(1) gives the raw V1 reader's output the full type that
       // BatchDataset's type inference expects.
-      records = in.data.repeatDataset(tfRecordDataset(in, names), in.constant(1L), stringType, scalar);
+      records =
+          in.data.repeatDataset(tfRecordDataset(in, names), in.constant(1L), stringType, scalar);
     }
     Shape batchShape = Shape.of(training ? batchSize : -1);
     Operand<? extends TType> batches =
@@ -181,7 +203,8 @@ public final class InputPipeline {
             stringType,
             List.of(batchShape));
     batches =
-        in.data.prefetchDataset(batches, in.constant(PREFETCH_BATCHES), stringType, List.of(batchShape));
+        in.data.prefetchDataset(
+            batches, in.constant(PREFETCH_BATCHES), stringType, List.of(batchShape));
     Iterator iterator = in.data.iterator("", "", stringType, List.of(batchShape));
     Op init = in.withName(Endpoints.INPUT_INIT).data.makeIterator(batches, iterator);
     @SuppressWarnings("unchecked")
@@ -208,8 +231,13 @@ public final class InputPipeline {
     };
     List<Shape> shapes =
         List.of(
-            Shape.of(maxSeq), Shape.of(maxSeq), Shape.of(maxSeq), Shape.of(maxPred),
-            Shape.of(maxPred), Shape.of(maxPred), Shape.of(1));
+            Shape.of(maxSeq),
+            Shape.of(maxSeq),
+            Shape.of(maxSeq),
+            Shape.of(maxPred),
+            Shape.of(maxPred),
+            Shape.of(maxPred),
+            Shape.of(1));
     Ops p = tf.withSubScope("parse");
     Operand<TString> none = p.fill(p.constant(new long[] {0}), p.constant(""));
     List<Operand<?>> requiredDefaults = new ArrayList<>();
@@ -220,8 +248,17 @@ public final class InputPipeline {
     }
     ParseExample parsed =
         p.io.parseExample(
-            serialized, none, none, p.constant(NdArrays.vectorOfObjects(keys)), none,
-            requiredDefaults, 0L, List.of(), List.of(), List.of(), shapes);
+            serialized,
+            none,
+            none,
+            p.constant(NdArrays.vectorOfObjects(keys)),
+            none,
+            requiredDefaults,
+            0L,
+            List.of(),
+            List.of(),
+            List.of(),
+            shapes);
     List<Output<?>> values = parsed.denseValues();
     return new Batch(
         toInt32(tf, values.get(0), Endpoints.INPUT_IDS),
@@ -231,7 +268,8 @@ public final class InputPipeline {
         toInt32(tf, values.get(4), Endpoints.MASKED_LM_IDS),
         tf.withName(Endpoints.MASKED_LM_WEIGHTS).identity(floats(values.get(5))),
         tf.withName(Endpoints.NEXT_SENTENCE_LABELS)
-            .reshape(toInt32(tf, values.get(6), "next_sentence_label"), tf.constant(new int[] {-1})));
+            .reshape(
+                toInt32(tf, values.get(6), "next_sentence_label"), tf.constant(new int[] {-1})));
   }
 
   @SuppressWarnings("unchecked")

@@ -1,7 +1,6 @@
 package corebert.data;
 
 import corebert.model.Endpoints;
-
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

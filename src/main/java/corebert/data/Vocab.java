@@ -18,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A WordPiece vocabulary in google-research/bert's vocab.txt format: one token per line, UTF-8,
- * the line index is the id, and `##` marks a piece that continues a word. Immutable.
+ * A WordPiece vocabulary in google-research/bert's vocab.txt format: one token per line, UTF-8, the
+ * line index is the id, and `##` marks a piece that continues a word. Immutable.
  *
  * <p>Every vocab must hold the five {@link #SPECIAL_TOKENS}, because the data pipeline and the
  * model heads address them by id; a vocab without them fails at load time instead of mid-run.
@@ -53,12 +53,17 @@ public final class Vocab {
       Integer first = byToken.putIfAbsent(token, i);
       if (first != null) {
         throw new IllegalArgumentException(
-            source + ":" + (i + 1) + ": duplicate token '" + token + "' (first on line "
-                + (first + 1) + ")");
+            source
+                + ":"
+                + (i + 1)
+                + ": duplicate token '"
+                + token
+                + "' (first on line "
+                + (first + 1)
+                + ")");
       }
     }
-    List<String> missing =
-        SPECIAL_TOKENS.stream().filter(t -> !byToken.containsKey(t)).toList();
+    List<String> missing = SPECIAL_TOKENS.stream().filter(t -> !byToken.containsKey(t)).toList();
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException(
           source + ": vocab lacks the special tokens " + String.join(" ", missing));
@@ -108,8 +113,8 @@ public final class Vocab {
   }
 
   /**
-   * Writes this vocab in vocab.txt format. The file appears whole or not at all: it is written to
-   * a temporary file in the same directory and then renamed over the target.
+   * Writes this vocab in vocab.txt format. The file appears whole or not at all: it is written to a
+   * temporary file in the same directory and then renamed over the target.
    */
   public void write(Path path) {
     Path dir = path.toAbsolutePath().getParent();

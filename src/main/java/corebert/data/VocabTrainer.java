@@ -54,7 +54,9 @@ public final class VocabTrainer {
   public static Vocab train(List<Path> inputs, int vocabSize, boolean lowerCase) {
     if (vocabSize <= Vocab.SPECIAL_TOKENS.size()) {
       throw new IllegalArgumentException(
-          "vocab size must exceed the " + Vocab.SPECIAL_TOKENS.size() + " special tokens, got "
+          "vocab size must exceed the "
+              + Vocab.SPECIAL_TOKENS.size()
+              + " special tokens, got "
               + vocabSize);
     }
     long start = System.nanoTime();
@@ -63,8 +65,7 @@ public final class VocabTrainer {
       throw new IllegalArgumentException("corpus is empty (no words in " + inputs + ")");
     }
     LOG.info(
-        String.format(
-            "vocab: %d word types counted in %.1f s", wordCounts.size(), seconds(start)));
+        String.format("vocab: %d word types counted in %.1f s", wordCounts.size(), seconds(start)));
     Vocab vocab = new Merger(wordCounts).learn(vocabSize);
     LOG.info(String.format("vocab: %d tokens in %.1f s", vocab.size(), seconds(start)));
     return vocab;
@@ -162,9 +163,12 @@ public final class VocabTrainer {
       tokens.addAll(alphabet());
       if (tokens.size() > vocabSize) {
         throw new IllegalArgumentException(
-            "vocab size " + vocabSize + " cannot hold the special tokens and the "
+            "vocab size "
+                + vocabSize
+                + " cannot hold the special tokens and the "
                 + (tokens.size() - Vocab.SPECIAL_TOKENS.size())
-                + " character pieces of the corpus; use at least " + tokens.size());
+                + " character pieces of the corpus; use at least "
+                + tokens.size());
       }
       Set<String> inVocab = new HashSet<>(tokens);
       int merges = 0;
@@ -305,8 +309,8 @@ public final class VocabTrainer {
   }
 
   /**
-   * One adjacent pair: its corpus count and the words it was ever added for. The word list may
-   * hold duplicates and words that no longer contain the pair; {@link Merger#merge} checks.
+   * One adjacent pair: its corpus count and the words it was ever added for. The word list may hold
+   * duplicates and words that no longer contain the pair; {@link Merger#merge} checks.
    */
   private static final class Pair {
     long count;

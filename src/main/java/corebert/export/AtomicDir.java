@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * Exports are written into a hidden sibling folder and moved into place only when complete, so
- * an interrupted export never leaves a folder that looks like a finished one.
+ * Exports are written into a hidden sibling folder and moved into place only when complete, so an
+ * interrupted export never leaves a folder that looks like a finished one.
  */
 final class AtomicDir {
   private AtomicDir() {}

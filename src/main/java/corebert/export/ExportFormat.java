@@ -12,7 +12,8 @@ public enum ExportFormat {
     try {
       return valueOf(name.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("format must be savedmodel or huggingface, got '" + name + "'");
+      throw new IllegalArgumentException(
+          "format must be savedmodel or huggingface, got '" + name + "'");
     }
   }
 }

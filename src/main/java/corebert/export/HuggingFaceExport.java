@@ -3,10 +3,9 @@ package corebert.export;
 import static corebert.model.VariableNames.*;
 
 import corebert.model.BertConfig;
-import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
-import corebert.model.PretrainingHeads;
 import corebert.train.ModelRestore;
+import corebert.train.PretrainingModel;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,13 +19,10 @@ import org.tensorflow.Graph;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.exceptions.TensorFlowException;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt32;
 
 /**
  * Writes a full BERT as a Hugging Face {@code transformers} model directory that loads with no
@@ -51,23 +47,19 @@ public final class HuggingFaceExport {
     requireNew(outputDir);
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      // Tiny placeholders: the graph exists only to name and hold the variables.
-      Placeholder<TInt32> ids = tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 2)));
-      Placeholder<TInt32> positions = tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 1)));
-      BertModel.Outputs encoder =
-          BertModel.build(tf, cfg.withoutDropout(), Variant.FULL, ids, ids, ids, 0);
-      PretrainingHeads.build(
-          tf, cfg, encoder, positions, positions,
-          tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(1, 1))),
-          tf.placeholder(TInt32.class, Placeholder.shape(Shape.of(1))), 0);
+      PretrainingModel.buildVariables(tf, cfg, Variant.FULL);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
       try (Session session = new Session(graph)) {
         try {
           session.restore(checkpoint.toString());
         } catch (TensorFlowException e) {
           throw new IllegalArgumentException(
-              "cannot load a full BERT from " + checkpoint + " (a relaxed checkpoint must be"
-                  + " converted first): " + e.getMessage().lines().findFirst().orElse(""), e);
+              "cannot load a full BERT from "
+                  + checkpoint
+                  + " (a relaxed checkpoint must be"
+                  + " converted first): "
+                  + e.getMessage().lines().findFirst().orElse(""),
+              e);
         }
         Map<String, Object> config = config(cfg, "BertForPreTraining");
         write(tensors(session, vars), config, vocab, lowerCase, outputDir);
@@ -80,8 +72,13 @@ public final class HuggingFaceExport {
    * [K, H] and {@code output_bias} [K]) as BertForSequenceClassification.
    */
   public static void exportClassifier(
-      BertConfig cfg, Session session, List<Variable<TFloat32>> vars, List<String> labels,
-      Path vocab, boolean lowerCase, Path outputDir) {
+      BertConfig cfg,
+      Session session,
+      List<Variable<TFloat32>> vars,
+      List<String> labels,
+      Path vocab,
+      boolean lowerCase,
+      Path outputDir) {
     requireNew(outputDir);
     Map<String, Object> config = config(cfg, "BertForSequenceClassification");
     Map<String, Object> id2label = new LinkedHashMap<>();
@@ -96,7 +93,9 @@ public final class HuggingFaceExport {
     write(tensors(session, vars), config, vocab, lowerCase, outputDir);
   }
 
-  /** The Hugging Face name of one of our variables, e.g. bert.encoder.layer.0.output.dense.weight. */
+  /**
+   * The Hugging Face name of one of our variables, e.g. bert.encoder.layer.0.output.dense.weight.
+   */
   static String hfName(String name) {
     String[] parts = name.split("/");
     String last = parts[parts.length - 1];
@@ -105,11 +104,13 @@ public final class HuggingFaceExport {
           case KERNEL, GAMMA, OUTPUT_WEIGHTS -> "weight";
           case BIAS, BETA, OUTPUT_BIAS -> "bias";
           case WORD_EMBEDDINGS, POSITION_EMBEDDINGS, TOKEN_TYPE_EMBEDDINGS -> last + ".weight";
-          default -> throw new IllegalArgumentException("no Hugging Face name for variable " + name);
+          default ->
+              throw new IllegalArgumentException("no Hugging Face name for variable " + name);
         };
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < parts.length - 1; i++) {
-      sb.append(parts[i].startsWith("layer_") ? "layer." + parts[i].substring(6) : parts[i]).append('.');
+      sb.append(parts[i].startsWith("layer_") ? "layer." + parts[i].substring(6) : parts[i])
+          .append('.');
     }
     if (name.equals(join(CLS, PREDICTIONS, OUTPUT_BIAS))) {
       return "cls.predictions.bias"; // the decoder's bias, shared with cls.predictions.decoder.bias
@@ -121,7 +122,8 @@ public final class HuggingFaceExport {
   }
 
   /** Every variable under its Hugging Face name, dense kernels transposed to [out, in]. */
-  private static Map<String, SafeTensors.Tensor> tensors(Session session, List<Variable<TFloat32>> vars) {
+  private static Map<String, SafeTensors.Tensor> tensors(
+      Session session, List<Variable<TFloat32>> vars) {
     Session.Runner runner = session.runner();
     vars.forEach(runner::fetch);
     Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
@@ -176,8 +178,11 @@ public final class HuggingFaceExport {
   }
 
   private static void write(
-      Map<String, SafeTensors.Tensor> tensors, Map<String, Object> config, Path vocab,
-      boolean lowerCase, Path outputDir) {
+      Map<String, SafeTensors.Tensor> tensors,
+      Map<String, Object> config,
+      Path vocab,
+      boolean lowerCase,
+      Path outputDir) {
     AtomicDir.write(
         outputDir,
         tmp -> {

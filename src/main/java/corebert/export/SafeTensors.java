@@ -64,7 +64,11 @@ public final class SafeTensors {
     }
     byte[] headerBytes = json.toString().getBytes(StandardCharsets.UTF_8);
     try (OutputStream out = Files.newOutputStream(file)) {
-      out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(headerBytes.length).array());
+      out.write(
+          ByteBuffer.allocate(8)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putLong(headerBytes.length)
+              .array());
       out.write(headerBytes);
       for (Tensor t : tensors.values()) {
         ByteBuffer data = ByteBuffer.allocate(4 * t.values().length).order(ByteOrder.LITTLE_ENDIAN);
@@ -88,7 +92,8 @@ public final class SafeTensors {
       }
       Map<?, ?> entry = (Map<?, ?>) e.getValue();
       if (!"F32".equals(entry.get("dtype"))) {
-        throw new IllegalArgumentException(file + ": " + e.getKey() + " is " + entry.get("dtype") + ", not F32");
+        throw new IllegalArgumentException(
+            file + ": " + e.getKey() + " is " + entry.get("dtype") + ", not F32");
       }
       List<?> shapeList = (List<?>) entry.get("shape");
       long[] shape = shapeList.stream().mapToLong(x -> ((Number) x).longValue()).toArray();
@@ -96,7 +101,10 @@ public final class SafeTensors {
       int begin = dataStart + ((Number) offsets.get(0)).intValue();
       int end = dataStart + ((Number) offsets.get(1)).intValue();
       float[] values = new float[(end - begin) / 4];
-      ByteBuffer.wrap(all, begin, end - begin).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+      ByteBuffer.wrap(all, begin, end - begin)
+          .order(ByteOrder.LITTLE_ENDIAN)
+          .asFloatBuffer()
+          .get(values);
       out.put(e.getKey(), new Tensor(shape, values));
     }
     return out;

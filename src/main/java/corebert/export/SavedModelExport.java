@@ -5,7 +5,8 @@ import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
 import corebert.model.Shapes;
-import corebert.train.Trainer;
+import corebert.model.VariableStore;
+import corebert.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.tensorflow.Graph;
@@ -22,10 +23,10 @@ import org.tensorflow.types.TInt32;
 
 /**
  * Writes a BERT encoder as a SavedModel: a clean inference graph (no optimizer, no dataset ops,
- * dropout off) with the weights of a full-BERT checkpoint, ours or google-research/bert's, and
- * the signature TF Hub's BERT encoders use. The vocab and config ship in {@code assets/}, so the
- * folder is self-contained. It is written to a temporary folder and moved into place, so a
- * failed export never leaves a folder that looks complete.
+ * dropout off) with the weights of a full-BERT checkpoint, ours or google-research/bert's, and the
+ * signature TF Hub's BERT encoders use. The vocab and config ship in {@code assets/}, so the folder
+ * is self-contained. It is written to a temporary folder and moved into place, so a failed export
+ * never leaves a folder that looks complete.
  *
  * <p>Signature {@code serving_default}: {@code input_word_ids}, {@code input_mask}, {@code
  * input_type_ids} int32 [B, T] → {@code sequence_output} float [B, T, H], {@code pooled_output}
@@ -49,9 +50,12 @@ public final class SavedModelExport {
           session.restore(checkpoint.toString());
         } catch (TensorFlowException e) {
           throw new IllegalArgumentException(
-              "cannot load the encoder from " + checkpoint + " (a full-BERT checkpoint of this"
+              "cannot load the encoder from "
+                  + checkpoint
+                  + " (a full-BERT checkpoint of this"
                   + " config is needed; convert a relaxed one first): "
-                  + e.getMessage().lines().findFirst().orElse(""), e);
+                  + e.getMessage().lines().findFirst().orElse(""),
+              e);
         }
         write(session, signature, cfg, vocab, outputDir);
       }
@@ -74,7 +78,7 @@ public final class SavedModelExport {
               .export();
           Path assets = Files.createDirectories(tmp.resolve("assets"));
           Files.copy(vocab, assets.resolve("vocab.txt"));
-          cfg.writeTo(assets.resolve(Trainer.BERT_CONFIG));
+          cfg.writeTo(assets.resolve(RunDir.BERT_CONFIG));
         });
   }
 
@@ -83,12 +87,15 @@ public final class SavedModelExport {
     Placeholder<TInt32> ids = input(tf, Endpoints.SERVING_WORD_IDS);
     Placeholder<TInt32> mask = input(tf, Endpoints.SERVING_MASK);
     Placeholder<TInt32> types = input(tf, Endpoints.SERVING_TYPE_IDS);
-    BertModel.Outputs out = BertModel.build(tf, cfg, Variant.FULL, ids, mask, types, 0);
+    BertModel.Outputs out =
+        BertModel.build(tf, cfg, Variant.FULL, ids, mask, types, 0, VariableStore.create());
     Operand<TFloat32> sequence =
         tf.reshape(
             out.sequenceOutput(),
             Shapes.dims(
-                tf, Shapes.dynamicDim(tf, ids, 0), Shapes.dynamicDim(tf, ids, 1),
+                tf,
+                Shapes.dynamicDim(tf, ids, 0),
+                Shapes.dynamicDim(tf, ids, 1),
                 cfg.hiddenSize())); // [B*T, H] -> [B, T, H]
     return Signature.builder()
         .key(Signature.DEFAULT_KEY)

@@ -6,9 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * GLUE examples as fixed-length BERT inputs, as run_classifier.py's convert_single_example:
- * {@code [CLS] A [SEP]} or {@code [CLS] A [SEP] B [SEP]}, segment 0 up to the first [SEP] and 1
- * after, padded with 0; the longer text of a pair loses tokens first.
+ * GLUE examples as fixed-length BERT inputs, as run_classifier.py's convert_single_example: {@code
+ * [CLS] A [SEP]} or {@code [CLS] A [SEP] B [SEP]}, segment 0 up to the first [SEP] and 1 after,
+ * padded with 0; the longer text of a pair loses tokens first.
  *
  * @param ids int [N * T] row-major
  * @param mask int [N * T]
@@ -17,7 +17,8 @@ import java.util.List;
  */
 public record Features(int n, int seq, int[] ids, int[] mask, int[] types, float[] labels) {
 
-  public static Features of(List<GlueExample> examples, Task task, FullTokenizer tokenizer, int seq) {
+  public static Features of(
+      List<GlueExample> examples, Task task, FullTokenizer tokenizer, int seq) {
     int n = examples.size();
     int[] ids = new int[n * seq];
     int[] mask = new int[n * seq];

@@ -2,20 +2,22 @@ package corebert.glue;
 
 import corebert.data.FullTokenizer;
 import corebert.data.Vocab;
+import corebert.export.ExportFormat;
+import corebert.export.HuggingFaceExport;
+import corebert.export.SavedModelExport;
 import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.ClassifierHead;
 import corebert.model.Endpoints;
-import corebert.export.ExportFormat;
-import corebert.export.HuggingFaceExport;
-import corebert.export.SavedModelExport;
 import corebert.model.VariableNames;
+import corebert.model.VariableStore;
 import corebert.train.AdamWeightDecay;
 import corebert.train.Checkpoints;
 import corebert.train.LrSchedule;
 import corebert.train.ModelRestore;
-import corebert.train.Trainer;
+import corebert.train.PretrainingModel;
+import corebert.train.RunDir;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -70,51 +72,68 @@ public final class FineTuner {
 
   /** Where {@code --export} puts the fine-tuned classifier's SavedModel, inside the output dir. */
   public static final String SAVED_MODEL = "saved_model";
+
   /** Where {@code --export --format huggingface} puts it. */
   public static final String HUGGING_FACE = "huggingface";
 
   private FineTuner() {}
 
-  /** Trains, saves the fine-tuned checkpoint, and returns the dev metrics (also in eval_results.json). */
+  /**
+   * Trains, saves the fine-tuned checkpoint, and returns the dev metrics (also in
+   * eval_results.json).
+   */
   public static Map<String, Object> run(Settings s) {
     if (s.maxSeqLength() > s.cfg().maxPositionEmbeddings()) {
       throw new IllegalArgumentException(
-          "--max-seq-length " + s.maxSeqLength() + " exceeds max_position_embeddings "
+          "--max-seq-length "
+              + s.maxSeqLength()
+              + " exceeds max_position_embeddings "
               + s.cfg().maxPositionEmbeddings());
     }
     FullTokenizer tokenizer = new FullTokenizer(Vocab.load(s.vocab()), s.lowerCase());
     Task task = s.task();
     Features train =
-        Features.of(task.read(s.dataDir().resolve(task.trainFile())), task, tokenizer, s.maxSeqLength());
+        Features.of(
+            task.read(s.dataDir().resolve(task.trainFile())), task, tokenizer, s.maxSeqLength());
     int outputs = task.isRegression() ? 1 : task.labels().size();
     long stepsPerEpoch = (train.n() + s.batchSize() - 1) / s.batchSize();
     long totalSteps = stepsPerEpoch * s.epochs();
     LOG.info(
         String.format(
             "fine-tune %s: %d training examples, %d epochs, %d steps, batch %d, seq %d",
-            task.displayName(), train.n(), s.epochs(), totalSteps, s.batchSize(), s.maxSeqLength()));
+            task.displayName(),
+            train.n(),
+            s.epochs(),
+            totalSteps,
+            s.batchSize(),
+            s.maxSeqLength()));
 
     Path fineTuned;
     try (Graph g = new Graph()) {
-      Classifier c = Classifier.build(Ops.create(g), s.cfg(), outputs, task.isRegression(), s.seed());
+      Classifier c =
+          Classifier.build(Ops.create(g), s.cfg(), outputs, task.isRegression(), s.seed());
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
       List<Variable<TFloat32>> encoder =
           vars.stream().filter(v -> v.op().name().startsWith(VariableNames.BERT + "/")).toList();
       Ops tf = Ops.create(g);
       ModelRestore restore = ModelRestore.build(tf, encoder);
-      Variable<TInt64> step =
-          tf.withInitScope().withName(VariableNames.GLOBAL_STEP).variable(Shape.scalar(), TInt64.class);
-      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      Variable<TInt64> step = PretrainingModel.globalStep(tf);
       LrSchedule schedule =
           new LrSchedule(s.learningRate(), 0, (long) (totalSteps * WARMUP_FRACTION), totalSteps);
       AdamWeightDecay.Update update =
           AdamWeightDecay.build(
-              tf, g, c.loss, vars, schedule.build(tf, tf.identity(step)), step,
+              tf,
+              g,
+              c.loss,
+              vars,
+              schedule.build(tf, tf.identity(step)),
+              step,
               AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false));
       try (Session session = new Session(g)) {
         session.initialize();
         restore.run(session, s.checkpoint());
-        LOG.info("encoder restored from " + s.checkpoint() + "; head output_weights/output_bias fresh");
+        LOG.info(
+            "encoder restored from " + s.checkpoint() + "; head output_weights/output_bias fresh");
         Random random = new Random(s.seed());
         long done = 0;
         for (int epoch = 0; epoch < s.epochs(); epoch++) {
@@ -125,10 +144,7 @@ public final class FineTuner {
             int to = Math.min(train.n(), from + s.batchSize());
             try (Batch b = Batch.of(train, order, from, to);
                 Result r =
-                    b.feed(session.runner(), c)
-                        .addTarget(update.trainOp())
-                        .fetch(c.loss)
-                        .run()) {
+                    b.feed(session.runner(), c).addTarget(update.trainOp()).fetch(c.loss).run()) {
               lossSum += ((TFloat32) r.get(0)).getFloat();
             }
             batches++;
@@ -142,7 +158,7 @@ public final class FineTuner {
         fineTuned = Checkpoints.save(session, s.outputDir(), done, 1);
       }
     }
-    s.cfg().writeTo(s.outputDir().resolve(Trainer.BERT_CONFIG));
+    s.cfg().writeTo(s.outputDir().resolve(RunDir.BERT_CONFIG));
     Map<String, Object> results = evaluate(s, tokenizer, outputs, fineTuned);
     Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Json.writePretty(results));
     return results;
@@ -155,7 +171,8 @@ public final class FineTuner {
     Map<String, Object> results = new TreeMap<>(); // sorted keys, as run_classifier.py
     try (Graph g = new Graph()) {
       Classifier c =
-          Classifier.build(Ops.create(g), s.cfg().withoutDropout(), outputs, task.isRegression(), 0);
+          Classifier.build(
+              Ops.create(g), s.cfg().withoutDropout(), outputs, task.isRegression(), 0);
       try (Session session = new Session(g)) {
         session.restore(checkpoint.toString());
         for (String file : task.devFiles()) {
@@ -182,7 +199,11 @@ public final class FineTuner {
             String name = file.replace(".tsv", "");
             m.forEach((k, v) -> results.put(name + "_" + k, v));
           }
-          results.put(task.devFiles().size() == 1 ? "eval_examples" : file.replace(".tsv", "") + "_examples", (double) dev.n());
+          results.put(
+              task.devFiles().size() == 1
+                  ? "eval_examples"
+                  : file.replace(".tsv", "") + "_examples",
+              (double) dev.n());
         }
         for (ExportFormat format : s.exports()) {
           exportClassifier(session, c, s, ModelRestore.variablesSoFar(g), format);
@@ -199,11 +220,15 @@ public final class FineTuner {
    * Writes the dropout-free classifier as {@code <output>/saved_model}: {@code serving_default}
    * takes {@code input_word_ids}, {@code input_mask}, {@code input_type_ids} (int32 [B, T]) and
    * returns {@code logits} [B, K] and {@code probabilities} [B, K] (or {@code score} [B] for
-   * regression); vocab and config ship in {@code assets/}. Or, in Hugging Face's format, as
-   * {@code <output>/huggingface}, a BertForSequenceClassification directory.
+   * regression); vocab and config ship in {@code assets/}. Or, in Hugging Face's format, as {@code
+   * <output>/huggingface}, a BertForSequenceClassification directory.
    */
   private static void exportClassifier(
-      Session session, Classifier c, Settings s, List<Variable<TFloat32>> vars, ExportFormat format) {
+      Session session,
+      Classifier c,
+      Settings s,
+      List<Variable<TFloat32>> vars,
+      ExportFormat format) {
     boolean hf = format == ExportFormat.HUGGINGFACE;
     Path dir = s.outputDir().resolve(hf ? HUGGING_FACE : SAVED_MODEL);
     try {
@@ -213,7 +238,8 @@ public final class FineTuner {
     }
     if (hf) {
       List<String> labels = s.task().isRegression() ? List.of("score") : s.task().labels();
-      HuggingFaceExport.exportClassifier(s.cfg(), session, vars, labels, s.vocab(), s.lowerCase(), dir);
+      HuggingFaceExport.exportClassifier(
+          s.cfg(), session, vars, labels, s.vocab(), s.lowerCase(), dir);
       LOG.info("exported the classifier to " + dir);
       return;
     }
@@ -265,8 +291,10 @@ public final class FineTuner {
       Placeholder<TInt32> types = input(tf, "segment_ids");
       Placeholder<TFloat32> labels =
           tf.withName("label").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1)));
-      BertModel.Outputs encoder = BertModel.build(tf, cfg, Variant.FULL, ids, mask, types, seed);
-      Operand<TFloat32> logits = ClassifierHead.logits(tf, cfg, encoder.pooledOutput(), outputs, seed);
+      BertModel.Outputs encoder =
+          BertModel.build(tf, cfg, Variant.FULL, ids, mask, types, seed, VariableStore.create());
+      Operand<TFloat32> logits =
+          ClassifierHead.logits(tf, cfg, encoder.pooledOutput(), outputs, seed);
       Operand<TFloat32> loss;
       Operand<TFloat32> prediction;
       if (regression) {
@@ -277,16 +305,26 @@ public final class FineTuner {
         Operand<TFloat32> logProbs = tf.nn.logSoftmax(logits); // [B, K]
         Operand<TFloat32> oneHot =
             tf.oneHot(
-                tf.dtypes.cast(labels, TInt32.class), tf.constant(outputs), tf.constant(1f),
+                tf.dtypes.cast(labels, TInt32.class),
+                tf.constant(outputs),
+                tf.constant(1f),
                 tf.constant(0f));
         loss =
             tf.math.neg(
-                tf.math.mean(tf.sum(tf.math.mul(logProbs, oneHot), tf.constant(-1)), tf.constant(0)));
-        prediction = tf.dtypes.cast(tf.math.argMax(logits, tf.constant(-1), TInt32.class), TFloat32.class);
+                tf.math.mean(
+                    tf.sum(tf.math.mul(logProbs, oneHot), tf.constant(-1)), tf.constant(0)));
+        prediction =
+            tf.dtypes.cast(tf.math.argMax(logits, tf.constant(-1), TInt32.class), TFloat32.class);
       }
       return new Classifier(
-          ids, mask, types, labels, logits, tf.withName("probabilities").nn.softmax(logits),
-          tf.withName("loss").identity(loss), prediction);
+          ids,
+          mask,
+          types,
+          labels,
+          logits,
+          tf.withName("probabilities").nn.softmax(logits),
+          tf.withName("loss").identity(loss),
+          prediction);
     }
 
     private static Placeholder<TInt32> input(Ops tf, String name) {
@@ -295,7 +333,8 @@ public final class FineTuner {
   }
 
   /** One host batch as tensors, closed together. */
-  private record Batch(TInt32 ids, TInt32 mask, TInt32 types, TFloat32 labels) implements AutoCloseable {
+  private record Batch(TInt32 ids, TInt32 mask, TInt32 types, TFloat32 labels)
+      implements AutoCloseable {
     static Batch of(Features f, int[] order, int from, int to) {
       int b = to - from;
       int t = f.seq();

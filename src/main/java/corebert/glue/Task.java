@@ -4,7 +4,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-/** A labelled text task that {@link FineTuner} trains on: a GLUE task, or any TSV file's columns. */
+/**
+ * A labelled text task that {@link FineTuner} trains on: a GLUE task, or any TSV file's columns.
+ */
 public interface Task {
   /** The task's name in logs and results, e.g. "sst-2". */
   String displayName();
@@ -27,8 +29,8 @@ public interface Task {
   List<GlueExample> read(Path tsv);
 
   /**
-   * The task's metrics, in reporting order: {@code predictions} and {@code gold} are label
-   * indices into {@link #labels()}, or scores for regression.
+   * The task's metrics, in reporting order: {@code predictions} and {@code gold} are label indices
+   * into {@link #labels()}, or scores for regression.
    */
   Map<String, Double> metrics(double[] predictions, double[] gold);
 }

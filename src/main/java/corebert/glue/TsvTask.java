@@ -15,9 +15,9 @@ import java.util.TreeSet;
 /**
  * Classification on any labelled TSV file ({@code train.tsv} and {@code dev.tsv} in one folder):
  * the text in one column, an optional second text, the label in another, any number of classes.
- * Fields are split on tabs only, as for GLUE. Every row must have as many columns as the first;
- * a short row or an unknown label is refused with the file and line. Scored by accuracy and
- * macro-F1 (the mean of each class's F1, so that a rare class counts as much as a common one).
+ * Fields are split on tabs only, as for GLUE. Every row must have as many columns as the first; a
+ * short row or an unknown label is refused with the file and line. Scored by accuracy and macro-F1
+ * (the mean of each class's F1, so that a rare class counts as much as a common one).
  *
  * @param textColumn 0-based column of the text
  * @param textBColumn column of the second text of a pair, or -1
@@ -25,7 +25,8 @@ import java.util.TreeSet;
  * @param header whether each file's first line names the columns
  * @param labels the classes, in the order that defines their indices
  */
-public record TsvTask(int textColumn, int textBColumn, int labelColumn, boolean header, List<String> labels)
+public record TsvTask(
+    int textColumn, int textBColumn, int labelColumn, boolean header, List<String> labels)
     implements Task {
   public static final String NAME = "tsv";
 
@@ -68,11 +69,13 @@ public record TsvTask(int textColumn, int textBColumn, int labelColumn, boolean 
   public List<GlueExample> read(Path tsv) {
     List<GlueExample> examples = new ArrayList<>();
     forEachRow(
-        tsv, header,
+        tsv,
+        header,
         (fields, where) -> {
           String label = field(fields, labelColumn, where);
           if (!labels.contains(label)) {
-            throw new IllegalArgumentException(where + ": label '" + label + "' is not one of " + labels);
+            throw new IllegalArgumentException(
+                where + ": label '" + label + "' is not one of " + labels);
           }
           examples.add(
               new GlueExample(

@@ -214,17 +214,34 @@ public record BertConfig(
 
   /** The same model with both dropout probabilities set to {@code p}. */
   public BertConfig withDropout(double p) {
-    return new BertConfig(
-        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
-        p, p, maxPositionEmbeddings, typeVocabSize, initializerRange, relaxed);
+    return with(vocabSize, p, p, relaxed);
   }
 
   /** The same model with another relaxation (benchmark sweeps). */
   public BertConfig withRelaxed(Relaxed r) {
+    return with(vocabSize, hiddenDropoutProb, attentionProbsDropoutProb, Optional.of(r));
+  }
+
+  /** The same architecture for another vocab.txt. */
+  public BertConfig withVocabSize(int size) {
+    return with(size, hiddenDropoutProb, attentionProbsDropoutProb, relaxed);
+  }
+
+  private BertConfig with(
+      int vocab, double hiddenDropout, double attentionDropout, Optional<Relaxed> r) {
     return new BertConfig(
-        vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
-        hiddenDropoutProb, attentionProbsDropoutProb, maxPositionEmbeddings, typeVocabSize,
-        initializerRange, Optional.of(r));
+        vocab,
+        hiddenSize,
+        numHiddenLayers,
+        numAttentionHeads,
+        intermediateSize,
+        hiddenAct,
+        hiddenDropout,
+        attentionDropout,
+        maxPositionEmbeddings,
+        typeVocabSize,
+        initializerRange,
+        r);
   }
 
   /** Width of one attention head, H / N. */
@@ -232,7 +249,9 @@ public record BertConfig(
     return hiddenSize / numAttentionHeads;
   }
 
-  /** The relaxation, or an error naming the file's missing key when a relaxed model is asked for. */
+  /**
+   * The relaxation, or an error naming the file's missing key when a relaxed model is asked for.
+   */
   public Relaxed requireRelaxed() {
     return relaxed.orElseThrow(
         () ->

@@ -3,7 +3,9 @@ package corebert.model;
 import static corebert.model.VariableNames.*;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
@@ -34,11 +36,11 @@ public final class BertModel {
   public record Outputs(
       Operand<TFloat32> sequenceOutput, // [B*T, H]
       Operand<TFloat32> pooledOutput, // [B, H]
-      Operand<TFloat32> wordEmbeddings, // [V, H], shared with the MLM head
-      List<Operand<TFloat32>> ffnOutputs) {} // per layer [B*T, H], before the residual add
+      Operand<TFloat32> wordEmbeddings) {} // [V, H], shared with the MLM head
 
   /** Added to masked attention logits: small enough that softmax gives them ~0 weight (BERT). */
   private static final float MASK_ADDER = -10000.0f;
+
   /** Guards linear attention's normaliser φ(Q)·Σφ(K), which is > 0 unless every key is padding. */
   private static final float LINEAR_ATTENTION_EPS = 1e-6f;
 
@@ -68,19 +70,8 @@ public final class BertModel {
    * @param inputMask int32 [B, T], 1 for real tokens and 0 for padding
    * @param segmentIds int32 [B, T], 0 for sentence A and 1 for sentence B
    * @param seed graph-level seed for initialisers and dropout
+   * @param store where the variables come from: replicas of one model share them
    */
-  public static Outputs build(
-      Ops tf,
-      BertConfig cfg,
-      Variant variant,
-      Operand<TInt32> inputIds,
-      Operand<TInt32> inputMask,
-      Operand<TInt32> segmentIds,
-      long seed) {
-    return build(tf, cfg, variant, inputIds, inputMask, segmentIds, seed, VariableStore.create());
-  }
-
-  /** As above, taking its variables from {@code store}: replicas of one model share them. */
   public static Outputs build(
       Ops tf,
       BertConfig cfg,
@@ -103,20 +94,20 @@ public final class BertModel {
     Operand<TInt32> seq = Shapes.dynamicDim(tf, inputIds, 1);
 
     Ops emb = bert.withSubScope(EMBEDDINGS);
-    Variable<TFloat32> wordTable = weight(emb, WORD_EMBEDDINGS, Shape.of(cfg.vocabSize(), cfg.hiddenSize()));
+    Variable<TFloat32> wordTable =
+        weight(emb, WORD_EMBEDDINGS, Shape.of(cfg.vocabSize(), cfg.hiddenSize()));
     Operand<TFloat32> wordTableValue = tf.identity(wordTable);
     Operand<TFloat32> x = embeddingLookup(wordTableValue, inputIds); // [B*T, H]
     x = embeddingPostprocessor(emb, x, segmentIds, batch, seq); // [B*T, H]
 
     Operand<TFloat32> maskFloat = tf.dtypes.cast(inputMask, TFloat32.class); // [B, T]
     Ops encoder = bert.withSubScope(ENCODER);
-    List<Operand<TFloat32>> ffnOutputs = new ArrayList<>();
     for (int i = 0; i < cfg.numHiddenLayers(); i++) {
-      x = transformerLayer(encoder.withSubScope(layer(i)), x, maskFloat, batch, seq, ffnOutputs);
+      x = transformerLayer(encoder.withSubScope(layer(i)), x, maskFloat, batch, seq);
     }
     Operand<TFloat32> sequenceOutput = tf.withName("sequence_output").identity(x);
     Operand<TFloat32> pooled = pooler(bert.withSubScope(POOLER), sequenceOutput, batch, seq);
-    return new Outputs(sequenceOutput, pooled, wordTableValue, ffnOutputs);
+    return new Outputs(sequenceOutput, pooled, wordTableValue);
   }
 
   /** Looks up word embeddings: ids [B, T] -> [B*T, H]. */
@@ -133,13 +124,15 @@ public final class BertModel {
       Operand<TInt32> batch,
       Operand<TInt32> seq) {
     Operand<TFloat32> typeTable =
-        tf.identity(weight(emb, TOKEN_TYPE_EMBEDDINGS, Shape.of(cfg.typeVocabSize(), cfg.hiddenSize())));
+        tf.identity(
+            weight(emb, TOKEN_TYPE_EMBEDDINGS, Shape.of(cfg.typeVocabSize(), cfg.hiddenSize())));
     Operand<TInt32> flatTypes = tf.reshape(segmentIds, tf.constant(new int[] {-1})); // [B*T]
     Operand<TFloat32> types = tf.gather(typeTable, flatTypes, tf.constant(0)); // [B*T, H]
 
     Operand<TFloat32> positionTable =
         tf.identity(
-            weight(emb, POSITION_EMBEDDINGS, Shape.of(cfg.maxPositionEmbeddings(), cfg.hiddenSize())));
+            weight(
+                emb, POSITION_EMBEDDINGS, Shape.of(cfg.maxPositionEmbeddings(), cfg.hiddenSize())));
     Operand<TFloat32> positions =
         tf.slice(positionTable, tf.constant(new int[] {0, 0}), Shapes.dims(tf, seq, -1)); // [T, H]
     Operand<TFloat32> x =
@@ -155,8 +148,7 @@ public final class BertModel {
       Operand<TFloat32> x,
       Operand<TFloat32> mask,
       Operand<TInt32> batch,
-      Operand<TInt32> seq,
-      List<Operand<TFloat32>> ffnOutputs) {
+      Operand<TInt32> seq) {
     int h = cfg.hiddenSize();
     Ops attention = layer.withSubScope(ATTENTION);
     Operand<TFloat32> context =
@@ -167,16 +159,71 @@ public final class BertModel {
     attended = dropout(attended, cfg.hiddenDropoutProb());
     attended = layers.layerNorm(attentionOut, tf.math.add(attended, x), h); // [B*T, H]
 
-    int i = cfg.intermediateSize();
-    Operand<TFloat32> inner =
-        Layers.activation(
-            tf, cfg.hiddenAct(),
-            dense(layer.withSubScope(INTERMEDIATE).withSubScope(DENSE), attended, h, i, ffnRank())); // [B*T, I]
     Ops out = layer.withSubScope(OUTPUT);
-    Operand<TFloat32> ffn = dense(out.withSubScope(DENSE), inner, i, h, ffnRank()); // [B*T, H]
-    ffnOutputs.add(ffn); // [B*T, H], compared across surgery
-    ffn = dropout(ffn, cfg.hiddenDropoutProb());
+    Operand<TFloat32> ffn = dropout(feedForward(layer, out, attended), cfg.hiddenDropoutProb());
     return layers.layerNorm(out, tf.math.add(ffn, attended), h); // [B*T, H]
+  }
+
+  /**
+   * The feed-forward sublayer act(x·W₁ + b₁)·W₂ + b₂ of {@code layer}, whose output scope is {@code
+   * out}: [N, H] → [N, I] → [N, H].
+   */
+  private Operand<TFloat32> feedForward(Ops layer, Ops out, Operand<TFloat32> x) {
+    int h = cfg.hiddenSize();
+    int i = cfg.intermediateSize();
+    Ops intermediate = layer.withSubScope(INTERMEDIATE).withSubScope(DENSE);
+    Operand<TFloat32> inner =
+        Layers.activation(tf, cfg.hiddenAct(), dense(intermediate, x, h, i, ffnRank())); // [N, I]
+    return dense(out.withSubScope(DENSE), inner, i, h, ffnRank()); // [N, H]
+  }
+
+  /**
+   * Every layer's feed-forward sublayer on its own, under its checkpoint names, computed by the
+   * encoder's code: {@code xs.get(i)} [N, H] → [N, H] for layer i. Graph surgery checks the kernels
+   * it rebuilds with them.
+   */
+  public static List<Operand<TFloat32>> feedForwards(
+      Ops tf, BertConfig cfg, Variant variant, List<Operand<TFloat32>> xs) {
+    BertModel m = new BertModel(tf, cfg.withoutDropout(), variant, 0, VariableStore.create());
+    Ops encoder = tf.withSubScope(BERT).withSubScope(ENCODER);
+    List<Operand<TFloat32>> outputs = new ArrayList<>();
+    for (int i = 0; i < xs.size(); i++) {
+      Ops layer = encoder.withSubScope(layer(i));
+      outputs.add(m.feedForward(layer, layer.withSubScope(OUTPUT), xs.get(i)));
+    }
+    return outputs;
+  }
+
+  /** A dense layer named by its kernel variable, with its full kernel (rank 0) or U·V. */
+  public record Dense(String kernel, int in, int out, int rank) {}
+
+  /**
+   * Dense layers on their own, under their checkpoint names, computed by the encoder's code: {@code
+   * xs.get(k)} [N, in] → [N, out] for {@code layers.get(k)}.
+   */
+  public static List<Operand<TFloat32>> denseLayers(
+      Ops tf, BertConfig cfg, List<Dense> layers, List<Operand<TFloat32>> xs) {
+    Layers code = new Layers(tf, 0, VariableStore.create());
+    Map<String, Ops> scopes = new HashMap<>(); // TF renames a scope made twice (bert → bert_1)
+    List<Operand<TFloat32>> outputs = new ArrayList<>();
+    for (int k = 0; k < layers.size(); k++) {
+      Dense d = layers.get(k);
+      Ops scope = scope(tf, scopes, d.kernel().substring(0, d.kernel().lastIndexOf('/')));
+      outputs.add(code.dense(scope, xs.get(k), d.in(), d.out(), cfg.initializerRange(), d.rank()));
+    }
+    return outputs;
+  }
+
+  /** The scope at {@code path} below {@code root}, each made once. */
+  private static Ops scope(Ops root, Map<String, Ops> made, String path) {
+    Ops s = made.get(path);
+    if (s == null) {
+      int slash = path.lastIndexOf('/');
+      Ops parent = slash < 0 ? root : scope(root, made, path.substring(0, slash));
+      s = parent.withSubScope(path.substring(slash + 1));
+      made.put(path, s);
+    }
+    return s;
   }
 
   /**
@@ -200,7 +247,13 @@ public final class BertModel {
     Operand<TFloat32> context =
         variant == Variant.FULL
             ? softmaxAttention(
-                tf, layers, q, k, v, mask, cfg.headSize(),
+                tf,
+                layers,
+                q,
+                k,
+                v,
+                mask,
+                cfg.headSize(),
                 probs -> dropout(probs, cfg.attentionProbsDropoutProb()))
             : linearAttention(tf, layers, q, k, v, mask); // [B, N, T, D]
     // [B, N, T, D] -> [B, T, N, D] -> [B*T, H]
@@ -210,15 +263,16 @@ public final class BertModel {
 
   /**
    * The query, key and value projections of x [B*T, H], each [B*T, H], under {@code self/query},
-   * {@code self/key} and {@code self/value}. Fused, the three kernels are concatenated into one
-   * [H, 3H] matmul (in the relaxed model with factorised attention, the three U factors into one
-   * [H, 3R] matmul): one large product keeps a CPU's cores busier than three small ones, and the
+   * {@code self/key} and {@code self/value}. Fused, the three kernels are concatenated into one [H,
+   * 3H] matmul (in the relaxed model with factorised attention, the three U factors into one [H,
+   * 3R] matmul): one large product keeps a CPU's cores busier than three small ones, and the
    * checkpoint still holds three named kernels.
    */
   private List<Operand<TFloat32>> queryKeyValue(Ops self, Operand<TFloat32> x) {
     int h = cfg.hiddenSize();
     int rank = attentionRank();
-    List<Ops> scopes = List.of(self.withSubScope(QUERY), self.withSubScope(KEY), self.withSubScope(VALUE));
+    List<Ops> scopes =
+        List.of(self.withSubScope(QUERY), self.withSubScope(KEY), self.withSubScope(VALUE));
     if (!layers.fusedQkv()) {
       return scopes.stream().map(scope -> dense(scope, x, h, h, rank)).toList();
     }
@@ -237,12 +291,14 @@ public final class BertModel {
       biases.add(tf.identity(layers.constant(scope, BIAS, h, 0f)));
     }
     Operand<TInt32> columns = tf.constant(1);
-    Operand<TFloat32> fused = layers.matMul(x, tf.concat(first, columns), false); // [B*T, 3H] or [B*T, 3R]
+    Operand<TFloat32> fused =
+        layers.matMul(x, tf.concat(first, columns), false); // [B*T, 3H] or [B*T, 3R]
     List<Operand<TFloat32>> parts = new ArrayList<>();
     tf.split(columns, fused, 3L).output().forEach(parts::add); // 3 × [B*T, H] or 3 × [B*T, R]
     List<Operand<TFloat32>> out = new ArrayList<>();
     for (int j = 0; j < 3; j++) {
-      Operand<TFloat32> y = rank == 0 ? parts.get(j) : layers.matMul(parts.get(j), second.get(j), false);
+      Operand<TFloat32> y =
+          rank == 0 ? parts.get(j) : layers.matMul(parts.get(j), second.get(j), false);
       out.add(tf.math.add(y, biases.get(j))); // [B*T, H]
     }
     return out;
@@ -278,8 +334,8 @@ public final class BertModel {
 
   /**
    * Linear attention (Katharopoulos et al. 2020, eq. 6), per head: with φ = elu + 1, the output at
-   * i is φ(Q_i)·Σ_j φ(K_j)ᵀV_j / (φ(Q_i)·Σ_j φ(K_j) + ε). Padded keys are masked by zeroing
-   * φ(K_j); no T×T matrix is built.
+   * i is φ(Q_i)·Σ_j φ(K_j)ᵀV_j / (φ(Q_i)·Σ_j φ(K_j) + ε). Padded keys are masked by zeroing φ(K_j);
+   * no T×T matrix is built.
    *
    * @param q float [B, N, T, D], likewise k and v
    * @param mask float [B, T], 1 for real tokens and 0 for padding
@@ -331,7 +387,9 @@ public final class BertModel {
     return layers.dense(scope, x, in, out, cfg.initializerRange(), rank);
   }
 
-  /** Rank of the FFN kernels: 0 (full) in BERT, the relaxed block's ffn_rank in the relaxed model. */
+  /**
+   * Rank of the FFN kernels: 0 (full) in BERT, the relaxed block's ffn_rank in the relaxed model.
+   */
   private int ffnRank() {
     return variant == Variant.RELAXED ? cfg.requireRelaxed().ffnRank() : 0;
   }
@@ -352,16 +410,12 @@ public final class BertModel {
             TFloat32.class,
             RandomUniform.seed(seed),
             RandomUniform.seed2((long) ++dropoutCount));
-    Operand<TFloat32> keep = tf.dtypes.cast(tf.math.greaterEqual(u, tf.constant((float) p)), TFloat32.class);
+    Operand<TFloat32> keep =
+        tf.dtypes.cast(tf.math.greaterEqual(u, tf.constant((float) p)), TFloat32.class);
     return tf.math.mul(x, tf.math.mul(keep, tf.constant((float) (1 / (1 - p)))));
   }
 
   private Variable<TFloat32> weight(Ops scope, String name, Shape shape) {
     return layers.truncatedNormal(scope, name, shape, cfg.initializerRange());
-  }
-
-  /** The config's {@code hidden_act} applied to x, for code that rebuilds a sublayer. */
-  public static Operand<TFloat32> activation(Ops tf, BertConfig cfg, Operand<TFloat32> x) {
-    return Layers.activation(tf, cfg.hiddenAct(), x);
   }
 }

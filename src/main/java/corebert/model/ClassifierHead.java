@@ -26,10 +26,11 @@ public final class ClassifierHead {
     Operand<TFloat32> weights =
         tf.identity(
             layers.truncatedNormal(
-                tf, OUTPUT_WEIGHTS, Shape.of(numOutputs, cfg.hiddenSize()), cfg.initializerRange()));
+                tf,
+                OUTPUT_WEIGHTS,
+                Shape.of(numOutputs, cfg.hiddenSize()),
+                cfg.initializerRange()));
     Operand<TFloat32> bias = tf.identity(layers.constant(tf, OUTPUT_BIAS, numOutputs, 0f));
-    return tf.withName("logits")
-        .math
-        .add(layers.matMul(pooled, weights, true), bias); // [B, K]
+    return tf.withName("logits").math.add(layers.matMul(pooled, weights, true), bias); // [B, K]
   }
 }

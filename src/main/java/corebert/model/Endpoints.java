@@ -25,6 +25,7 @@ public final class Endpoints {
 
   /** Export signature names, as TF Hub's BERT encoders use. */
   public static final String SERVING_WORD_IDS = "input_word_ids";
+
   public static final String SERVING_MASK = "input_mask";
   public static final String SERVING_TYPE_IDS = "input_type_ids";
   public static final String SEQUENCE_OUTPUT = "sequence_output";

@@ -15,9 +15,9 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /**
- * The building blocks shared by the encoder and the heads: named variables with their
- * initialisers, dense layers, LayerNorm and activations. Every variable's initializer runs in the
- * init scope, so {@code Session.initialize()} sets it and a restore skips it.
+ * The building blocks shared by the encoder and the heads: named variables with their initialisers,
+ * dense layers, LayerNorm and activations. Every variable's initializer runs in the init scope, so
+ * {@code Session.initialize()} sets it and a restore skips it.
  */
 final class Layers {
   /** LayerNorm epsilon of google-research/bert's modeling.py. */
@@ -42,7 +42,8 @@ final class Layers {
     return store.get(name, shape, () -> newTruncatedNormal(scope, name, shape, stddev));
   }
 
-  private Variable<TFloat32> newTruncatedNormal(Ops scope, String name, Shape shape, double stddev) {
+  private Variable<TFloat32> newTruncatedNormal(
+      Ops scope, String name, Shape shape, double stddev) {
     Variable<TFloat32> var = scope.withInitScope().withName(name).variable(shape, TFloat32.class);
     Ops init = tf.withInitScope();
     Operand<TFloat32> value =
@@ -75,19 +76,24 @@ final class Layers {
     return var;
   }
 
-  /** x [rows, in] · kernel [in, out] + bias [out], under {@code scope/kernel} and {@code scope/bias}. */
+  /**
+   * x [rows, in] · kernel [in, out] + bias [out], under {@code scope/kernel} and {@code
+   * scope/bias}.
+   */
   Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, double stddev) {
-    Operand<TFloat32> kernel = tf.identity(truncatedNormal(scope, KERNEL, Shape.of(in, out), stddev));
+    Operand<TFloat32> kernel =
+        tf.identity(truncatedNormal(scope, KERNEL, Shape.of(in, out), stddev));
     Operand<TFloat32> y = matMul(x, kernel, false); // [rows, out]
     return tf.math.add(y, tf.identity(constant(scope, BIAS, out, 0f)));
   }
 
   /**
    * A dense layer x [rows, in] -> [rows, out] whose kernel is the full W [in, out] when {@code
-   * rank} is 0, else the product U·V of U [in, R] and V [R, out] under {@code kernel_u} and
-   * {@code kernel_v} (CoRe's relaxed model), which surgery multiplies out into W.
+   * rank} is 0, else the product U·V of U [in, R] and V [R, out] under {@code kernel_u} and {@code
+   * kernel_v} (CoRe's relaxed model), which surgery multiplies out into W.
    */
-  Operand<TFloat32> dense(Ops scope, Operand<TFloat32> x, int in, int out, double stddev, int rank) {
+  Operand<TFloat32> dense(
+      Ops scope, Operand<TFloat32> x, int in, int out, double stddev, int rank) {
     if (rank == 0) {
       return dense(scope, x, in, out, stddev);
     }
@@ -101,8 +107,8 @@ final class Layers {
   record Factors(Operand<TFloat32> u, Operand<TFloat32> v) {}
 
   /**
-   * U [in, R] and V [R, out], both starting at stddev sqrt(σ/√R) so that U·V has the full
-   * kernel's initial scale σ: Var((UV)_ij) = R·Var(U)·Var(V) = σ².
+   * U [in, R] and V [R, out], both starting at stddev sqrt(σ/√R) so that U·V has the full kernel's
+   * initial scale σ: Var((UV)_ij) = R·Var(U)·Var(V) = σ².
    */
   Factors factors(Ops scope, int in, int out, double stddev, int rank) {
     double factorStd = Math.sqrt(stddev / Math.sqrt(rank));
@@ -111,7 +117,9 @@ final class Layers {
     return new Factors(tf.identity(u), tf.identity(v));
   }
 
-  /** a [m, k] · b [k, n] (b [n, k] when {@code transposeB}) in the compute precision; float32 out. */
+  /**
+   * a [m, k] · b [k, n] (b [n, k] when {@code transposeB}) in the compute precision; float32 out.
+   */
   Operand<TFloat32> matMul(Operand<TFloat32> a, Operand<TFloat32> b, boolean transposeB) {
     return matMul(store.precision().type, a, b, transposeB);
   }
@@ -127,7 +135,9 @@ final class Layers {
         TFloat32.class);
   }
 
-  /** Batched a · b over the leading axes, each side adjoint when asked, in the compute precision. */
+  /**
+   * Batched a · b over the leading axes, each side adjoint when asked, in the compute precision.
+   */
   Operand<TFloat32> batchMatMul(
       Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
     return batchMatMul(store.precision().type, a, b, adjA, adjB);
@@ -136,16 +146,22 @@ final class Layers {
   private <T extends TFloating> Operand<TFloat32> batchMatMul(
       Class<T> type, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
     if (type == TFloat32.class) {
-      return tf.train.batchMatMul(a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
+      return tf.train.batchMatMul(
+          a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
     }
     return tf.dtypes.cast(
         tf.train.batchMatMul(
-            tf.dtypes.cast(a, type), tf.dtypes.cast(b, type), type, BatchMatMul.adjX(adjA),
+            tf.dtypes.cast(a, type),
+            tf.dtypes.cast(b, type),
+            type,
+            BatchMatMul.adjX(adjA),
             BatchMatMul.adjY(adjB)),
         TFloat32.class);
   }
 
-  /** LayerNorm over the last axis with BERT's epsilon (Ba et al. 2016), under {@code LayerNorm/}. */
+  /**
+   * LayerNorm over the last axis with BERT's epsilon (Ba et al. 2016), under {@code LayerNorm/}.
+   */
   Operand<TFloat32> layerNorm(Ops parent, Operand<TFloat32> x, int width) {
     Ops scope = parent.withSubScope(LAYER_NORM);
     Operand<TFloat32> gamma = tf.identity(constant(scope, GAMMA, width, 1f));
@@ -163,12 +179,13 @@ final class Layers {
   /** The config's {@code hidden_act}. */
   static Operand<TFloat32> activation(Ops tf, String name, Operand<TFloat32> x) {
     return switch (name) {
-        // Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), as BERT's modeling.py.
-      case "gelu" -> tf.math.mul(
-          tf.math.mul(tf.constant(0.5f), x),
-          tf.math.add(
-              tf.constant(1f),
-              tf.math.erf(tf.math.mul(x, tf.constant((float) (1 / Math.sqrt(2)))))));
+      // Exact GELU, 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), as BERT's modeling.py.
+      case "gelu" ->
+          tf.math.mul(
+              tf.math.mul(tf.constant(0.5f), x),
+              tf.math.add(
+                  tf.constant(1f),
+                  tf.math.erf(tf.math.mul(x, tf.constant((float) (1 / Math.sqrt(2)))))));
       case "relu" -> tf.nn.relu(x);
       case "tanh" -> tf.math.tanh(x);
       default -> throw new IllegalStateException("unvalidated activation " + name);

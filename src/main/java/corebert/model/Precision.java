@@ -28,7 +28,8 @@ public enum Precision {
     try {
       return valueOf(name.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("precision must be fp32, bf16 or fp16, got '" + name + "'");
+      throw new IllegalArgumentException(
+          "precision must be fp32, bf16 or fp16, got '" + name + "'");
     }
   }
 }

@@ -10,8 +10,8 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * BERT's pretraining heads under {@code cls/}: the masked-LM head, tied to the word embeddings
- * with its own output bias, and the next-sentence head. Losses use {@code logSoftmax} with one-hot
+ * BERT's pretraining heads under {@code cls/}: the masked-LM head, tied to the word embeddings with
+ * its own output bias, and the next-sentence head. Losses use {@code logSoftmax} with one-hot
  * labels because SparseSoftmaxCrossEntropyWithLogits has no C++ gradient in TF Java.
  *
  * <p>Dimensions: B batch, T sequence, P max predictions per sequence, H hidden, V vocabulary.
@@ -42,22 +42,8 @@ public final class PretrainingHeads {
    * @param labelIds int32 [B, P] original token ids at those positions
    * @param weights float [B, P], 1 for real predictions and 0 for padding
    * @param nextSentenceLabels int32 [B], 1 when sentence B is random
+   * @param store where the variables come from: replicas of one model share them
    */
-  public static Losses build(
-      Ops tf,
-      BertConfig cfg,
-      BertModel.Outputs encoder,
-      Operand<TInt32> positions,
-      Operand<TInt32> labelIds,
-      Operand<TFloat32> weights,
-      Operand<TInt32> nextSentenceLabels,
-      long seed) {
-    return build(
-        tf, cfg, encoder, positions, labelIds, weights, nextSentenceLabels, seed,
-        VariableStore.create());
-  }
-
-  /** As above, taking its variables from {@code store}: replicas of one model share them. */
   public static Losses build(
       Ops tf,
       BertConfig cfg,
@@ -76,7 +62,12 @@ public final class PretrainingHeads {
     Operand<TFloat32> gathered =
         gatherIndexes(tf, encoder.sequenceOutput(), positions, batch, seq); // [B*P, H]
     Operand<TFloat32> logProbs =
-        maskedLmOutput(cls.withSubScope(PREDICTIONS), tf, layers, cfg, gathered,
+        maskedLmOutput(
+            cls.withSubScope(PREDICTIONS),
+            tf,
+            layers,
+            cfg,
+            gathered,
             encoder.wordEmbeddings()); // [B*P, V]
 
     Operand<TInt32> flatLabels = tf.reshape(labelIds, tf.constant(new int[] {-1})); // [B*P]
@@ -97,8 +88,8 @@ public final class PretrainingHeads {
         tf.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions);
 
     Operand<TFloat32> nspLogProbs =
-        nextSentenceOutput(cls.withSubScope(SEQ_RELATIONSHIP), tf, layers, cfg,
-            encoder.pooledOutput()); // [B, 2]
+        nextSentenceOutput(
+            cls.withSubScope(SEQ_RELATIONSHIP), tf, layers, cfg, encoder.pooledOutput()); // [B, 2]
     Operand<TFloat32> nspOneHot =
         tf.oneHot(nextSentenceLabels, tf.constant(2), tf.constant(1f), tf.constant(0f));
     Operand<TFloat32> nspLoss =
@@ -110,17 +101,26 @@ public final class PretrainingHeads {
     Operand<TFloat32> nspCorrect = correct(tf, nspLogProbs, nextSentenceLabels); // [B]
     Operand<TFloat32> nspCorrectSum = tf.sum(nspCorrect, tf.constant(0));
     Operand<TFloat32> nspAccuracy =
-        tf.withName(Endpoints.NSP_ACCURACY).math.mean(nspCorrect, tf.constant(0), Mean.keepDims(false));
+        tf.withName(Endpoints.NSP_ACCURACY)
+            .math
+            .mean(nspCorrect, tf.constant(0), Mean.keepDims(false));
 
     Operand<TFloat32> total = tf.withName(Endpoints.TOTAL_LOSS).math.add(mlmLoss, nspLoss);
     return new Losses(
-        total, mlmLoss, nspLoss, mlmAccuracy, nspAccuracy, mlmLossSum, mlmCorrectSum,
-        mlmWeightSum, nspCorrectSum);
+        total,
+        mlmLoss,
+        nspLoss,
+        mlmAccuracy,
+        nspAccuracy,
+        mlmLossSum,
+        mlmCorrectSum,
+        mlmWeightSum,
+        nspCorrectSum);
   }
 
   /**
-   * Gathers the vectors at the masked positions of each sequence: [B*T, H] with positions [B, P]
-   * -> [B*P, H]. Offsets b*T turn per-sequence positions into rows of the flat encoder output.
+   * Gathers the vectors at the masked positions of each sequence: [B*T, H] with positions [B, P] ->
+   * [B*P, H]. Offsets b*T turn per-sequence positions into rows of the flat encoder output.
    */
   static Operand<TFloat32> gatherIndexes(
       Ops tf,
@@ -163,11 +163,12 @@ public final class PretrainingHeads {
     Operand<TFloat32> weights =
         tf.identity(
             layers.truncatedNormal(
-                seqRelationship, OUTPUT_WEIGHTS, Shape.of(2, cfg.hiddenSize()),
+                seqRelationship,
+                OUTPUT_WEIGHTS,
+                Shape.of(2, cfg.hiddenSize()),
                 cfg.initializerRange()));
     Operand<TFloat32> bias = tf.identity(layers.constant(seqRelationship, OUTPUT_BIAS, 2, 0f));
-    Operand<TFloat32> logits =
-        tf.math.add(layers.matMul(pooled, weights, true), bias); // [B, 2]
+    Operand<TFloat32> logits = tf.math.add(layers.matMul(pooled, weights, true), bias); // [B, 2]
     return tf.nn.logSoftmax(logits);
   }
 

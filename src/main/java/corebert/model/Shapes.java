@@ -15,7 +15,14 @@ public final class Shapes {
     Shape s = x.shape();
     if (s.isUnknown() || s.numDimensions() != rank) {
       throw new IllegalStateException(
-          "tensor '" + name + "' (" + x.op().name() + ") must have rank " + rank + ", has shape " + s);
+          "tensor '"
+              + name
+              + "' ("
+              + x.op().name()
+              + ") must have rank "
+              + rank
+              + ", has shape "
+              + s);
     }
   }
 

@@ -34,13 +34,32 @@ public final class VariableNames {
   public static final String BETA = "beta";
   public static final String OUTPUT_BIAS = "output_bias";
   public static final String OUTPUT_WEIGHTS = "output_weights";
-  /** The relaxed model's factorised kernels (FFN, and Q/K/V/O with attention_rank): kernel = kernel_u · kernel_v. */
+
+  /**
+   * The relaxed model's factorised kernels (FFN, and Q/K/V/O with attention_rank): kernel =
+   * kernel_u · kernel_v.
+   */
   public static final String KERNEL_U = "kernel_u";
+
   public static final String KERNEL_V = "kernel_v";
+
   /** Optimizer slots, as google-research/bert's AdamWeightDecayOptimizer names them. */
   public static final String ADAM_M = "adam_m";
+
   public static final String ADAM_V = "adam_v";
   public static final String GLOBAL_STEP = "global_step";
+
+  /**
+   * U of the factorised kernel named {@code kernel} ({@code .../kernel} → {@code .../kernel_u}).
+   */
+  public static String factorU(String kernel) {
+    return kernel.substring(0, kernel.length() - KERNEL.length()) + KERNEL_U;
+  }
+
+  /** V of the factorised kernel named {@code kernel}. */
+  public static String factorV(String kernel) {
+    return kernel.substring(0, kernel.length() - KERNEL.length()) + KERNEL_V;
+  }
 
   public static String layer(int i) {
     return "layer_" + i;

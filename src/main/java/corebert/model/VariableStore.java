@@ -11,9 +11,9 @@ import org.tensorflow.types.TFloat32;
  * The model's variables in the order the builders ask for them, so that a second copy of the same
  * model (a data-parallel tower or an accumulation step) reuses the first copy's variables instead
  * of creating its own. Replicas are built under their own name scope, so names cannot be the key;
- * the build order, checked against the last name component and the shape, is. The store also
- * says how the model computes with its float32 variables: in which {@link Precision}, and whether
- * the query, key and value projections run as one fused matmul.
+ * the build order, checked against the last name component and the shape, is. The store also says
+ * how the model computes with its float32 variables: in which {@link Precision}, and whether the
+ * query, key and value projections run as one fused matmul.
  */
 public final class VariableStore {
   private final List<Variable<TFloat32>> created;
@@ -70,12 +70,21 @@ public final class VariableStore {
       return v;
     }
     if (next >= created.size()) {
-      throw new IllegalStateException("a replica asks for more variables than the first one built: " + name);
+      throw new IllegalStateException(
+          "a replica asks for more variables than the first one built: " + name);
     }
     Variable<TFloat32> v = created.get(next++);
-    if (!v.op().name().endsWith("/" + name) && !v.op().name().equals(name) || !v.shape().equals(shape)) {
+    if (!v.op().name().endsWith("/" + name) && !v.op().name().equals(name)
+        || !v.shape().equals(shape)) {
       throw new IllegalStateException(
-          "replica variable " + name + " " + shape + " does not match " + v.op().name() + " " + v.shape());
+          "replica variable "
+              + name
+              + " "
+              + shape
+              + " does not match "
+              + v.op().name()
+              + " "
+              + v.shape());
     }
     return v;
   }

@@ -24,9 +24,9 @@ import org.tensorflow.types.TInt64;
  *
  * <p>Decay is added to the update, not to the loss: an L2 term in the loss would pass through
  * Adam's m/√v normalisation and stop being a plain decay. LayerNorm and bias are not decayed
- * ({@link VariableNames#excludedFromWeightDecay}). Gradients are clipped to a global norm of 1.0.
- * A step whose loss or gradient norm is not finite changes nothing: every assignment selects the
- * old value and the global step does not advance.
+ * ({@link VariableNames#excludedFromWeightDecay}). Gradients are clipped to a global norm of 1.0. A
+ * step whose loss or gradient norm is not finite changes nothing: every assignment selects the old
+ * value and the global step does not advance.
  */
 public final class AdamWeightDecay {
   /** The update rule. */
@@ -62,6 +62,7 @@ public final class AdamWeightDecay {
 
   /** Where dynamic loss scaling starts, and how many good steps double it (NVIDIA's defaults). */
   public static final float LOSS_SCALE_INITIAL = 32768f;
+
   public static final long LOSS_SCALE_GROWTH_INTERVAL = 2000;
   static final String LOSS_SCALE_SCOPE = "dynamic_loss_scale";
 
@@ -143,7 +144,8 @@ public final class AdamWeightDecay {
       grads.add(grad);
       squares.add(opt.sum(opt.math.square(grad), allAxes(opt, grad)));
     }
-    Operand<TFloat32> gradNorm = opt.withName(Endpoints.GRAD_NORM).math.sqrt(opt.math.addN(squares));
+    Operand<TFloat32> gradNorm =
+        opt.withName(Endpoints.GRAD_NORM).math.sqrt(opt.math.addN(squares));
     Operand<TFloat32> clip = opt.constant((float) s.clipNorm());
     Operand<TFloat32> clipScale = opt.math.div(clip, opt.math.maximum(gradNorm, clip));
     Operand<TBool> ok =
@@ -151,40 +153,12 @@ public final class AdamWeightDecay {
             .math
             .logicalAnd(allFinite(opt, loss), allFinite(opt, gradNorm));
 
-    Operand<TFloat32> b1 = opt.constant((float) s.beta1());
-    Operand<TFloat32> b2 = opt.constant((float) s.beta2());
-    Operand<TFloat32> one = opt.constant(1f);
-    Operand<TFloat32> eps = opt.constant((float) s.epsilon());
     List<Op> assignments = new ArrayList<>();
     List<String> slotNames = new ArrayList<>();
     for (int i = 0; i < vars.size(); i++) {
-      Variable<TFloat32> var = vars.get(i);
-      String name = var.op().name();
-      Output<TFloat32> m = slot(tf, graph, name, VariableNames.ADAM_M, var.shape());
-      Output<TFloat32> v = slot(tf, graph, name, VariableNames.ADAM_V, var.shape());
-      slotNames.add(m.op().name());
-      slotNames.add(v.op().name());
       Operand<TFloat32> g = opt.math.mul(grads.get(i), clipScale);
-      Operand<TFloat32> w = opt.identity(var);
-      // m' = β1·m + (1-β1)·g,  v' = β2·v + (1-β2)·g²  (no bias correction, as BERT)
-      Operand<TFloat32> m1 =
-          opt.math.add(opt.math.mul(b1, opt.identity(m)), opt.math.mul(opt.math.sub(one, b1), g));
-      Operand<TFloat32> v1 =
-          opt.math.add(
-              opt.math.mul(b2, opt.identity(v)),
-              opt.math.mul(opt.math.sub(one, b2), opt.math.square(g)));
-      Operand<TFloat32> update = opt.math.div(m1, opt.math.add(opt.math.sqrt(v1), eps));
-      if (!VariableNames.excludedFromWeightDecay(name)) {
-        update = opt.math.add(update, opt.math.mul(opt.constant((float) s.weightDecay()), w));
-      }
-      Operand<TFloat32> stepSize = learningRate;
-      if (s.rule() == Rule.LAMB) {
-        stepSize = opt.math.mul(learningRate, trustRatio(opt, w, update));
-      }
-      Operand<TFloat32> w1 = opt.math.sub(w, opt.math.mul(stepSize, update));
-      assignments.add(opt.assign(var, opt.select(ok, w1, w)));
-      assignments.add(opt.assign(m, opt.select(ok, m1, opt.identity(m))));
-      assignments.add(opt.assign(v, opt.select(ok, v1, opt.identity(v))));
+      assignments.addAll(
+          updateVariable(tf, opt, graph, vars.get(i), g, learningRate, ok, s, slotNames));
     }
     if (s.dynamicLossScale()) {
       assignments.addAll(updateLossScale(opt, lossScale, scale, ok));
@@ -199,13 +173,58 @@ public final class AdamWeightDecay {
     return new Update(trainOp, gradNorm, ok, slotNames);
   }
 
+  /**
+   * The AdamW (or LAMB) update of one variable and its two slots, applied only when {@code ok};
+   * appends the slots' names to {@code slotNames}.
+   */
+  private static List<Op> updateVariable(
+      Ops tf,
+      Ops opt,
+      Graph graph,
+      Variable<TFloat32> var,
+      Operand<TFloat32> g,
+      Operand<TFloat32> learningRate,
+      Operand<TBool> ok,
+      Settings s,
+      List<String> slotNames) {
+    String name = var.op().name();
+    Output<TFloat32> m = slot(tf, graph, name, VariableNames.ADAM_M, var.shape());
+    Output<TFloat32> v = slot(tf, graph, name, VariableNames.ADAM_V, var.shape());
+    slotNames.add(m.op().name());
+    slotNames.add(v.op().name());
+    Operand<TFloat32> b1 = opt.constant((float) s.beta1());
+    Operand<TFloat32> b2 = opt.constant((float) s.beta2());
+    Operand<TFloat32> one = opt.constant(1f);
+    Operand<TFloat32> w = opt.identity(var);
+    // m' = β1·m + (1-β1)·g,  v' = β2·v + (1-β2)·g²  (no bias correction, as BERT)
+    Operand<TFloat32> m1 =
+        opt.math.add(opt.math.mul(b1, opt.identity(m)), opt.math.mul(opt.math.sub(one, b1), g));
+    Operand<TFloat32> v1 =
+        opt.math.add(
+            opt.math.mul(b2, opt.identity(v)),
+            opt.math.mul(opt.math.sub(one, b2), opt.math.square(g)));
+    Operand<TFloat32> update =
+        opt.math.div(m1, opt.math.add(opt.math.sqrt(v1), opt.constant((float) s.epsilon())));
+    if (!VariableNames.excludedFromWeightDecay(name)) {
+      update = opt.math.add(update, opt.math.mul(opt.constant((float) s.weightDecay()), w));
+    }
+    Operand<TFloat32> stepSize = learningRate;
+    if (s.rule() == Rule.LAMB) {
+      stepSize = opt.math.mul(learningRate, trustRatio(opt, w, update));
+    }
+    Operand<TFloat32> w1 = opt.math.sub(w, opt.math.mul(stepSize, update));
+    return List.of(
+        opt.assign(var, opt.select(ok, w1, w)),
+        opt.assign(m, opt.select(ok, m1, opt.identity(m))),
+        opt.assign(v, opt.select(ok, v1, opt.identity(v))));
+  }
+
   /** Halve the scale on a non-finite step (not below 1); double it after enough good ones. */
   private static List<Op> updateLossScale(
       Ops tf, LossScale ls, Operand<TFloat32> scale, Operand<TBool> ok) {
     Operand<TInt64> good = tf.identity(ls.goodSteps());
     Operand<TInt64> goodNext = tf.select(ok, tf.math.add(good, tf.constant(1L)), tf.constant(0L));
-    Operand<TBool> grow =
-        tf.math.greaterEqual(goodNext, tf.constant(LOSS_SCALE_GROWTH_INTERVAL));
+    Operand<TBool> grow = tf.math.greaterEqual(goodNext, tf.constant(LOSS_SCALE_GROWTH_INTERVAL));
     Operand<TFloat32> scaleNext =
         tf.select(
             ok,
@@ -222,8 +241,10 @@ public final class AdamWeightDecay {
     Operand<TFloat32> wNorm = tf.math.sqrt(tf.sum(tf.math.square(w), allAxes(tf, w)));
     Operand<TFloat32> uNorm = tf.math.sqrt(tf.sum(tf.math.square(update), allAxes(tf, update)));
     Operand<TFloat32> zero = tf.constant(0f);
-    Operand<TBool> both = tf.math.logicalAnd(tf.math.greater(wNorm, zero), tf.math.greater(uNorm, zero));
-    return tf.select(both, tf.math.div(wNorm, tf.math.maximum(uNorm, tf.constant(1e-12f))), tf.constant(1f));
+    Operand<TBool> both =
+        tf.math.logicalAnd(tf.math.greater(wNorm, zero), tf.math.greater(uNorm, zero));
+    return tf.select(
+        both, tf.math.div(wNorm, tf.math.maximum(uNorm, tf.constant(1e-12f))), tf.constant(1f));
   }
 
   /**

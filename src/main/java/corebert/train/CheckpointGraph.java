@@ -1,9 +1,7 @@
 package corebert.train;
 
 import corebert.model.BertConfig;
-import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
-import corebert.model.PretrainingHeads;
 import corebert.model.VariableNames;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -21,21 +19,21 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
 
 /**
  * Exactly the variables of a pretraining checkpoint (model, optimizer slots, global step, input
- * position, loss scale) with no
- * data pipeline, plus a placeholder-fed assign for each: what graph surgery reads a checkpoint
- * into and writes a new one from. The model is built on small placeholders only to create its
- * variables under their real names.
+ * position, loss scale) with no data pipeline, plus a placeholder-fed assign for each: what graph
+ * surgery reads a checkpoint into and writes a new one from. The model is built on small
+ * placeholders only to create its variables under their real names.
  */
 public final class CheckpointGraph implements AutoCloseable {
   private final Graph graph;
   private final Session session;
+
   /** Every variable by name, in creation order: model variables, then slots, then the step. */
   private final Map<String, Output<?>> variables;
+
   private final Map<String, Placeholder<?>> feeds;
   private final Map<String, Op> assigns;
 
@@ -56,15 +54,7 @@ public final class CheckpointGraph implements AutoCloseable {
     Graph graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
-      Ops in = tf.withSubScope("dummy_input");
-      Placeholder<TInt32> ids = in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 2)));
-      Placeholder<TInt32> positions =
-          in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1, 1)));
-      BertModel.Outputs encoder = BertModel.build(tf, cfg.withoutDropout(), variant, ids, ids, ids, 0);
-      PretrainingHeads.build(
-          tf, cfg, encoder, positions, positions,
-          in.placeholder(TFloat32.class, Placeholder.shape(Shape.of(1, 1))),
-          in.placeholder(TInt32.class, Placeholder.shape(Shape.of(1))), 0);
+      PretrainingModel.buildVariables(tf, cfg, variant);
       Map<String, Output<?>> vars = new LinkedHashMap<>();
       List<Variable<TFloat32>> model = ModelRestore.variablesSoFar(graph);
       for (Variable<TFloat32> v : model) {
@@ -76,9 +66,7 @@ public final class CheckpointGraph implements AutoCloseable {
           vars.put(s.op().name(), s);
         }
       }
-      Variable<TInt64> step =
-          tf.withInitScope().withName(VariableNames.GLOBAL_STEP).variable(Shape.scalar(), TInt64.class);
-      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      Variable<TInt64> step = PretrainingModel.globalStep(tf);
       vars.put(step.op().name(), step.asOutput());
       InputPosition position = InputPosition.build(tf);
       vars.put(position.epoch.op().name(), position.epoch.asOutput());
@@ -137,7 +125,8 @@ public final class CheckpointGraph implements AutoCloseable {
   /** Overwrites several variables in one session run. */
   public void writeAll(Map<String, Tensor> values) {
     Session.Runner runner = session.runner();
-    values.forEach((name, value) -> runner.feed(feeds.get(name), value).addTarget(assigns.get(name)));
+    values.forEach(
+        (name, value) -> runner.feed(feeds.get(name), value).addTarget(assigns.get(name)));
     runner.run();
   }
 

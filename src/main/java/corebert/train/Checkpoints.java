@@ -21,10 +21,11 @@ import org.tensorflow.Session;
 import org.tensorflow.exceptions.TensorFlowException;
 
 /**
- * TF V2 checkpoints named {@code model.ckpt-<step>} with TF's {@code checkpoint} index file, written
- * so that a crash at any moment leaves the newest complete checkpoint loadable: files are saved in
- * a hidden temporary directory, fsynced, moved in (the {@code .index} file last, since it is what
- * makes a prefix loadable), and only then does the {@code checkpoint} file name the new prefix.
+ * TF V2 checkpoints named {@code model.ckpt-<step>} with TF's {@code checkpoint} index file,
+ * written so that a crash at any moment leaves the newest complete checkpoint loadable: files are
+ * saved in a hidden temporary directory, fsynced, moved in (the {@code .index} file last, since it
+ * is what makes a prefix loadable), and only then does the {@code checkpoint} file name the new
+ * prefix.
  */
 public final class Checkpoints {
   private static final Logger LOG = Logger.getLogger(Checkpoints.class.getName());
@@ -34,14 +35,10 @@ public final class Checkpoints {
 
   private Checkpoints() {}
 
-  /** A CoRe run's subdirectories: phase 1's relaxed BERT and, after surgery, the full BERT. */
-  public static final String CORE_RELAXED_DIR = "relaxed";
-  public static final String CORE_FULL_DIR = "full";
-
   /**
    * Resolves a user's checkpoint argument: a directory (its newest complete checkpoint; for a
-   * {@code core} run's directory, that of its full BERT, or of its relaxed BERT before surgery)
-   * or an explicit prefix such as {@code out/model.ckpt-1000} or Google's {@code bert_model.ckpt}.
+   * {@code core} run's directory, that of its full BERT, or of its relaxed BERT before surgery) or
+   * an explicit prefix such as {@code out/model.ckpt-1000} or Google's {@code bert_model.ckpt}.
    */
   public static Path resolve(String pathOrDir) {
     Path p = Path.of(pathOrDir);
@@ -50,26 +47,32 @@ public final class Checkpoints {
       if (own.isPresent()) {
         return own.get();
       }
-      Optional<Path> full = latest(p.resolve(CORE_FULL_DIR));
-      Optional<Path> core = full.isPresent() ? full : latest(p.resolve(CORE_RELAXED_DIR));
+      Optional<Path> full = latest(p.resolve(RunDir.CORE_FULL));
+      Optional<Path> core = full.isPresent() ? full : latest(p.resolve(RunDir.CORE_RELAXED));
       if (core.isPresent()) {
         LOG.info(
-            p + " is a CoRe run: using its "
+            p
+                + " is a CoRe run: using its "
                 + (full.isPresent() ? "full BERT " : "relaxed BERT (surgery has not run yet) ")
                 + core.get());
         return core.get();
       }
       throw new IllegalArgumentException("no complete checkpoint in directory " + p);
     }
-    Path prefix = p.toString().endsWith(".index") ? Path.of(p.toString().replaceAll("\\.index$", "")) : p;
+    Path prefix =
+        p.toString().endsWith(".index") ? Path.of(p.toString().replaceAll("\\.index$", "")) : p;
     if (!Files.isRegularFile(Path.of(prefix + ".index"))) {
       throw new IllegalArgumentException(
-          "no checkpoint at " + pathOrDir + " (neither a directory nor a prefix with an .index file)");
+          "no checkpoint at "
+              + pathOrDir
+              + " (neither a directory nor a prefix with an .index file)");
     }
     return prefix;
   }
 
-  /** The newest complete checkpoint of a directory: the index file's entry, else the highest step. */
+  /**
+   * The newest complete checkpoint of a directory: the index file's entry, else the highest step.
+   */
   public static Optional<Path> latest(Path dir) {
     Path index = dir.resolve(INDEX_FILE);
     if (Files.isRegularFile(index)) {
@@ -111,7 +114,10 @@ public final class Checkpoints {
     return Long.parseLong(m.group(1));
   }
 
-  /** Saves the session's variables as {@code dir/model.ckpt-<step>} and keeps the newest {@code keep}. */
+  /**
+   * Saves the session's variables as {@code dir/model.ckpt-<step>} and keeps the newest {@code
+   * keep}.
+   */
   public static Path save(Session session, Path dir, long step, int keep) {
     String name = PREFIX + "-" + step;
     Path tmp = dir.resolve(".tmp-" + name);
@@ -136,12 +142,15 @@ public final class Checkpoints {
       return dir.resolve(name);
     } catch (IOException e) {
       deleteQuietly(tmp);
-      throw new UncheckedIOException("cannot save checkpoint " + dir.resolve(name) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot save checkpoint " + dir.resolve(name) + ": " + e.getMessage(), e);
     } catch (TensorFlowException e) {
       // TF's own write failed (e.g. no space left); nothing partial may stay behind.
       deleteQuietly(tmp);
       throw new UncheckedIOException(
-          "cannot save checkpoint " + dir.resolve(name) + ": "
+          "cannot save checkpoint "
+              + dir.resolve(name)
+              + ": "
               + e.getMessage().lines().findFirst().orElse(""),
           new IOException(e));
     }
@@ -164,7 +173,11 @@ public final class Checkpoints {
     StringBuilder sb = new StringBuilder();
     sb.append("model_checkpoint_path: \"").append(newest).append("\"\n");
     for (long s : steps(dir)) {
-      sb.append("all_model_checkpoint_paths: \"").append(PREFIX).append('-').append(s).append("\"\n");
+      sb.append("all_model_checkpoint_paths: \"")
+          .append(PREFIX)
+          .append('-')
+          .append(s)
+          .append("\"\n");
     }
     writeAtomically(dir.resolve(INDEX_FILE), sb.toString());
   }
@@ -234,7 +247,8 @@ public final class Checkpoints {
 
   private static void fsync(Path p) throws IOException {
     boolean dir = Files.isDirectory(p);
-    try (FileChannel ch = FileChannel.open(p, dir ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(p, dir ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
       ch.force(true);
     } catch (IOException e) {
       if (!dir) {

@@ -2,9 +2,12 @@ package corebert.train;
 
 import corebert.util.Json;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,16 +19,16 @@ import org.tensorflow.proto.JobDef;
 import org.tensorflow.proto.ServerDef;
 
 /**
- * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC
- * servers, in-graph replication. Task 0 (the chief) builds the whole graph, with each worker's
- * towers placed on {@code /job:worker/task:i}, and runs it through its own server's master; the
- * other tasks only serve. Every task runs the same command line, differing only in its task index
- * (or the {@code TF_CONFIG} environment variable, as TensorFlow's estimators read it).
+ * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC servers,
+ * in-graph replication. Task 0 (the chief) builds the whole graph, with each worker's towers placed
+ * on {@code /job:worker/task:i}, and runs it through its own server's master; the other tasks only
+ * serve. Every task runs the same command line, differing only in its task index (or the {@code
+ * TF_CONFIG} environment variable, as TensorFlow's estimators read it).
  *
  * @param workers host:port of every task, in task order
  * @param task this process's index in {@code workers}
- * @param timeoutSec how long the chief waits on one step before it gives up on the workers (a
- *     dead worker otherwise blocks it for ever)
+ * @param timeoutSec how long the chief waits on one step before it gives up on the workers (a dead
+ *     worker otherwise blocks it for ever)
  */
 public record Cluster(List<String> workers, int task, double timeoutSec) {
   public static final double DEFAULT_TIMEOUT_SEC = 300;
@@ -47,17 +50,17 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
           "task " + task + " is not in the cluster's " + workers.size() + " workers");
     }
     if (!(timeoutSec > 0)) {
-      throw new IllegalArgumentException("the worker timeout must be > 0 seconds, got " + timeoutSec);
+      throw new IllegalArgumentException(
+          "the worker timeout must be > 0 seconds, got " + timeoutSec);
     }
     workers = List.copyOf(workers);
   }
 
-  /**
-   * From flags: {@code spec} is host:port,host:port,... or {@code {"worker": [...]}}.
-   */
+  /** From flags: {@code spec} is host:port,host:port,... or {@code {"worker": [...]}}. */
   public static Cluster parse(String spec, String job, int task, double timeoutSec) {
     if (!JOB.equals(job)) {
-      throw new IllegalArgumentException("--job must be '" + JOB + "' (the only job), got '" + job + "'");
+      throw new IllegalArgumentException(
+          "--job must be '" + JOB + "' (the only job), got '" + job + "'");
     }
     String s = spec.trim();
     if (s.startsWith("{")) {
@@ -66,13 +69,16 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     return new Cluster(List.of(s.split("\\s*,\\s*")), task, timeoutSec);
   }
 
-  /** From TensorFlow's {@code TF_CONFIG}: {"cluster": {"worker": [...]}, "task": {"type", "index"}}. */
+  /**
+   * From TensorFlow's {@code TF_CONFIG}: {"cluster": {"worker": [...]}, "task": {"type", "index"}}.
+   */
   public static Optional<Cluster> fromTfConfig(String json, double timeoutSec) {
     if (json == null || json.isBlank()) {
       return Optional.empty();
     }
     Map<String, Object> m = Json.parseObject(json);
-    if (!(m.get("cluster") instanceof Map<?, ?> cluster) || !(m.get("task") instanceof Map<?, ?> task)) {
+    if (!(m.get("cluster") instanceof Map<?, ?> cluster)
+        || !(m.get("task") instanceof Map<?, ?> task)) {
       throw new IllegalArgumentException("TF_CONFIG needs \"cluster\" and \"task\" objects");
     }
     @SuppressWarnings("unchecked")
@@ -92,13 +98,53 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     for (String other : cluster.keySet()) {
       if (!other.equals(JOB)) {
         throw new IllegalArgumentException(
-            where + ": only a \"" + JOB + "\" job is supported (in-graph replication), got \"" + other + "\"");
+            where
+                + ": only a \""
+                + JOB
+                + "\" job is supported (in-graph replication), got \""
+                + other
+                + "\"");
       }
     }
     if (!(cluster.get(JOB) instanceof List<?> list) || list.isEmpty()) {
       throw new IllegalArgumentException(where + " needs a non-empty \"" + JOB + "\" list");
     }
     return (List<String>) list;
+  }
+
+  /**
+   * Refuses a cluster with a worker outside loopback and private address ranges: TensorFlow's gRPC
+   * runtime has no authentication, so anyone who reaches a worker's port can run any graph on it.
+   * Names are resolved; a name that does not resolve is refused too.
+   */
+  public void requireTrustedNetwork() {
+    for (String w : workers) {
+      String host = w.substring(0, w.lastIndexOf(':'));
+      InetAddress[] addresses;
+      try {
+        addresses = InetAddress.getAllByName(host);
+      } catch (UnknownHostException e) {
+        throw new IllegalArgumentException("cluster worker " + w + ": cannot resolve " + host);
+      }
+      for (InetAddress a : addresses) {
+        if (!isPrivate(a)) {
+          throw new IllegalArgumentException(
+              "cluster worker "
+                  + w
+                  + " ("
+                  + a.getHostAddress()
+                  + ") is outside loopback and private networks; TensorFlow's gRPC runtime has no"
+                  + " authentication, so anyone who reaches its port can run code on it. Use a"
+                  + " trusted network, or pass --allow-public-cluster if it is one");
+        }
+      }
+    }
+  }
+
+  /** Loopback, RFC 1918 (10/8, 172.16/12, 192.168/16), link-local, or IPv6 unique-local. */
+  static boolean isPrivate(InetAddress a) {
+    boolean uniqueLocal = a instanceof Inet6Address && (a.getAddress()[0] & 0xfe) == 0xfc;
+    return a.isLoopbackAddress() || a.isSiteLocalAddress() || a.isLinkLocalAddress() || uniqueLocal;
   }
 
   public boolean isChief() {

@@ -2,11 +2,10 @@ package corebert.train;
 
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
-import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
-import corebert.model.PretrainingHeads;
 import corebert.model.Precision;
+import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +20,9 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
- * Data-parallel replicas of the pretraining model in one graph: the global batch is cut into
- * {@link Parallelism#replicas()} slices, each slice gets its own copy of the model sharing one set
- * of variables ({@link VariableStore}), and their gradients are summed into one update.
+ * Data-parallel replicas of the pretraining model in one graph: the global batch is cut into {@link
+ * Parallelism#replicas()} slices, each slice gets its own copy of the model sharing one set of
+ * variables ({@link VariableStore}), and their gradients are summed into one update.
  *
  * <p>Replicas of different towers sit on their own devices and run side by side. Replicas of one
  * tower are accumulation steps: each starts only after the previous one's gradients exist (a
@@ -73,10 +72,7 @@ final class DataParallel {
     AdamWeightDecay.LossScale lossScale = null;
     Output<?>[] sum = null;
     Op previousDone = null;
-    List<Operand<TFloat32>> mlmLossSums = new ArrayList<>();
-    List<Operand<TFloat32>> mlmCorrectSums = new ArrayList<>();
-    List<Operand<TFloat32>> nspLossShares = new ArrayList<>();
-    List<Operand<TFloat32>> nspCorrectSums = new ArrayList<>();
+    Sums sums = new Sums();
     for (int r = 0; r < p.replicas(); r++) {
       // Replica 0 sits at the root, so the variables it creates get BERT's checkpoint names.
       Ops rt = r == 0 ? tf : tf.withSubScope("replica_" + r);
@@ -88,12 +84,7 @@ final class DataParallel {
       }
       InputPipeline.Batch x = slice(rt, whole, r * b, b);
       VariableStore vs = r == 0 ? store : store.replay();
-      BertModel.Outputs encoder =
-          BertModel.build(rt, cfg, variant, x.inputIds(), x.inputMask(), x.segmentIds(), seed, vs);
-      PretrainingHeads.Losses l =
-          PretrainingHeads.build(
-              rt, cfg, encoder, x.maskedLmPositions(), x.maskedLmIds(), x.maskedLmWeights(),
-              x.nextSentenceLabels(), seed, vs);
+      PretrainingHeads.Losses l = PretrainingModel.build(rt, cfg, variant, x, seed, vs);
       if (r == 0) {
         vars = ModelRestore.variablesSoFar(graph);
         lossScale = AdamWeightDecay.LossScale.build(tf, settings.dynamicLossScale());
@@ -106,37 +97,56 @@ final class DataParallel {
               AdamWeightDecay.outputs(vars));
       sum = r == 0 ? grads : add(tf, sum, grads);
       if ((r + 1) % p.accumulateSteps() != 0) {
-        // The next accumulation step of this tower waits for this replica's gradients only.
-        List<Op> done = new ArrayList<>();
-        for (Output<?> g : grads) {
-          done.add(tf.identity(g));
-        }
-        previousDone = tf.withControlDependencies(done).noOp();
+        previousDone = allDone(tf, grads);
       }
-      mlmLossSums.add(l.mlmLossSum());
-      mlmCorrectSums.add(l.mlmCorrectSum());
-      nspLossShares.add(nspShare);
-      nspCorrectSums.add(l.nspCorrectSum());
+      sums.add(l, nspShare);
     }
-    Operand<TFloat32> mlmLossSum = all.math.addN(mlmLossSums);
-    Operand<TFloat32> mlmCorrectSum = all.math.addN(mlmCorrectSums);
-    Operand<TFloat32> nspCorrectSum = all.math.addN(nspCorrectSums);
-    Operand<TFloat32> mlmLoss = all.withName(Endpoints.MLM_LOSS).math.div(mlmLossSum, predictions);
-    Operand<TFloat32> nspLoss = all.withName(Endpoints.NSP_LOSS).math.addN(nspLossShares);
-    PretrainingHeads.Losses losses =
-        new PretrainingHeads.Losses(
-            all.withName(Endpoints.TOTAL_LOSS).math.add(mlmLoss, nspLoss),
-            mlmLoss,
-            nspLoss,
-            all.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions),
-            all.withName(Endpoints.NSP_ACCURACY)
-                .math
-                .div(nspCorrectSum, all.constant((float) batchSize)),
-            mlmLossSum,
-            mlmCorrectSum,
-            weightSum,
-            nspCorrectSum);
-    return new Replicated(losses, vars, sum, lossScale);
+    return new Replicated(sums.total(all, weightSum, predictions, batchSize), vars, sum, lossScale);
+  }
+
+  /** An op that waits for every gradient of one replica: the next accumulation step waits on it. */
+  private static Op allDone(Ops tf, Output<?>[] grads) {
+    List<Op> done = new ArrayList<>();
+    for (Output<?> g : grads) {
+      done.add(tf.identity(g));
+    }
+    return tf.withControlDependencies(done).noOp();
+  }
+
+  /** The replicas' loss sums and NSP shares, added up into the whole batch's losses. */
+  private static final class Sums {
+    private final List<Operand<TFloat32>> mlmLoss = new ArrayList<>();
+    private final List<Operand<TFloat32>> mlmCorrect = new ArrayList<>();
+    private final List<Operand<TFloat32>> nspShare = new ArrayList<>();
+    private final List<Operand<TFloat32>> nspCorrect = new ArrayList<>();
+
+    void add(PretrainingHeads.Losses replica, Operand<TFloat32> replicaNspShare) {
+      mlmLoss.add(replica.mlmLossSum());
+      mlmCorrect.add(replica.mlmCorrectSum());
+      nspShare.add(replicaNspShare);
+      nspCorrect.add(replica.nspCorrectSum());
+    }
+
+    PretrainingHeads.Losses total(
+        Ops all, Operand<TFloat32> weightSum, Operand<TFloat32> predictions, int batchSize) {
+      Operand<TFloat32> mlmLossSum = all.math.addN(mlmLoss);
+      Operand<TFloat32> mlmCorrectSum = all.math.addN(mlmCorrect);
+      Operand<TFloat32> nspCorrectSum = all.math.addN(nspCorrect);
+      Operand<TFloat32> mlm = all.withName(Endpoints.MLM_LOSS).math.div(mlmLossSum, predictions);
+      Operand<TFloat32> nsp = all.withName(Endpoints.NSP_LOSS).math.addN(nspShare);
+      return new PretrainingHeads.Losses(
+          all.withName(Endpoints.TOTAL_LOSS).math.add(mlm, nsp),
+          mlm,
+          nsp,
+          all.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions),
+          all.withName(Endpoints.NSP_ACCURACY)
+              .math
+              .div(nspCorrectSum, all.constant((float) batchSize)),
+          mlmLossSum,
+          mlmCorrectSum,
+          weightSum,
+          nspCorrectSum);
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -157,12 +167,12 @@ final class DataParallel {
         rows(tf, x.maskedLmPositions(), start, size),
         rows(tf, x.maskedLmIds(), start, size),
         rows(tf, x.maskedLmWeights(), start, size),
-        tf.slice(x.nextSentenceLabels(), tf.constant(new int[] {start}), tf.constant(new int[] {size})));
+        tf.slice(
+            x.nextSentenceLabels(), tf.constant(new int[] {start}), tf.constant(new int[] {size})));
   }
 
   /** Rows [start, start + size) of a [B, N] tensor: [size, N]. */
-  private static <T extends TType> Operand<T> rows(
-      Ops tf, Operand<T> x, int start, int size) {
+  private static <T extends TType> Operand<T> rows(Ops tf, Operand<T> x, int start, int size) {
     return tf.slice(x, tf.constant(new int[] {start, 0}), tf.constant(new int[] {size, -1}));
   }
 }

@@ -13,9 +13,9 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * Held-out masked-LM loss and accuracy and next-sentence accuracy of a checkpoint: one ordered
- * pass over the data with dropout off, averaged exactly over all predictions (weighted sums, not a
- * mean of batch means).
+ * Held-out masked-LM loss and accuracy and next-sentence accuracy of a checkpoint: one ordered pass
+ * over the data with dropout off, averaged exactly over all predictions (weighted sums, not a mean
+ * of batch means).
  */
 public final class Evaluator {
   private Evaluator() {}

@@ -43,7 +43,8 @@ final class InputPosition {
     Ops scope = tf.withSubScope(SCOPE);
     Variable<TInt64> epoch = counter(tf, scope, "epoch");
     Variable<TInt64> records = counter(tf, scope, "records_in_epoch");
-    Placeholder<TInt64> epochFeed = scope.placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+    Placeholder<TInt64> epochFeed =
+        scope.placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
     Placeholder<TInt64> recordsFeed =
         scope.placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
     Op set =
@@ -54,22 +55,34 @@ final class InputPosition {
     return new InputPosition(epoch, records, epochFeed, recordsFeed, set);
   }
 
-  /** {epoch, records consumed in it}. */
-  long[] read(Session session) {
-    try (Result r = session.runner().fetch(epoch).fetch(records).run()) {
-      return new long[] {((TInt64) r.get(0)).getLong(), ((TInt64) r.get(1)).getLong()};
+  /** A position in the data: the epoch, and the records of it consumed. */
+  record At(long epoch, long records) {
+    At afterBatch(int batchSize) {
+      return new At(epoch, records + batchSize);
+    }
+
+    At nextEpoch() {
+      return new At(epoch + 1, 0);
     }
   }
 
-  void write(Session session, long epochValue, long recordsValue) {
-    try (TInt64 e = TInt64.scalarOf(epochValue);
-        TInt64 r = TInt64.scalarOf(recordsValue)) {
+  /** The position stored in the session's variables (0, 0 for a fresh run). */
+  At read(Session session) {
+    try (Result r = session.runner().fetch(epoch).fetch(records).run()) {
+      return new At(((TInt64) r.get(0)).getLong(), ((TInt64) r.get(1)).getLong());
+    }
+  }
+
+  void write(Session session, At at) {
+    try (TInt64 e = TInt64.scalarOf(at.epoch());
+        TInt64 r = TInt64.scalarOf(at.records())) {
       session.runner().feed(epochFeed, e).feed(recordsFeed, r).addTarget(set).run();
     }
   }
 
   private static Variable<TInt64> counter(Ops tf, Ops scope, String name) {
-    Variable<TInt64> v = scope.withInitScope().withName(name).variable(Shape.scalar(), TInt64.class);
+    Variable<TInt64> v =
+        scope.withInitScope().withName(name).variable(Shape.scalar(), TInt64.class);
     Operand<TInt64> zero = tf.withInitScope().constant(0L);
     tf.withInitScope().assign(v, zero);
     return v;

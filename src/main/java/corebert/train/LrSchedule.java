@@ -7,9 +7,9 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
 
 /**
- * BERT's learning-rate schedule (optimization.py): linear warm-up from 0 to the peak over
- * {@code warmupSteps}, then linear decay to 0 at {@code totalSteps}. Steps count from
- * {@code startStep}, so phase 2 of CoRe re-warms on its own schedule.
+ * BERT's learning-rate schedule (optimization.py): linear warm-up from 0 to the peak over {@code
+ * warmupSteps}, then linear decay to 0 at {@code totalSteps}. Steps count from {@code startStep},
+ * so phase 2 of CoRe re-warms on its own schedule.
  */
 public record LrSchedule(double peak, long startStep, long warmupSteps, long totalSteps) {
 
@@ -38,7 +38,9 @@ public record LrSchedule(double peak, long startStep, long warmupSteps, long tot
     return peak * (1.0 - (double) t / totalSteps);
   }
 
-  /** Feed to replace {@code totalSteps} while running, e.g. a time-budget run's running estimate. */
+  /**
+   * Feed to replace {@code totalSteps} while running, e.g. a time-budget run's running estimate.
+   */
   public static final String TOTAL_STEPS_FEED = "lr_total_steps";
 
   /**
@@ -55,13 +57,13 @@ public record LrSchedule(double peak, long startStep, long warmupSteps, long tot
     Operand<TFloat32> decayed =
         tf.math.mul(
             peakLr,
-            tf.math.maximum(
-                tf.constant(0f), tf.math.sub(tf.constant(1f), tf.math.div(t, total))));
+            tf.math.maximum(tf.constant(0f), tf.math.sub(tf.constant(1f), tf.math.div(t, total))));
     if (warmupSteps == 0) {
       return decayed;
     }
     Operand<TFloat32> warm =
-        tf.math.mul(peakLr, tf.math.div(tf.math.add(t, tf.constant(1f)), tf.constant((float) warmupSteps)));
+        tf.math.mul(
+            peakLr, tf.math.div(tf.math.add(t, tf.constant(1f)), tf.constant((float) warmupSteps)));
     return tf.select(tf.math.less(t, tf.constant((float) warmupSteps)), warm, decayed);
   }
 }

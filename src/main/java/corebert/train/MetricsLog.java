@@ -22,17 +22,16 @@ import org.tensorflow.proto.Summary;
  * the file never has a duplicated or out-of-order step.
  */
 public final class MetricsLog implements AutoCloseable {
-  public static final String FILE = "metrics.jsonl";
 
   private final BufferedWriter jsonl;
   private final TfRecordWriter events;
 
   /**
-   * Opens the logs of {@code dir} to continue after {@code resumedStep} (0 for a fresh run).
-   * Steps above it belong to work the crash lost and are removed.
+   * Opens the logs of {@code dir} to continue after {@code resumedStep} (0 for a fresh run). Steps
+   * above it belong to work the crash lost and are removed.
    */
   public MetricsLog(Path dir, long resumedStep) {
-    Path file = dir.resolve(FILE);
+    Path file = dir.resolve(RunDir.METRICS);
     try {
       truncateAfter(file, resumedStep);
       jsonl =
@@ -41,7 +40,11 @@ public final class MetricsLog implements AutoCloseable {
       String host = InetAddress.getLocalHost().getHostName();
       Path eventsFile =
           dir.resolve(
-              "events.out.tfevents." + System.currentTimeMillis() / 1000 + "." + host + ".corebert");
+              "events.out.tfevents."
+                  + System.currentTimeMillis() / 1000
+                  + "."
+                  + host
+                  + ".corebert");
       events = new TfRecordWriter(eventsFile);
       events.write(
           Event.newBuilder()
@@ -61,7 +64,7 @@ public final class MetricsLog implements AutoCloseable {
       jsonl.newLine();
       jsonl.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + FILE, e);
+      throw new UncheckedIOException("cannot write " + RunDir.METRICS, e);
     }
     Summary.Builder summary = Summary.newBuilder();
     record.forEach(
@@ -81,8 +84,8 @@ public final class MetricsLog implements AutoCloseable {
   }
 
   /**
-   * Resident memory of this process in MB (VmRSS from /proc), native TF memory included, so a
-   * leak of tensors per step shows in the metrics; NaN where /proc is absent.
+   * Resident memory of this process in MB (VmRSS from /proc), native TF memory included, so a leak
+   * of tensors per step shows in the metrics; NaN where /proc is absent.
    */
   public static double residentMb() {
     try {
@@ -139,7 +142,7 @@ public final class MetricsLog implements AutoCloseable {
     try {
       jsonl.close();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot close " + FILE, e);
+      throw new UncheckedIOException("cannot close " + RunDir.METRICS, e);
     } finally {
       events.close();
     }

@@ -36,7 +36,10 @@ public final class ModelRestore {
   private final Op assign;
 
   private ModelRestore(
-      List<Variable<TFloat32>> vars, Placeholder<TString> prefix, List<Output<?>> values, Op assign) {
+      List<Variable<TFloat32>> vars,
+      Placeholder<TString> prefix,
+      List<Output<?>> values,
+      Op assign) {
     this.vars = vars;
     this.prefix = prefix;
     this.values = values;
@@ -44,8 +47,8 @@ public final class ModelRestore {
   }
 
   /**
-   * The VariableV2 ops of a graph so far, in creation order: called right after the model is
-   * built, before optimizer slots and counters exist, these are exactly the model's weights.
+   * The VariableV2 ops of a graph so far, in creation order: called right after the model is built,
+   * before optimizer slots and counters exist, these are exactly the model's weights.
    */
   public static List<Variable<TFloat32>> variablesSoFar(Graph graph) {
     List<Variable<TFloat32>> vars = new ArrayList<>();
@@ -101,12 +104,18 @@ public final class ModelRestore {
         }
       } catch (TensorFlowException e) {
         throw new IllegalArgumentException(
-            "cannot restore the model from " + checkpoint + ": "
-                + e.getMessage().lines().findFirst().orElse(""), e);
+            "cannot restore the model from "
+                + checkpoint
+                + ": "
+                + e.getMessage().lines().findFirst().orElse(""),
+            e);
       }
       if (!mismatches.isEmpty()) {
         throw new IllegalArgumentException(
-            checkpoint + ": " + mismatches.size() + " variable(s) have other shapes than the model: "
+            checkpoint
+                + ": "
+                + mismatches.size()
+                + " variable(s) have other shapes than the model: "
                 + String.join(", ", mismatches));
       }
       session.runner().feed(prefix, p).addTarget(assign).run();

@@ -20,8 +20,8 @@ import org.tensorflow.proto.ConfigProto;
  * The two session facts TF Java 1.1.0's public API cannot give: a Session on a remote master
  * ({@code grpc://host:port}, for in-graph replication over TensorFlow's distributed runtime) and
  * the number of local GPUs. Both go through TF's C API; wrapping the native session in a {@link
- * Session} and reading the graph's native handle need reflection, because the constructor and
- * the field are private in 1.1.0. This is the only reflection in corebert.
+ * Session} and reading the graph's native handle need reflection, because the constructor and the
+ * field are private in 1.1.0. This is the only reflection in corebert.
  */
 public final class NativeSessions {
   private static volatile Integer gpus;
@@ -69,7 +69,6 @@ public final class NativeSessions {
         }
         TF_DeleteDeviceList(list);
         gpus = n; // the scope deletes the session
-
       }
     }
     return gpus;

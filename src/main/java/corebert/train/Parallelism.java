@@ -14,8 +14,7 @@ import org.tensorflow.DeviceSpec;
  * @param numGpus towers on this machine, on {@code /device:GPU:0..N-1} (soft placement puts them on
  *     the CPU where there is no GPU)
  * @param accumulateSteps sequential micro-batches per tower and update
- * @param cluster the workers when training spans several machines; each runs {@code numGpus}
- *     towers
+ * @param cluster the workers when training spans several machines; each runs {@code numGpus} towers
  */
 public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cluster) {
   public static final Parallelism SINGLE = new Parallelism(1, 1, Optional.empty());
@@ -56,8 +55,13 @@ public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cl
   public int replicaBatch(int globalBatch) {
     if (globalBatch % replicas() != 0) {
       throw new IllegalArgumentException(
-          "--batch-size " + globalBatch + " does not split into " + towers() + " tower(s) × "
-              + accumulateSteps + " accumulation step(s)");
+          "--batch-size "
+              + globalBatch
+              + " does not split into "
+              + towers()
+              + " tower(s) × "
+              + accumulateSteps
+              + " accumulation step(s)");
     }
     return globalBatch / replicas();
   }

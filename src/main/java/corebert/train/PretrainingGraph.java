@@ -3,14 +3,11 @@ package corebert.train;
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.model.BertModel;
 import corebert.model.Endpoints;
-import corebert.model.PretrainingHeads;
 import corebert.model.Precision;
+import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
-import corebert.model.VariableNames;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -36,20 +33,36 @@ import org.tensorflow.types.TInt64;
 public final class PretrainingGraph implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PretrainingGraph.class.getName());
 
+  /**
+   * What only a training graph has: the optimizer, its learning rate, the step and the input
+   * position. {@code setStep} assigns {@code stepFeed} to the step, for a run that starts from
+   * another run's weights.
+   */
+  record Training(
+      AdamWeightDecay.Update update,
+      Operand<TFloat32> learningRate,
+      Variable<TInt64> globalStep,
+      InputPosition position,
+      Op setStep,
+      Placeholder<TInt64> stepFeed) {}
+
+  /** The model over the batch: its losses, its variables and (replicated) its summed gradients. */
+  private record Model(
+      PretrainingHeads.Losses losses,
+      List<Variable<TFloat32>> vars,
+      Optional<DataParallel.Replicated> replicated) {}
+
   final Graph graph;
   final Session session;
   final InputPipeline.Pipeline input;
   final PretrainingHeads.Losses losses;
+
   /** Model variables (no optimizer slots, no step), in creation order. */
   final List<Variable<TFloat32>> modelVariables;
-  /** Training only. */
-  final Optional<AdamWeightDecay.Update> update;
-  final Optional<Operand<TFloat32>> learningRate;
-  final Optional<Variable<TInt64>> globalStep;
-  final Optional<InputPosition> position;
-  /** Sets the global step, for a run that starts from another run's weights. */
-  final Op setStep;
-  final Placeholder<TInt64> stepFeed;
+
+  /** Present in a training graph, empty in an evaluation graph. */
+  final Optional<Training> training;
+
   private final ModelRestore initFromCheckpoint;
   private boolean abandoned;
 
@@ -57,27 +70,16 @@ public final class PretrainingGraph implements AutoCloseable {
       Graph graph,
       Session session,
       InputPipeline.Pipeline input,
-      PretrainingHeads.Losses losses,
-      List<Variable<TFloat32>> modelVariables,
-      Optional<AdamWeightDecay.Update> update,
-      Optional<Operand<TFloat32>> learningRate,
-      Optional<Variable<TInt64>> globalStep,
-      Optional<InputPosition> position,
-      ModelRestore initFromCheckpoint,
-      Op setStep,
-      Placeholder<TInt64> stepFeed) {
+      Model model,
+      Optional<Training> training,
+      ModelRestore initFromCheckpoint) {
     this.graph = graph;
     this.session = session;
     this.input = input;
-    this.losses = losses;
-    this.modelVariables = modelVariables;
-    this.update = update;
-    this.learningRate = learningRate;
-    this.globalStep = globalStep;
-    this.position = position;
+    this.losses = model.losses();
+    this.modelVariables = model.vars();
+    this.training = training;
     this.initFromCheckpoint = initFromCheckpoint;
-    this.setStep = setStep;
-    this.stepFeed = stepFeed;
   }
 
   /** The training graph: shuffled, repeating input, dropout on, optimizer and step. */
@@ -88,7 +90,10 @@ public final class PretrainingGraph implements AutoCloseable {
 
   /** The evaluation graph: one ordered pass over the input, dropout off, no optimizer. */
   public static PretrainingGraph forEval(
-      BertConfig cfg, Variant variant, List<Path> inputs, int batchSize,
+      BertConfig cfg,
+      Variant variant,
+      List<Path> inputs,
+      int batchSize,
       InputPipeline.DataShape shape) {
     return build(cfg.withoutDropout(), variant, inputs, batchSize, shape, Optional.empty(), false);
   }
@@ -101,105 +106,128 @@ public final class PretrainingGraph implements AutoCloseable {
       InputPipeline.DataShape shape,
       Optional<TrainConfig> training,
       boolean xla) {
-    if (shape.maxSeqLength() > cfg.maxPositionEmbeddings()) {
-      throw new IllegalArgumentException(
-          "the data's max_seq_length " + shape.maxSeqLength()
-              + " exceeds the config's max_position_embeddings " + cfg.maxPositionEmbeddings());
-    }
-    if (shape.maxTokenId() >= cfg.vocabSize()) {
-      throw new IllegalArgumentException(
-          "the data holds token id " + shape.maxTokenId() + " but the config's vocab_size is "
-              + cfg.vocabSize() + ": the TFRecords were made with another vocab.txt");
-    }
+    requireFits(cfg, shape);
     training.ifPresent(tc -> NativeSessions.requireKernels(tc.precision()));
-    long seed = training.map(TrainConfig::seed).orElse(0L);
     Graph graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
       InputPipeline.Pipeline input =
           InputPipeline.build(
-              tf, inputs, batchSize, shape.maxSeqLength(), shape.maxPredictions(),
-              training.isPresent(), training.map(TrainConfig::shuffleBuffer).orElse(1));
-      InputPipeline.Batch b = input.batch();
-      Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
-      Optional<AdamWeightDecay.Settings> settings =
-          training.map(tc -> AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale()));
-      PretrainingHeads.Losses losses;
-      List<Variable<TFloat32>> vars;
-      Optional<DataParallel.Replicated> replicated = Optional.empty();
-      if (parallel.replicas() == 1) {
-        VariableStore store =
-            VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
-        BertModel.Outputs encoder =
-            BertModel.build(
-                tf, cfg, variant, b.inputIds(), b.inputMask(), b.segmentIds(), seed, store);
-        losses =
-            PretrainingHeads.build(
-                tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
-                b.nextSentenceLabels(), seed, store);
-        vars = ModelRestore.variablesSoFar(graph);
-      } else {
-        replicated =
-            Optional.of(
-                DataParallel.build(
-                    tf, graph, cfg, variant, b, batchSize, seed, parallel, settings.orElseThrow(),
-                    training.get().precision()));
-        losses = replicated.get().losses();
-        vars = replicated.get().vars();
-        LOG.info(
-            String.format(
-                "%d tower(s) x %d accumulation step(s): %d examples per replica",
-                parallel.towers(), parallel.accumulateSteps(), parallel.replicaBatch(batchSize)));
-      }
-
-      ModelRestore initFromCheckpoint = ModelRestore.build(tf, vars);
-
-      Optional<AdamWeightDecay.Update> update = Optional.empty();
-      Optional<Operand<TFloat32>> lr = Optional.empty();
-      Optional<Variable<TInt64>> step = Optional.empty();
-      Optional<InputPosition> position = Optional.empty();
-      Placeholder<TInt64> stepFeed =
-          tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
-      Op setStep = tf.noOp();
-      if (training.isPresent()) {
-        TrainConfig tc = training.get();
-        Variable<TInt64> globalStep =
-            tf.withInitScope()
-                .withName(VariableNames.GLOBAL_STEP)
-                .variable(Shape.scalar(), TInt64.class);
-        tf.withInitScope().assign(globalStep, tf.withInitScope().constant(0L));
-        Operand<TFloat32> rate =
-            tf.withName(Endpoints.LEARNING_RATE)
-                .identity(tc.schedule().build(tf, tf.identity(globalStep)));
-        update =
-            Optional.of(
-                replicated.isPresent()
-                    ? AdamWeightDecay.apply(
-                        tf, losses.total(), vars, replicated.get().grads(), rate, globalStep,
-                        replicated.get().lossScale(), settings.get())
-                    : AdamWeightDecay.build(
-                        tf, graph, losses.total(), vars, rate, globalStep, settings.get()));
-        setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
-        lr = Optional.of(rate);
-        position = Optional.of(InputPosition.build(tf));
-        step = Optional.of(globalStep);
-      }
-      Optional<Cluster> cluster = parallel.cluster();
-      Session session =
-          cluster.isPresent()
-              ? NativeSessions.open(
-                  graph, cluster.get().target(),
-                  sessionConfig(xla).toBuilder()
-                      .setOperationTimeoutInMs((long) (cluster.get().timeoutSec() * 1000))
-                      .build())
-              : new Session(graph, sessionConfig(xla));
-      return new PretrainingGraph(
-          graph, session, input, losses, vars, update, lr, step, position, initFromCheckpoint,
-          setStep, stepFeed);
+              tf,
+              inputs,
+              batchSize,
+              shape.maxSeqLength(),
+              shape.maxPredictions(),
+              training.isPresent(),
+              training.map(TrainConfig::shuffleBuffer).orElse(1));
+      Model model = model(tf, graph, cfg, variant, input.batch(), batchSize, training);
+      ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
+      Optional<Training> train = training.map(tc -> training(tf, graph, tc, model));
+      Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
+      return new PretrainingGraph(graph, session, input, model, train, initFromCheckpoint);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
+  }
+
+  /** The data must fit the config: its sequence length and its token ids. */
+  private static void requireFits(BertConfig cfg, InputPipeline.DataShape shape) {
+    if (shape.maxSeqLength() > cfg.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException(
+          "the data's max_seq_length "
+              + shape.maxSeqLength()
+              + " exceeds the config's max_position_embeddings "
+              + cfg.maxPositionEmbeddings());
+    }
+    if (shape.maxTokenId() >= cfg.vocabSize()) {
+      throw new IllegalArgumentException(
+          "the data holds token id "
+              + shape.maxTokenId()
+              + " but the config's vocab_size is "
+              + cfg.vocabSize()
+              + ": the TFRecords were made with another vocab.txt");
+    }
+  }
+
+  /** One model over the whole batch, or data-parallel replicas sharing its variables. */
+  private static Model model(
+      Ops tf,
+      Graph graph,
+      BertConfig cfg,
+      Variant variant,
+      InputPipeline.Batch batch,
+      int batchSize,
+      Optional<TrainConfig> training) {
+    long seed = training.map(TrainConfig::seed).orElse(0L);
+    Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
+    if (parallel.replicas() == 1) {
+      VariableStore store =
+          VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
+      PretrainingHeads.Losses losses = PretrainingModel.build(tf, cfg, variant, batch, seed, store);
+      return new Model(losses, ModelRestore.variablesSoFar(graph), Optional.empty());
+    }
+    TrainConfig tc = training.orElseThrow();
+    DataParallel.Replicated replicated =
+        DataParallel.build(
+            tf,
+            graph,
+            cfg,
+            variant,
+            batch,
+            batchSize,
+            seed,
+            parallel,
+            settings(tc),
+            tc.precision());
+    LOG.info(
+        String.format(
+            "%d tower(s) x %d accumulation step(s): %d examples per replica",
+            parallel.towers(), parallel.accumulateSteps(), parallel.replicaBatch(batchSize)));
+    return new Model(replicated.losses(), replicated.vars(), Optional.of(replicated));
+  }
+
+  private static AdamWeightDecay.Settings settings(TrainConfig tc) {
+    return AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale());
+  }
+
+  /** The global step, the learning-rate schedule, the optimizer and the input position. */
+  private static Training training(Ops tf, Graph graph, TrainConfig tc, Model model) {
+    Variable<TInt64> globalStep = PretrainingModel.globalStep(tf);
+    Operand<TFloat32> rate =
+        tf.withName(Endpoints.LEARNING_RATE)
+            .identity(tc.schedule().build(tf, tf.identity(globalStep)));
+    AdamWeightDecay.Update update =
+        model.replicated().isPresent()
+            ? AdamWeightDecay.apply(
+                tf,
+                model.losses().total(),
+                model.vars(),
+                model.replicated().get().grads(),
+                rate,
+                globalStep,
+                model.replicated().get().lossScale(),
+                settings(tc))
+            : AdamWeightDecay.build(
+                tf, graph, model.losses().total(), model.vars(), rate, globalStep, settings(tc));
+    Placeholder<TInt64> stepFeed =
+        tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+    Op setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
+    return new Training(update, rate, globalStep, InputPosition.build(tf), setStep, stepFeed);
+  }
+
+  /** A local session, or on a cluster one on the chief's gRPC target. */
+  private static Session openSession(Graph graph, Optional<Parallelism> parallel, boolean xla) {
+    Optional<Cluster> cluster = parallel.flatMap(Parallelism::cluster);
+    if (cluster.isEmpty()) {
+      return new Session(graph, sessionConfig(xla));
+    }
+    return NativeSessions.open(
+        graph,
+        cluster.get().target(),
+        sessionConfig(xla).toBuilder()
+            .setOperationTimeoutInMs((long) (cluster.get().timeoutSec() * 1000))
+            .build());
   }
 
   /** Runs the initializers (fresh weights, zero slots, step 0). */
@@ -222,13 +250,14 @@ public final class PretrainingGraph implements AutoCloseable {
   }
 
   /**
-   * (Re)starts the input iterator: training passes the epoch's shuffle seed and the records of
-   * that epoch already consumed, so a resumed run continues at the same record.
+   * (Re)starts the input iterator: training passes the epoch's shuffle seed and the records of that
+   * epoch already consumed, so a resumed run continues at the same record.
    */
   public void startInput(long shuffleSeed, long skipRecords) {
     try (TInt64 seed = TInt64.scalarOf(shuffleSeed);
         TInt64 skip = TInt64.scalarOf(skipRecords)) {
-      session.runner()
+      session
+          .runner()
           .feed(input.shuffleSeed(), seed)
           .feed(input.skip(), skip)
           .addTarget(input.init())
@@ -243,7 +272,8 @@ public final class PretrainingGraph implements AutoCloseable {
       total += v.shape().size();
       LOG.fine(String.format("  %-70s %-14s %s", v.op().name(), v.shape(), how));
     }
-    LOG.info(String.format("%d model variables, %,d parameters, %s", modelVariables.size(), total, how));
+    LOG.info(
+        String.format("%d model variables, %,d parameters, %s", modelVariables.size(), total, how));
   }
 
   /**
@@ -269,7 +299,8 @@ public final class PretrainingGraph implements AutoCloseable {
       config.setGraphOptions(
           GraphOptions.newBuilder()
               .setOptimizerOptions(
-                  OptimizerOptions.newBuilder().setGlobalJitLevel(OptimizerOptions.GlobalJitLevel.ON_1)));
+                  OptimizerOptions.newBuilder()
+                      .setGlobalJitLevel(OptimizerOptions.GlobalJitLevel.ON_1)));
       if (System.getenv("TF_XLA_FLAGS") == null) {
         LOG.warning(
             "--xla without TF_XLA_FLAGS=--tf_xla_cpu_global_jit: on CPU XLA compiles nothing;"

@@ -7,6 +7,7 @@ import corebert.util.Json;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -38,8 +39,8 @@ import java.util.Optional;
  * @param shuffleBuffer records held by the input shuffle
  * @param phase label written to metrics.jsonl ("full" or "relaxed")
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
- * @param decaySpan the learning rate decays linearly to 0 at this multiple of the run's length
- *     (1: at its end; CoRe's joint schedule lets phase 1 decay over the whole CoRe run)
+ * @param decaySpan the learning rate decays linearly to 0 at this multiple of the run's length (1:
+ *     at its end; CoRe's joint schedule lets phase 1 decay over the whole CoRe run)
  * @param parallel towers, gradient accumulation and cluster of this run
  */
 public record TrainConfig(
@@ -77,7 +78,9 @@ public record TrainConfig(
       throw new IllegalArgumentException("give --steps >= 1 or --time-budget > 0");
     }
     require(batchSize >= 1, "batch size must be >= 1, got " + batchSize);
-    require(learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1), got " + learningRate);
+    require(
+        learningRate > 0 && learningRate < 1,
+        "learning rate must be in (0, 1), got " + learningRate);
     require(warmupSteps >= 0, "warm-up steps must be >= 0, got " + warmupSteps);
     require(saveEvery >= 1, "save interval must be >= 1, got " + saveEvery);
     require(saveEverySec >= 0, "save interval in seconds must be >= 0, got " + saveEverySec);
@@ -98,18 +101,238 @@ public record TrainConfig(
 
   /** The learning-rate schedule of this run. */
   public LrSchedule schedule() {
-    long total = steps > 0 ? Math.round((steps - scheduleStart) * decaySpan) : Math.max(1, warmupSteps * 10);
+    long total =
+        steps > 0 ? Math.round((steps - scheduleStart) * decaySpan) : Math.max(1, warmupSteps * 10);
     return new LrSchedule(learningRate, scheduleStart, warmupSteps, Math.max(total, 1));
   }
 
-  /** The same run with other stop and schedule settings (CoRe's phases). */
-  public TrainConfig forPhase(
-      Variant v, String phaseName, Path phaseDir, long stopStep, double budgetSec, long start,
-      double peakLr, long warmup, double span) {
-    return new TrainConfig(
-        v, inputs, phaseDir, outputDir, stopStep, budgetSec, batchSize, peakLr, warmup,
-        Optional.empty(), saveEvery, saveEverySec, logEvery, keepCheckpoints, maxBadSteps, xla, seed,
-        optimizer, dynamicLossScale, precision, shuffleBuffer, phaseName, start, span, parallel);
+  public static final int DEFAULT_BATCH = 32;
+  public static final double DEFAULT_LR = 1e-4;
+  public static final int DEFAULT_SAVE_EVERY = 1000;
+  public static final int DEFAULT_LOG_EVERY = 10;
+  public static final int DEFAULT_KEEP = 3;
+  public static final int DEFAULT_MAX_BAD_STEPS = 5;
+  public static final long DEFAULT_SEED = 12345;
+  public static final int DEFAULT_SHUFFLE_BUFFER = 10_000;
+
+  /**
+   * A builder holding the CLI's defaults, for a run of {@code variant} on {@code inputs} that
+   * writes to {@code outputDir} (also its metrics directory, and its phase label is the variant's
+   * name). Call sites name what they change.
+   */
+  public static Builder builder(Variant variant, List<Path> inputs, Path outputDir) {
+    return new Builder(variant, inputs, outputDir);
+  }
+
+  /** A builder holding this config: derived runs (CoRe's phases) name only what differs. */
+  public Builder toBuilder() {
+    Builder b = new Builder(variant, inputs, outputDir);
+    b.metricsDir = metricsDir;
+    b.steps = steps;
+    b.timeBudgetSec = timeBudgetSec;
+    b.batchSize = batchSize;
+    b.learningRate = learningRate;
+    b.warmupSteps = warmupSteps;
+    b.initCheckpoint = initCheckpoint;
+    b.saveEvery = saveEvery;
+    b.saveEverySec = saveEverySec;
+    b.logEvery = logEvery;
+    b.keepCheckpoints = keepCheckpoints;
+    b.maxBadSteps = maxBadSteps;
+    b.xla = xla;
+    b.seed = seed;
+    b.optimizer = optimizer;
+    b.dynamicLossScale = dynamicLossScale;
+    b.precision = precision;
+    b.shuffleBuffer = shuffleBuffer;
+    b.phase = phase;
+    b.scheduleStart = scheduleStart;
+    b.decaySpan = decaySpan;
+    b.parallel = parallel;
+    return b;
+  }
+
+  /** Named setters over the record's components; {@link #build()} validates. */
+  public static final class Builder {
+    private Variant variant;
+    private final List<Path> inputs;
+    private Path outputDir;
+    private Path metricsDir;
+    private long steps;
+    private double timeBudgetSec;
+    private int batchSize = DEFAULT_BATCH;
+    private double learningRate = DEFAULT_LR;
+    private long warmupSteps;
+    private Optional<Path> initCheckpoint = Optional.empty();
+    private int saveEvery = DEFAULT_SAVE_EVERY;
+    private double saveEverySec;
+    private int logEvery = DEFAULT_LOG_EVERY;
+    private int keepCheckpoints = DEFAULT_KEEP;
+    private int maxBadSteps = DEFAULT_MAX_BAD_STEPS;
+    private boolean xla;
+    private long seed = DEFAULT_SEED;
+    private AdamWeightDecay.Rule optimizer = AdamWeightDecay.Rule.ADAMW;
+    private boolean dynamicLossScale;
+    private Precision precision = Precision.FP32;
+    private int shuffleBuffer = DEFAULT_SHUFFLE_BUFFER;
+    private String phase;
+    private long scheduleStart;
+    private double decaySpan = 1;
+    private Parallelism parallel = Parallelism.SINGLE;
+
+    private Builder(Variant variant, List<Path> inputs, Path outputDir) {
+      this.variant = variant;
+      this.inputs = inputs;
+      this.outputDir = outputDir;
+      this.metricsDir = outputDir;
+      this.phase = variant.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The model trained, and the phase label that goes with it. */
+    public Builder variant(Variant v) {
+      variant = v;
+      phase = v.name().toLowerCase(Locale.ROOT);
+      return this;
+    }
+
+    public Builder outputDir(Path dir) {
+      outputDir = dir;
+      return this;
+    }
+
+    public Builder metricsDir(Path dir) {
+      metricsDir = dir;
+      return this;
+    }
+
+    public Builder steps(long n) {
+      steps = n;
+      return this;
+    }
+
+    public Builder timeBudgetSec(double sec) {
+      timeBudgetSec = sec;
+      return this;
+    }
+
+    public Builder batchSize(int n) {
+      batchSize = n;
+      return this;
+    }
+
+    public Builder learningRate(double lr) {
+      learningRate = lr;
+      return this;
+    }
+
+    public Builder warmupSteps(long n) {
+      warmupSteps = n;
+      return this;
+    }
+
+    public Builder initCheckpoint(Optional<Path> prefix) {
+      initCheckpoint = prefix;
+      return this;
+    }
+
+    public Builder saveEvery(int n) {
+      saveEvery = n;
+      return this;
+    }
+
+    public Builder saveEverySec(double sec) {
+      saveEverySec = sec;
+      return this;
+    }
+
+    public Builder logEvery(int n) {
+      logEvery = n;
+      return this;
+    }
+
+    public Builder keepCheckpoints(int n) {
+      keepCheckpoints = n;
+      return this;
+    }
+
+    public Builder maxBadSteps(int n) {
+      maxBadSteps = n;
+      return this;
+    }
+
+    public Builder xla(boolean on) {
+      xla = on;
+      return this;
+    }
+
+    public Builder seed(long s) {
+      seed = s;
+      return this;
+    }
+
+    public Builder optimizer(AdamWeightDecay.Rule rule) {
+      optimizer = rule;
+      return this;
+    }
+
+    public Builder dynamicLossScale(boolean on) {
+      dynamicLossScale = on;
+      return this;
+    }
+
+    public Builder precision(Precision p) {
+      precision = p;
+      return this;
+    }
+
+    public Builder shuffleBuffer(int n) {
+      shuffleBuffer = n;
+      return this;
+    }
+
+    public Builder scheduleStart(long step) {
+      scheduleStart = step;
+      return this;
+    }
+
+    public Builder decaySpan(double span) {
+      decaySpan = span;
+      return this;
+    }
+
+    public Builder parallel(Parallelism p) {
+      parallel = p;
+      return this;
+    }
+
+    public TrainConfig build() {
+      return new TrainConfig(
+          variant,
+          inputs,
+          outputDir,
+          metricsDir,
+          steps,
+          timeBudgetSec,
+          batchSize,
+          learningRate,
+          warmupSteps,
+          initCheckpoint,
+          saveEvery,
+          saveEverySec,
+          logEvery,
+          keepCheckpoints,
+          maxBadSteps,
+          xla,
+          seed,
+          optimizer,
+          dynamicLossScale,
+          precision,
+          shuffleBuffer,
+          phase,
+          scheduleStart,
+          decaySpan,
+          parallel);
+    }
   }
 
   /** The config as JSON, written next to checkpoints as {@code train_config.json}. */

@@ -42,7 +42,8 @@ class FairProtocolTest {
 
   @Test
   void bestBaselineHasTheLowestMeanFinalLossAndSetsATargetPerSeed() {
-    Verdict v = FairProtocol.judge(baselines(), List.of(full("core", 1, 6.3), full("core", 2, 6.4)), SEEDS);
+    Verdict v =
+        FairProtocol.judge(baselines(), List.of(full("core", 1, 6.3), full("core", 2, 6.4)), SEEDS);
     assertEquals("lr2", v.bestBaseline().setting()); // mean 6.35 < lr3's 6.525 < lr1's 6.7
     assertEquals(6.3, v.targets().get(1L), 1e-12);
     assertEquals(6.4, v.targets().get(2L), 1e-12);
@@ -57,7 +58,8 @@ class FairProtocolTest {
   void speedupPerSeedAndTheBestCoreSettingHoldsForEverySeed() {
     List<Run> core =
         List.of(
-            // Reaches 6.3 at 200 s (seed 1: 2×) and 6.4 at 250 s, midway between 6.5 and 6.3 (1.6×).
+            // Reaches 6.3 at 200 s (seed 1: 2×) and 6.4 at 250 s, midway between 6.5 and 6.3
+            // (1.6×).
             full("steady", 1, 6.6, 6.3, 6.2),
             full("steady", 2, 6.6, 6.5, 6.3),
             // 4× on seed 1 but only 1.0× on seed 2: its speedup for every seed is 1.0.
@@ -105,7 +107,8 @@ class FairProtocolTest {
   void everySettingNeedsEverySeed() {
     List<Run> core = List.of(full("core", 1, 6.0));
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> FairProtocol.judge(baselines(), core, SEEDS));
+        assertThrows(
+            IllegalArgumentException.class, () -> FairProtocol.judge(baselines(), core, SEEDS));
     assertTrue(e.getMessage().contains("no run with seed 2"), e.getMessage());
   }
 }

@@ -22,6 +22,8 @@ class FinetuneSelectionTest {
     assertEquals(List.of(5e-4, 1e-4, 3e-5), tried);
     assertEquals(1e-4, best.get("learning_rate"));
     assertEquals(0.89, best.get("accuracy"));
-    assertEquals(Map.of("5.0E-4", 0.50, "1.0E-4", 0.89, "3.0E-5", 0.81), best.get("accuracy_per_learning_rate"));
+    assertEquals(
+        Map.of("5.0E-4", 0.50, "1.0E-4", 0.89, "3.0E-5", 0.81),
+        best.get("accuracy_per_learning_rate"));
   }
 }

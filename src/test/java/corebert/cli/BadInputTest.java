@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad input gets one clear line on stderr, exit code 2 (usage) or 1 (runtime), no stack trace,
- * and no output that looks complete.
+ * Bad input gets one clear line on stderr, exit code 2 (usage) or 1 (runtime), no stack trace, and
+ * no output that looks complete.
  */
 class BadInputTest {
   @TempDir Path tmp;
@@ -22,9 +22,40 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", tmp + "/nothing/*.tfrecord",
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            tmp + "/nothing/*.tfrecord",
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
     assertClearError(o, CoreBert.EXIT_USAGE, "no file matches");
+    assertFalse(Files.exists(tmp.resolve("out")), "nothing may be written");
+  }
+
+  @Test
+  void clusterWithAPublicWorkerIsRefusedUnlessAllowed() {
+    BrownFixture data = BrownFixture.get();
+    // 192.0.2.1 is TEST-NET-1: public (not loopback, not private), and nothing listens there.
+    Cli.Outcome o =
+        Cli.run(
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1",
+            "--cluster",
+            "127.0.0.1:1,192.0.2.1:2222",
+            "--task",
+            "1");
+    assertClearError(o, CoreBert.EXIT_USAGE, "192.0.2.1:2222 (192.0.2.1) is outside loopback");
+    assertTrue(o.err().contains("--allow-public-cluster"), o.err());
     assertFalse(Files.exists(tmp.resolve("out")), "nothing may be written");
   }
 
@@ -34,16 +65,26 @@ class BadInputTest {
     Path blank = Files.writeString(tmp.resolve("blank.txt"), "\n\n   \n\n");
     Cli.Outcome o =
         Cli.run(
-            "create-data", "--input", blank.toString(), "--vocab", data.vocab.toString(),
-            "--output", tmp.resolve("records").toString());
+            "create-data",
+            "--input",
+            blank.toString(),
+            "--vocab",
+            data.vocab.toString(),
+            "--output",
+            tmp.resolve("records").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
     assertNoTfRecords(tmp.resolve("records"));
 
     Path empty = Files.write(tmp.resolve("empty.txt"), new byte[0]);
     o =
         Cli.run(
-            "create-data", "--input", empty.toString(), "--vocab", data.vocab.toString(),
-            "--output", tmp.resolve("records").toString());
+            "create-data",
+            "--input",
+            empty.toString(),
+            "--vocab",
+            data.vocab.toString(),
+            "--output",
+            tmp.resolve("records").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
     assertNoTfRecords(tmp.resolve("records"));
   }
@@ -52,14 +93,20 @@ class BadInputTest {
   void corruptTfRecordNamesTheFile() throws IOException {
     BrownFixture data = BrownFixture.get();
     Path bad = tmp.resolve("bad.tfrecord");
-    byte[] bytes =
-        Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+    byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
     bytes[bytes.length / 2] ^= 0x5a; // one flipped byte deep inside the file
     Files.write(bad, bytes);
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", bad.toString(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            bad.toString(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.tfrecord: record ");
     assertTrue(o.err().contains("CRC"), o.err());
   }
@@ -69,9 +116,17 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1",
-            "--max-seq-length", "128");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1",
+            "--max-seq-length",
+            "128");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "max_seq_length " + BrownFixture.SEQ);
     assertTrue(o.err().contains("part-00000-of-00002.tfrecord"), o.err());
   }
@@ -79,13 +134,20 @@ class BadInputTest {
   @Test
   void configWithIndivisibleHeadsIsRefused() throws IOException {
     BrownFixture data = BrownFixture.get();
-    Path cfg =
-        data.configWith(tmp, "bad_config.json", "hidden_size", "128", "129");
+    Path cfg = data.configWith(tmp, "bad_config.json", "hidden_size", "128", "129");
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
-    assertClearError(o, CoreBert.EXIT_USAGE, "hidden_size (129) must be divisible by num_attention_heads (2)");
+            "pretrain",
+            "--config",
+            cfg.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
+    assertClearError(
+        o, CoreBert.EXIT_USAGE, "hidden_size (129) must be divisible by num_attention_heads (2)");
   }
 
   @Test
@@ -95,15 +157,23 @@ class BadInputTest {
         data.configWith(tmp, "small_vocab.json", "vocab_size", "" + BrownFixture.VOCAB_SIZE, "50");
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+            "pretrain",
+            "--config",
+            cfg.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "vocab_size is 50");
   }
 
   @Test
   void unknownCommandAndMissingFlagsAreUsageErrors() {
     assertEquals(CoreBert.EXIT_USAGE, Cli.run("pretrian").code());
-    assertClearError(Cli.run("pretrain", "--steps", "3"), CoreBert.EXIT_USAGE, "Missing required option");
+    assertClearError(
+        Cli.run("pretrain", "--steps", "3"), CoreBert.EXIT_USAGE, "Missing required option");
     assertEquals(0, Cli.run("pretrain", "--help").code());
     assertEquals(0, Cli.run("--help").code());
   }
@@ -112,11 +182,19 @@ class BadInputTest {
   void truncatedTfRecordNamesFileAndRecord() throws IOException {
     BrownFixture data = BrownFixture.get();
     byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
-    Path cut = Files.write(tmp.resolve("cut.tfrecord"), java.util.Arrays.copyOf(bytes, bytes.length - 7));
+    Path cut =
+        Files.write(tmp.resolve("cut.tfrecord"), java.util.Arrays.copyOf(bytes, bytes.length - 7));
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", cut.toString(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            cut.toString(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "cut.tfrecord: record ");
     assertTrue(o.err().contains("truncated"), o.err());
   }
@@ -126,7 +204,8 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     Path file = tmp.resolve("no_weights.tfrecord");
     try (corebert.data.TfRecordReader in =
-            new corebert.data.TfRecordReader(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+            new corebert.data.TfRecordReader(
+                data.trainDir.resolve("part-00000-of-00002.tfrecord"));
         corebert.data.TfRecordWriter out = new corebert.data.TfRecordWriter(file)) {
       org.tensorflow.proto.Example ex = org.tensorflow.proto.Example.parseFrom(in.next());
       out.write(
@@ -137,19 +216,32 @@ class BadInputTest {
     }
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", file.toString(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            file.toString(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "no_weights.tfrecord: record 0");
     assertTrue(o.err().contains("masked_lm_weights"), o.err());
   }
 
   @Test
   void vocabWithoutSpecialTokensIsRefused() throws IOException {
-    Path vocab = Files.write(tmp.resolve("vocab.txt"), java.util.List.of("[PAD]", "[UNK]", "the", "a"));
+    Path vocab =
+        Files.write(tmp.resolve("vocab.txt"), java.util.List.of("[PAD]", "[UNK]", "the", "a"));
     Path text = Files.writeString(tmp.resolve("t.txt"), "The jury said.\nIt was fine.\n");
     Cli.Outcome o =
         Cli.run(
-            "create-data", "--input", text.toString(), "--vocab", vocab.toString(), "--output",
+            "create-data",
+            "--input",
+            text.toString(),
+            "--vocab",
+            vocab.toString(),
+            "--output",
             tmp.resolve("records").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "[CLS]");
     assertTrue(o.err().contains("vocab.txt"), o.err());
@@ -163,7 +255,12 @@ class BadInputTest {
     Files.write(text, new byte[] {'O', 'k', '.', '\n', 'B', 'a', (byte) 0xC3, (byte) 0x28, '\n'});
     Cli.Outcome o =
         Cli.run(
-            "create-data", "--input", text.toString(), "--vocab", data.vocab.toString(), "--output",
+            "create-data",
+            "--input",
+            text.toString(),
+            "--vocab",
+            data.vocab.toString(),
+            "--output",
             tmp.resolve("records").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.txt");
     assertTrue(o.err().contains("line 2"), o.err());
@@ -179,8 +276,15 @@ class BadInputTest {
             Files.readString(data.config).replace("\"hidden_act\"", "\"hiden_act\""));
     assertClearError(
         Cli.run(
-            "pretrain", "--config", cfg.toString(), "--input", data.trainGlob(), "--output-dir",
-            tmp.resolve("out").toString(), "--steps", "1"),
+            "pretrain",
+            "--config",
+            cfg.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1"),
         CoreBert.EXIT_USAGE,
         "unknown config key(s): ['hiden_act']");
   }
@@ -189,20 +293,30 @@ class BadInputTest {
   void initCheckpointWithOtherShapesListsTheVariables() throws IOException {
     BrownFixture data = BrownFixture.get();
     // A checkpoint of the same model with intermediate size 256 instead of 512.
-    Path narrowCfg =
-        data.configWith(tmp, "narrow.json", "intermediate_size", "512", "256");
+    Path narrowCfg = data.configWith(tmp, "narrow.json", "intermediate_size", "512", "256");
     try (corebert.train.CheckpointGraph g =
         corebert.train.CheckpointGraph.build(
-            corebert.model.BertConfig.fromJsonFile(narrowCfg), corebert.model.BertModel.Variant.FULL)) {
+            corebert.model.BertConfig.fromJsonFile(narrowCfg),
+            corebert.model.BertModel.Variant.FULL)) {
       g.save(tmp.resolve("narrow"), 0);
     }
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", tmp.resolve("out").toString(), "--steps", "1", "--init-checkpoint",
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            tmp.resolve("out").toString(),
+            "--steps",
+            "1",
+            "--init-checkpoint",
             tmp.resolve("narrow").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "6 variable(s) have other shapes than the model");
-    assertTrue(o.err().contains("bert/encoder/layer_1/output/dense/kernel [256, 128] (model [512, 128])"), o.err());
+    assertTrue(
+        o.err().contains("bert/encoder/layer_1/output/dense/kernel [256, 128] (model [512, 128])"),
+        o.err());
   }
 
   @Test
@@ -211,22 +325,45 @@ class BadInputTest {
     Path out = tmp.resolve("out");
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", out.toString(), "--steps", "1"));
-    Path wider =
-        data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "1"));
+    Path wider = data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
     byte[] before = Files.readAllBytes(out.resolve("bert_config.json"));
     assertClearError(
         Cli.run(
-            "pretrain", "--config", wider.toString(), "--input", data.trainGlob(), "--output-dir",
-            out.toString(), "--steps", "2"),
+            "pretrain",
+            "--config",
+            wider.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "2"),
         CoreBert.EXIT_RUNTIME,
         "holds checkpoints of a different model (intermediate_size 512 vs 1024)");
-    org.junit.jupiter.api.Assertions.assertArrayEquals(before, Files.readAllBytes(out.resolve("bert_config.json")));
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        before, Files.readAllBytes(out.resolve("bert_config.json")));
     assertClearError(
         Cli.run(
-            "pretrain", "--model", "relaxed", "--config", data.config.toString(), "--input",
-            data.trainGlob(), "--output-dir", out.toString(), "--steps", "2"),
+            "pretrain",
+            "--model",
+            "relaxed",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "2"),
         CoreBert.EXIT_RUNTIME,
         "holds checkpoints of the full model");
   }
@@ -245,14 +382,24 @@ class BadInputTest {
     try {
       Cli.Outcome o =
           Cli.run(
-              "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-              "--output-dir", disk.resolve("out").toString(), "--steps", "2");
+              "pretrain",
+              "--config",
+              data.config.toString(),
+              "--input",
+              data.trainGlob(),
+              "--output-dir",
+              disk.resolve("out").toString(),
+              "--steps",
+              "2");
       assertClearError(o, CoreBert.EXIT_RUNTIME, "cannot save checkpoint");
       assertTrue(corebert.train.Checkpoints.latest(disk.resolve("out")).isEmpty());
       try (var s = Files.list(disk.resolve("out"))) {
         assertFalse(
-            s.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-")
-                || p.getFileName().toString().endsWith(".index")), "no partial checkpoint");
+            s.anyMatch(
+                p ->
+                    p.getFileName().toString().startsWith(".tmp-")
+                        || p.getFileName().toString().endsWith(".index")),
+            "no partial checkpoint");
       }
     } finally {
       new ProcessBuilder("umount", disk.toString()).start().waitFor();

@@ -27,15 +27,28 @@ class BenchTest {
     Path prefix = dir.resolve("bench");
     Cli.ok(
         Cli.run(
-            "bench", "step", "--config", cfg.toString(), "--seqs", "16,32", "--batches", "2,1",
-            "--steps", "1", "--warmup", "0", "--output", prefix.toString()));
+            "bench",
+            "step",
+            "--config",
+            cfg.toString(),
+            "--seqs",
+            "16,32",
+            "--batches",
+            "2,1",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--output",
+            prefix.toString()));
     Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertTrue(((String) json.get("command")).startsWith("bin/corebert bench step"));
     assertEquals(4, ((List<?>) json.get("results")).size());
     assertEquals(2, ((Map<?, ?>) json.get("relaxed_over_full_examples_per_sec")).size());
     assertTrue(((Number) json.get("matmul_peak_gflops")).doubleValue() > 0);
     assertPng(Path.of(prefix + ".png"));
-    assertEquals(CoreBert.EXIT_USAGE, Cli.run("bench", "nothing", "--config", cfg.toString()).code());
+    assertEquals(
+        CoreBert.EXIT_USAGE, Cli.run("bench", "nothing", "--config", cfg.toString()).code());
   }
 
   @Test
@@ -43,12 +56,36 @@ class BenchTest {
     BrownFixture f = BrownFixture.get();
     Path prefix = dir.resolve("cvb");
     String[] args = {
-      "bench", "core-vs-baseline", "--config", f.config.toString(), "--input", f.trainGlob(),
-      "--eval-input", f.evalGlob(), "--time-budget", "6", "--sweep-budget", "4", "--eval-every",
-      "2", "--seeds", "1,2", "--baseline-lrs", "1e-4,1e-3,3e-3", "--batch-size", "8",
-      "--warmup-steps", "10", "--core", "budget=0.8,ffn-rank=8",
-      "--core", "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
-      "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()
+      "bench",
+      "core-vs-baseline",
+      "--config",
+      f.config.toString(),
+      "--input",
+      f.trainGlob(),
+      "--eval-input",
+      f.evalGlob(),
+      "--time-budget",
+      "6",
+      "--sweep-budget",
+      "4",
+      "--eval-every",
+      "2",
+      "--seeds",
+      "1,2",
+      "--baseline-lrs",
+      "1e-4,1e-3,3e-3",
+      "--batch-size",
+      "8",
+      "--warmup-steps",
+      "10",
+      "--core",
+      "budget=0.8,ffn-rank=8",
+      "--core",
+      "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
+      "--work-dir",
+      dir.resolve("work").toString(),
+      "--output",
+      prefix.toString()
     };
     String out = Cli.ok(Cli.run(args));
     assertTrue(out.contains("\"speedup\""), out);
@@ -64,7 +101,10 @@ class BenchTest {
     assertEquals(3, sweepBase.size());
     assertEquals(2, ((List<?>) sweep.get("core_runs")).size());
     Map<?, ?> lowest =
-        (Map<?, ?>) sweepBase.stream().min((a, b) -> Double.compare(finalLoss(a), finalLoss(b))).orElseThrow();
+        (Map<?, ?>)
+            sweepBase.stream()
+                .min((a, b) -> Double.compare(finalLoss(a), finalLoss(b)))
+                .orElseThrow();
     double bestLr = ((Number) lowest.get("learning_rate")).doubleValue();
     assertEquals(bestLr, num(sweep.get("best_baseline"), "learning_rate"));
 
@@ -99,9 +139,22 @@ class BenchTest {
     // CoRe gets no more settings than the baseline has learning rates.
     Cli.Outcome unfair =
         Cli.run(
-            "bench", "core-vs-baseline", "--config", f.config.toString(), "--input", f.trainGlob(),
-            "--eval-input", f.evalGlob(), "--time-budget", "6", "--baseline-lrs", "1e-4",
-            "--core", "ffn-rank=8", "--core", "ffn-rank=16");
+            "bench",
+            "core-vs-baseline",
+            "--config",
+            f.config.toString(),
+            "--input",
+            f.trainGlob(),
+            "--eval-input",
+            f.evalGlob(),
+            "--time-budget",
+            "6",
+            "--baseline-lrs",
+            "1e-4",
+            "--core",
+            "ffn-rank=8",
+            "--core",
+            "ffn-rank=16");
     assertEquals(CoreBert.EXIT_USAGE, unfair.code());
     assertTrue(unfair.err().contains("no more tuning runs than the baseline"), unfair.err());
   }
@@ -120,9 +173,22 @@ class BenchTest {
     Path prefix = dir.resolve("data");
     Cli.ok(
         Cli.run(
-            "bench", "data", "--input", "data/sample/brown-sample-eval.txt", "--vocab",
-            f.vocab.toString(), "--repeats", "1,2", "--threads", "1,2", "--max-seq-length", "64",
-            "--work-dir", dir.resolve("work").toString(), "--output", prefix.toString()));
+            "bench",
+            "data",
+            "--input",
+            "data/sample/brown-sample-eval.txt",
+            "--vocab",
+            f.vocab.toString(),
+            "--repeats",
+            "1,2",
+            "--threads",
+            "1,2",
+            "--max-seq-length",
+            "64",
+            "--work-dir",
+            dir.resolve("work").toString(),
+            "--output",
+            prefix.toString()));
     Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
     List<?> rows = (List<?>) json.get("results");
     assertEquals(4, rows.size());

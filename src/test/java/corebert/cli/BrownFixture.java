@@ -39,9 +39,21 @@ final class BrownFixture {
   Path pretrain(Path dir, int steps, int warmupSteps) {
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", config.toString(), "--input", trainGlob(), "--output-dir",
-            dir.toString(), "--steps", String.valueOf(steps), "--lr", "1e-3", "--warmup-steps",
-            String.valueOf(warmupSteps), "--log-every", String.valueOf(steps)));
+            "pretrain",
+            "--config",
+            config.toString(),
+            "--input",
+            trainGlob(),
+            "--output-dir",
+            dir.toString(),
+            "--steps",
+            String.valueOf(steps),
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            String.valueOf(warmupSteps),
+            "--log-every",
+            String.valueOf(steps)));
     return dir;
   }
 
@@ -94,8 +106,12 @@ final class BrownFixture {
 
   private static void create(Path text, Path vocab, Path out, int dupe, int shards) {
     PretrainingDataCreator.run(
-        new CreateDataConfig(
-            List.of(text), vocab, out, SEQ, PREDICTIONS, 0.15, dupe, 0.1, shards, shards, 12345,
-            false, true));
+        CreateDataConfig.builder(List.of(text), vocab, out)
+            .maxSeqLength(SEQ)
+            .maxPredictionsPerSeq(PREDICTIONS)
+            .dupeFactor(dupe)
+            .shards(shards)
+            .threads(shards)
+            .build());
   }
 }

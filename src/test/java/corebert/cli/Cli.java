@@ -1,6 +1,7 @@
 package corebert.cli;
 
 import corebert.train.MetricsLog;
+import corebert.train.RunDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,13 +24,14 @@ final class Cli {
 
   /** Fails unless the command exited 0; returns its stdout. */
   static String ok(Outcome o) {
-    org.junit.jupiter.api.Assertions.assertEquals(0, o.code(), () -> "exit " + o.code() + ": " + o.err());
+    org.junit.jupiter.api.Assertions.assertEquals(
+        0, o.code(), () -> "exit " + o.code() + ": " + o.err());
     return o.out();
   }
 
   /** The training loss of every logged step in a run's metrics.jsonl. */
   static double[] losses(Path outputDir) {
-    return MetricsLog.read(outputDir.resolve(MetricsLog.FILE)).stream()
+    return MetricsLog.read(outputDir.resolve(RunDir.METRICS)).stream()
         .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
         .toArray();
   }
@@ -40,7 +42,10 @@ final class Cli {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), CoreBert.class.getName()));
     command.addAll(args);
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
   }
 
   interface Condition {
@@ -52,7 +57,8 @@ final class Cli {
     long end = System.currentTimeMillis() + millis;
     while (!c.holds()) {
       org.junit.jupiter.api.Assertions.assertTrue(p.isAlive(), "the process ended early");
-      org.junit.jupiter.api.Assertions.assertTrue(System.currentTimeMillis() < end, "timed out waiting");
+      org.junit.jupiter.api.Assertions.assertTrue(
+          System.currentTimeMillis() < end, "timed out waiting");
       Thread.sleep(1);
     }
   }

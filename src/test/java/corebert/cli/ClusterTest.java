@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Training over TensorFlow's gRPC runtime: two worker processes on loopback ports, in-graph
  * replication from task 0. It must compute what one process computes on the same global batch,
- * refuse a port that is taken, and survive a worker's death as a clear error plus a checkpoint
- * that the same command resumes from.
+ * refuse a port that is taken, and survive a worker's death as a clear error plus a checkpoint that
+ * the same command resumes from.
  */
 class ClusterTest {
   @TempDir Path dir;
@@ -37,17 +37,42 @@ class ClusterTest {
     BrownFixture f = BrownFixture.get();
     return new ArrayList<>(
         List.of(
-            "pretrain", "--config", config.toString(), "--input", f.trainGlob(),
-            "--output-dir", out.toString(), "--steps", String.valueOf(steps), "--batch-size", "8",
-            "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1", "--save-every", "10",
-            "--seed", "7", "--cluster", cluster, "--task", String.valueOf(task),
-            "--worker-timeout", "20"));
+            "pretrain",
+            "--config",
+            config.toString(),
+            "--input",
+            f.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            String.valueOf(steps),
+            "--batch-size",
+            "8",
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            "0",
+            "--log-every",
+            "1",
+            "--save-every",
+            "10",
+            "--seed",
+            "7",
+            "--cluster",
+            cluster,
+            "--task",
+            String.valueOf(task),
+            "--worker-timeout",
+            "20"));
   }
 
   /** Runs task 1 and task 0 as processes; returns task 0's exit code. */
-  private int runCluster(Path config, Path out, int steps, String cluster, String tag) throws Exception {
-    Process worker = Cli.start(dir.resolve(tag + "-task1.log"), pretrain(config, out, steps, cluster, 1));
-    Process chief = Cli.start(dir.resolve(tag + "-task0.log"), pretrain(config, out, steps, cluster, 0));
+  private int runCluster(Path config, Path out, int steps, String cluster, String tag)
+      throws Exception {
+    Process worker =
+        Cli.start(dir.resolve(tag + "-task1.log"), pretrain(config, out, steps, cluster, 1));
+    Process chief =
+        Cli.start(dir.resolve(tag + "-task0.log"), pretrain(config, out, steps, cluster, 0));
     assertTrue(chief.waitFor(5, TimeUnit.MINUTES), "the chief did not finish");
     // The worker notices that the chief is gone and exits by itself.
     assertTrue(worker.waitFor(1, TimeUnit.MINUTES), "task 1 did not stop after the chief");
@@ -71,7 +96,9 @@ class ClusterTest {
     try (ServerSocket taken = new ServerSocket(0)) {
       String spec = "localhost:" + taken.getLocalPort() + ",localhost:" + freePort();
       Cli.Outcome o =
-          Cli.run(pretrain(BrownFixture.get().config, dir.resolve("x"), 1, spec, 0).toArray(String[]::new));
+          Cli.run(
+              pretrain(BrownFixture.get().config, dir.resolve("x"), 1, spec, 0)
+                  .toArray(String[]::new));
       assertEquals(CoreBert.EXIT_RUNTIME, o.code());
       assertTrue(o.err().contains("port " + taken.getLocalPort() + " is in use"), o.err());
     }
@@ -85,7 +112,8 @@ class ClusterTest {
     int steps = 300;
     Process worker = Cli.start(dir.resolve("dead-task1.log"), pretrain(cfg, out, steps, spec, 1));
     Process chief = Cli.start(dir.resolve("dead-task0.log"), pretrain(cfg, out, steps, spec, 0));
-    Cli.waitFor(() -> Checkpoints.latest(out).map(Checkpoints::stepOf).orElse(0L) >= 20, chief, 120_000);
+    Cli.waitFor(
+        () -> Checkpoints.latest(out).map(Checkpoints::stepOf).orElse(0L) >= 20, chief, 120_000);
     worker.destroyForcibly().waitFor(); // SIGKILL
     assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
     String log = Files.readString(dir.resolve("dead-task0.log"));
@@ -94,7 +122,10 @@ class ClusterTest {
     long saved = Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow());
 
     // The same command on both tasks resumes from that checkpoint and finishes.
-    assertEquals(0, runCluster(cfg, out, steps, spec, "resume"), Files.readString(dir.resolve("resume-task0.log")));
+    assertEquals(
+        0,
+        runCluster(cfg, out, steps, spec, "resume"),
+        Files.readString(dir.resolve("resume-task0.log")));
     assertTrue(Files.readString(dir.resolve("resume-task0.log")).contains("model.ckpt-" + saved));
     assertEquals(steps, Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow()));
   }

@@ -7,6 +7,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.CheckpointGraph;
 import corebert.train.MetricsLog;
+import corebert.train.RunDir;
 import corebert.util.Json;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,20 +25,42 @@ class CoreTest {
     Path relaxed = out.resolve("relaxed");
     Cli.ok(
         Cli.run(
-            "pretrain", "--model", "relaxed", "--config", data.config.toString(), "--input",
-            data.trainGlob(), "--output-dir", relaxed.toString(), "--steps", "300", "--lr", "1e-3",
-            "--warmup-steps", "100", "--log-every", "100"));
+            "pretrain",
+            "--model",
+            "relaxed",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            relaxed.toString(),
+            "--steps",
+            "300",
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            "100",
+            "--log-every",
+            "100"));
     Map<String, Object> conversion =
         Json.parseObject(
             Cli.run(
-                    "convert", "--config", data.config.toString(), "--relaxed-checkpoint",
-                    relaxed.toString(), "--output-dir", out.resolve("converted").toString())
+                    "convert",
+                    "--config",
+                    data.config.toString(),
+                    "--relaxed-checkpoint",
+                    relaxed.toString(),
+                    "--output-dir",
+                    out.resolve("converted").toString())
                 .lastLine());
     assertEquals(300L, ((Number) conversion.get("step")).longValue());
-    assertTrue(((Number) conversion.get("max_ffn_output_diff")).doubleValue() < 1e-5, conversion::toString);
+    assertTrue(
+        ((Number) conversion.get("max_ffn_output_diff")).doubleValue() < 1e-5,
+        conversion::toString);
 
     Path fresh = out.resolve("fresh");
-    try (CheckpointGraph g = CheckpointGraph.build(BertConfig.fromJsonFile(data.config), Variant.FULL)) {
+    try (CheckpointGraph g =
+        CheckpointGraph.build(BertConfig.fromJsonFile(data.config), Variant.FULL)) {
       g.save(fresh, 0);
     }
     double relaxedLoss = heldOutLoss(data, relaxed, "relaxed");
@@ -55,9 +78,23 @@ class CoreTest {
   void coreRunsBothPhasesOnOneAxisAndResumesWithoutRedoingWork() {
     BrownFixture data = BrownFixture.get();
     String[] args = {
-      "core", "--config", data.config.toString(), "--input", data.trainGlob(), "--output-dir",
-      out.toString(), "--relaxed-steps", "20", "--full-steps", "15", "--log-every", "5",
-      "--save-every", "10", "--eval-input", data.evalGlob()
+      "core",
+      "--config",
+      data.config.toString(),
+      "--input",
+      data.trainGlob(),
+      "--output-dir",
+      out.toString(),
+      "--relaxed-steps",
+      "20",
+      "--full-steps",
+      "15",
+      "--log-every",
+      "5",
+      "--save-every",
+      "10",
+      "--eval-input",
+      data.evalGlob()
     };
     Map<String, Object> first = Json.parseObject(Cli.run(args).lastLine());
     assertEquals(35L, ((Number) first.get("step")).longValue());
@@ -72,7 +109,7 @@ class CoreTest {
     assertTrue(!resumed.containsKey("surgery_step"));
 
     // Every logged step once, on one axis: log-every 5, saves every 10, and each run's first step.
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     assertEquals(
         List.of(1L, 5L, 10L, 15L, 20L, 21L, 25L, 30L, 35L, 36L, 40L, 45L),
         log.stream().map(r -> ((Number) r.get("step")).longValue()).toList());
@@ -88,11 +125,17 @@ class CoreTest {
     // The run's directory stands for its newest full checkpoint wherever a checkpoint is asked for.
     Cli.Outcome viaDir =
         Cli.run(
-            "evaluate", "--config", data.config.toString(), "--checkpoint", out.toString(),
-            "--input", data.evalGlob());
+            "evaluate",
+            "--config",
+            data.config.toString(),
+            "--checkpoint",
+            out.toString(),
+            "--input",
+            data.evalGlob());
     assertTrue(viaDir.err().contains("is a CoRe run: using its full BERT"), viaDir.err());
     assertTrue(viaDir.err().contains("model.ckpt-45"), viaDir.err());
-    assertEquals(heldOutLoss(data, out.resolve("full"), "full"),
+    assertEquals(
+        heldOutLoss(data, out.resolve("full"), "full"),
         ((Number) Json.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
   }
 
@@ -100,8 +143,15 @@ class CoreTest {
     return ((Number)
             Json.parseObject(
                     Cli.run(
-                            "evaluate", "--config", data.config.toString(), "--checkpoint",
-                            checkpoint.toString(), "--input", data.evalGlob(), "--model", model)
+                            "evaluate",
+                            "--config",
+                            data.config.toString(),
+                            "--checkpoint",
+                            checkpoint.toString(),
+                            "--input",
+                            data.evalGlob(),
+                            "--model",
+                            model)
                         .lastLine())
                 .get("mlm_loss"))
         .doubleValue();

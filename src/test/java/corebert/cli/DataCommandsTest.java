@@ -3,22 +3,18 @@ package corebert.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DataCommandsTest {
   private static final String TEXT =
-      """
+"""
 The jury said it did find that many of Georgia's registration and election laws are outmoded .
 It recommended that Fulton legislators act to have these laws studied and revised .
 The grand jury commented on a number of other topics .
@@ -47,24 +43,24 @@ Others said the roads were badly needed in rural counties .
 
     String created =
         Cli.ok(
-                Cli.run(
-                    "create-data",
-                    "--input",
-                    text + "/*.txt",
-                    "--vocab",
-                    dir.resolve("vocab.txt").toString(),
-                    "--output",
-                    out.toString(),
-                    "--max-seq-length",
-                    "32",
-                    "--max-predictions",
-                    "5",
-                    "--shards",
-                    "3",
-                    "--threads",
-                    "2",
-                    "--dupe-factor",
-                    "2"));
+            Cli.run(
+                "create-data",
+                "--input",
+                text + "/*.txt",
+                "--vocab",
+                dir.resolve("vocab.txt").toString(),
+                "--output",
+                out.toString(),
+                "--max-seq-length",
+                "32",
+                "--max-predictions",
+                "5",
+                "--shards",
+                "3",
+                "--threads",
+                "2",
+                "--dupe-factor",
+                "2"));
     String[] lines = created.strip().split("\n");
     String json = lines[lines.length - 1];
     assertTrue(json.startsWith("{\"documents\":4,\"instances\":"), json);
@@ -75,14 +71,14 @@ Others said the roads were badly needed in rural counties .
 
     String inspected =
         Cli.ok(
-                Cli.run(
-                    "inspect-data",
-                    "--input",
-                    out + "/*.tfrecord",
-                    "--limit",
-                    "1",
-                    "--vocab",
-                    dir.resolve("vocab.txt").toString()));
+            Cli.run(
+                "inspect-data",
+                "--input",
+                out + "/*.tfrecord",
+                "--limit",
+                "1",
+                "--vocab",
+                dir.resolve("vocab.txt").toString()));
     assertTrue(inspected.startsWith("example 0 ("), inspected);
     assertTrue(inspected.contains("tokens: [CLS] "), inspected);
     assertTrue(

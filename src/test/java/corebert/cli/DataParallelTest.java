@@ -11,14 +11,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Towers and gradient accumulation change how a step is computed, not what it computes: with
- * dropout off, N towers, K accumulation steps, or both, give the losses of one replica on the
- * same global batch, step after step (so the summed gradients and the updates match too).
+ * dropout off, N towers, K accumulation steps, or both, give the losses of one replica on the same
+ * global batch, step after step (so the summed gradients and the updates match too).
  */
 class DataParallelTest {
   @TempDir Path dir;
 
   static final int STEPS = 4;
-
 
   /** bert-tiny, dropout off, 4 steps of batch 8 on the Brown sample, plus {@code extra} flags. */
   static double[] train(Path out, Path config, String... extra) {
@@ -26,10 +25,25 @@ class DataParallelTest {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "pretrain", "--config", config.toString(), "--input", f.trainGlob(),
-                "--output-dir", out.toString(), "--steps", String.valueOf(STEPS),
-                "--batch-size", "8", "--lr", "1e-3", "--warmup-steps", "0", "--log-every", "1",
-                "--seed", "7"));
+                "pretrain",
+                "--config",
+                config.toString(),
+                "--input",
+                f.trainGlob(),
+                "--output-dir",
+                out.toString(),
+                "--steps",
+                String.valueOf(STEPS),
+                "--batch-size",
+                "8",
+                "--lr",
+                "1e-3",
+                "--warmup-steps",
+                "0",
+                "--log-every",
+                "1",
+                "--seed",
+                "7"));
     args.addAll(List.of(extra));
     Cli.ok(Cli.run(args.toArray(String[]::new)));
     return Cli.losses(out);
@@ -38,8 +52,14 @@ class DataParallelTest {
   static Path noDropout(Path dir) throws Exception {
     return BrownFixture.get()
         .configWith(
-            dir, "tiny-nodrop.json", "hidden_dropout_prob", "0.1", "0.0",
-            "attention_probs_dropout_prob", "0.1", "0.0");
+            dir,
+            "tiny-nodrop.json",
+            "hidden_dropout_prob",
+            "0.1",
+            "0.0",
+            "attention_probs_dropout_prob",
+            "0.1",
+            "0.0");
   }
 
   static void assertSameLosses(double[] expected, double[] actual, String what) {
@@ -57,7 +77,9 @@ class DataParallelTest {
     assertTrue(Math.abs(single[STEPS - 1] - single[0]) > 1e-3, "training must change the loss");
     assertSameLosses(single, train(dir.resolve("towers"), cfg, "--num-gpus", "2"), "2 towers");
     assertSameLosses(
-        single, train(dir.resolve("accumulate"), cfg, "--accumulate-steps", "4"), "4 accumulation steps");
+        single,
+        train(dir.resolve("accumulate"), cfg, "--accumulate-steps", "4"),
+        "4 accumulation steps");
     assertSameLosses(
         single,
         train(dir.resolve("both"), cfg, "--num-gpus", "2", "--accumulate-steps", "2"),
@@ -69,9 +91,19 @@ class DataParallelTest {
     BrownFixture f = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", f.config.toString(), "--input", f.trainGlob(),
-            "--output-dir", dir.resolve("x").toString(), "--steps", "1", "--batch-size", "6",
-            "--num-gpus", "4");
+            "pretrain",
+            "--config",
+            f.config.toString(),
+            "--input",
+            f.trainGlob(),
+            "--output-dir",
+            dir.resolve("x").toString(),
+            "--steps",
+            "1",
+            "--batch-size",
+            "6",
+            "--num-gpus",
+            "4");
     assertEquals(CoreBert.EXIT_USAGE, o.code(), o.err());
     assertTrue(o.err().contains("--batch-size 6 does not split into 4 tower(s)"), o.err());
   }

@@ -87,22 +87,47 @@ class FinetuneTest {
     Path dir = Files.createDirectories(out.resolve("tsv"));
     for (String split : List.of("train", "dev")) {
       List<String> rows = new ArrayList<>(List.of("id\tlabel\ttext"));
-      for (String row : Files.readAllLines(Path.of("data/sample/spam/" + split + ".tsv")).subList(1, 200)) {
+      for (String row :
+          Files.readAllLines(Path.of("data/sample/spam/" + split + ".tsv")).subList(1, 200)) {
         String[] f = row.split("\t");
         rows.add(rows.size() + "\t" + (f[1].equals("1") ? "spam" : "ham") + "\t" + f[0]);
       }
       // The genre files are grouped by label: take the fiction rows wherever they sit.
       Files.readAllLines(Path.of("data/sample/genre/" + split + ".tsv")).stream()
-          .skip(1).map(r -> r.split("\t")).filter(f -> f[1].equals("1")).limit(150)
+          .skip(1)
+          .map(r -> r.split("\t"))
+          .filter(f -> f[1].equals("1"))
+          .limit(150)
           .forEach(f -> rows.add(rows.size() + "\tfiction\t" + f[0]));
       Files.write(dir.resolve(split + ".tsv"), rows);
     }
     String[] args = {
-      "finetune", "--task", "tsv", "--text-column", "2", "--label-column", "1", "--header",
-      "--data-dir", dir.toString(), "--checkpoint", pretrained.toString(), "--config",
-      data.config.toString(), "--vocab", data.vocab.toString(), "--output-dir",
-      out.resolve("tsv-out").toString(), "--epochs", "4", "--lr", "5e-4", "--batch-size", "16",
-      "--max-seq-length", "64"
+      "finetune",
+      "--task",
+      "tsv",
+      "--text-column",
+      "2",
+      "--label-column",
+      "1",
+      "--header",
+      "--data-dir",
+      dir.toString(),
+      "--checkpoint",
+      pretrained.toString(),
+      "--config",
+      data.config.toString(),
+      "--vocab",
+      data.vocab.toString(),
+      "--output-dir",
+      out.resolve("tsv-out").toString(),
+      "--epochs",
+      "4",
+      "--lr",
+      "5e-4",
+      "--batch-size",
+      "16",
+      "--max-seq-length",
+      "64"
     };
     Cli.Outcome tuned = Cli.run(args);
     Cli.ok(tuned);
@@ -112,25 +137,45 @@ class FinetuneTest {
     Map<String, Long> counts = new java.util.TreeMap<>();
     dev.forEach(r -> counts.merge(r.split("\t")[1], 1L, Long::sum));
     assertEquals(3, counts.size(), counts.toString());
-    double majority = counts.values().stream().mapToLong(Long::longValue).max().orElseThrow() / (double) dev.size();
+    double majority =
+        counts.values().stream().mapToLong(Long::longValue).max().orElseThrow()
+            / (double) dev.size();
     double accuracy = ((Number) metrics.get("accuracy")).doubleValue();
     double macroF1 = ((Number) metrics.get("macro_f1")).doubleValue();
-    System.err.printf("3-class TSV dev accuracy %.3f (macro-F1 %.3f) vs majority class %.3f%n", accuracy, macroF1, majority);
+    System.err.printf(
+        "3-class TSV dev accuracy %.3f (macro-F1 %.3f) vs majority class %.3f%n",
+        accuracy, macroF1, majority);
     assertTrue(accuracy > majority + 0.1, accuracy + " vs majority " + majority);
     assertTrue(macroF1 > 0.4 && macroF1 <= 1, "macro-F1 " + macroF1);
 
     // A label outside --labels, and a short row: the file and line are named.
     Cli.Outcome o = Cli.run(append(args, "--labels", "spam,ham"));
     assertEquals(CoreBert.EXIT_RUNTIME, o.code());
-    assertTrue(o.err().contains("train.tsv:") && o.err().contains("label 'fiction' is not one of [spam, ham]"), o.err());
+    assertTrue(
+        o.err().contains("train.tsv:")
+            && o.err().contains("label 'fiction' is not one of [spam, ham]"),
+        o.err());
     Files.writeString(dir.resolve("train.tsv"), "id\tlabel\ttext\n1\tham\thello\n2\tham\n");
     o = Cli.run(args);
     assertEquals(CoreBert.EXIT_RUNTIME, o.code());
     assertTrue(o.err().contains("train.tsv:3: 2 columns, but the first row has 3"), o.err());
     assertEquals(
         CoreBert.EXIT_USAGE,
-        Cli.run("finetune", "--task", "tsv", "--data-dir", dir.toString(), "--checkpoint", ".", "--config", "x",
-                "--vocab", "x", "--output-dir", out.toString()).code());
+        Cli.run(
+                "finetune",
+                "--task",
+                "tsv",
+                "--data-dir",
+                dir.toString(),
+                "--checkpoint",
+                ".",
+                "--config",
+                "x",
+                "--vocab",
+                "x",
+                "--output-dir",
+                out.toString())
+            .code());
   }
 
   private static String[] append(String[] args, String... more) {
@@ -144,10 +189,27 @@ class FinetuneTest {
   private static double fineTune(Path task, Path output, int epochs, String... extra)
       throws Exception {
     String[] args = {
-      "finetune", "--task", "sst-2", "--data-dir", task.toString(), "--checkpoint",
-      pretrained.toString(), "--config", data.config.toString(), "--vocab", data.vocab.toString(),
-      "--output-dir", output.toString(), "--epochs", String.valueOf(epochs), "--lr", "5e-4",
-      "--batch-size", "16", "--max-seq-length", "64"
+      "finetune",
+      "--task",
+      "sst-2",
+      "--data-dir",
+      task.toString(),
+      "--checkpoint",
+      pretrained.toString(),
+      "--config",
+      data.config.toString(),
+      "--vocab",
+      data.vocab.toString(),
+      "--output-dir",
+      output.toString(),
+      "--epochs",
+      String.valueOf(epochs),
+      "--lr",
+      "5e-4",
+      "--batch-size",
+      "16",
+      "--max-seq-length",
+      "64"
     };
     Map<String, Object> metrics = Json.parseObject(Cli.run(append(args, extra)).lastLine());
     List<String> dev = Files.readAllLines(task.resolve("dev.tsv"));
@@ -171,8 +233,19 @@ class FinetuneTest {
   void unknownTaskListsTheKnownOnes() {
     Cli.Outcome o =
         Cli.run(
-            "finetune", "--task", "squad", "--data-dir", ".", "--checkpoint", ".", "--config",
-            "x", "--vocab", "x", "--output-dir", out.toString());
+            "finetune",
+            "--task",
+            "squad",
+            "--data-dir",
+            ".",
+            "--checkpoint",
+            ".",
+            "--config",
+            "x",
+            "--vocab",
+            "x",
+            "--output-dir",
+            out.toString());
     assertEquals(CoreBert.EXIT_USAGE, o.code());
     assertTrue(o.err().contains("known tasks: cola, sst-2"), o.err());
   }

@@ -31,7 +31,9 @@ import org.tensorflow.types.TInt32;
 class HuggingFaceExportTest {
   private static final double TOLERANCE = 1e-4;
   // Three sequences of six tokens: padding, and a segment B in the first.
-  private static final int[][] IDS = {{2, 10, 11, 3, 12, 3}, {2, 40, 41, 42, 3, 0}, {2, 7, 3, 0, 0, 0}};
+  private static final int[][] IDS = {
+    {2, 10, 11, 3, 12, 3}, {2, 40, 41, 42, 3, 0}, {2, 7, 3, 0, 0, 0}
+  };
   private static final int[][] MASK = {{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 0}, {1, 1, 1, 0, 0, 0}};
   private static final int[][] TYPES = {{0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
 
@@ -54,17 +56,26 @@ class HuggingFaceExportTest {
     Cli.ok(export(pretrained, saved, "savedmodel"));
     Cli.ok(export(pretrained, hf, "huggingface"));
 
-    for (String f : List.of("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
-        "special_tokens_map.json")) {
+    for (String f :
+        List.of(
+            "config.json",
+            "model.safetensors",
+            "vocab.txt",
+            "tokenizer_config.json",
+            "special_tokens_map.json")) {
       assertTrue(Files.exists(hf.resolve(f)), f);
     }
     Map<String, Object> config = Json.parseObject(Files.readString(hf.resolve("config.json")));
     assertEquals("bert", config.get("model_type"));
     assertEquals(List.of("BertForPreTraining"), config.get("architectures"));
-    assertEquals(true, Json.parseObject(Files.readString(hf.resolve("tokenizer_config.json"))).get("do_lower_case"));
+    assertEquals(
+        true,
+        Json.parseObject(Files.readString(hf.resolve("tokenizer_config.json")))
+            .get("do_lower_case"));
     Map<String, SafeTensors.Tensor> w = SafeTensors.read(hf.resolve("model.safetensors"));
     // Dense kernels are [out, in]; the MLM decoder is tied to the word embeddings, so not stored.
-    assertArrayEquals(new long[] {512, 128}, w.get("bert.encoder.layer.1.intermediate.dense.weight").shape());
+    assertArrayEquals(
+        new long[] {512, 128}, w.get("bert.encoder.layer.1.intermediate.dense.weight").shape());
     assertArrayEquals(new long[] {2, 128}, w.get("cls.seq_relationship.weight").shape());
     assertArrayEquals(new long[] {BrownFixture.VOCAB_SIZE}, w.get("cls.predictions.bias").shape());
     assertTrue(w.containsKey("cls.predictions.transform.LayerNorm.weight"));
@@ -73,7 +84,8 @@ class HuggingFaceExportTest {
     Map<String, Object> reference = reference(hf);
     try (SavedModelBundle model = SavedModelBundle.load(saved.toString(), "serve");
         Result r = call(model)) {
-      assertClose((TFloat32) r.get("sequence_output").orElseThrow(), reference.get("sequence_output"));
+      assertClose(
+          (TFloat32) r.get("sequence_output").orElseThrow(), reference.get("sequence_output"));
       assertClose((TFloat32) r.get("pooled_output").orElseThrow(), reference.get("pooled_output"));
     }
   }
@@ -83,10 +95,27 @@ class HuggingFaceExportTest {
     Path tuned = out.resolve("spam");
     Cli.ok(
         Cli.run(
-            "finetune", "--task", "sst-2", "--data-dir", "data/sample/spam", "--checkpoint",
-            pretrained.toString(), "--config", data.config.toString(), "--vocab",
-            data.vocab.toString(), "--output-dir", tuned.toString(), "--epochs", "1",
-            "--batch-size", "32", "--max-seq-length", "32", "--export", "--format",
+            "finetune",
+            "--task",
+            "sst-2",
+            "--data-dir",
+            "data/sample/spam",
+            "--checkpoint",
+            pretrained.toString(),
+            "--config",
+            data.config.toString(),
+            "--vocab",
+            data.vocab.toString(),
+            "--output-dir",
+            tuned.toString(),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--max-seq-length",
+            "32",
+            "--export",
+            "--format",
             "savedmodel,huggingface"));
     Path hf = tuned.resolve("huggingface");
     Map<String, Object> config = Json.parseObject(Files.readString(hf.resolve("config.json")));
@@ -98,7 +127,8 @@ class HuggingFaceExportTest {
     assertFalse(w.keySet().stream().anyMatch(k -> k.startsWith("cls.")), "no pretraining heads");
 
     Map<String, Object> reference = reference(hf);
-    try (SavedModelBundle model = SavedModelBundle.load(tuned.resolve("saved_model").toString(), "serve");
+    try (SavedModelBundle model =
+            SavedModelBundle.load(tuned.resolve("saved_model").toString(), "serve");
         Result r = call(model)) {
       assertClose((TFloat32) r.get("logits").orElseThrow(), reference.get("logits"));
     }
@@ -118,8 +148,17 @@ class HuggingFaceExportTest {
     Path relaxed = out.resolve("relaxed");
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--model", "relaxed", "--input",
-            data.trainGlob(), "--output-dir", relaxed.toString(), "--steps", "2"));
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--model",
+            "relaxed",
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            relaxed.toString(),
+            "--steps",
+            "2"));
     o = export(relaxed, out.resolve("from-relaxed"), "huggingface");
     assertEquals(CoreBert.EXIT_RUNTIME, o.code());
     assertTrue(o.err().contains("relaxed checkpoint must be converted first"), o.err());
@@ -132,8 +171,17 @@ class HuggingFaceExportTest {
 
   private static Cli.Outcome export(Path checkpoint, Path output, String format) {
     return Cli.run(
-        "export", "--config", data.config.toString(), "--checkpoint", checkpoint.toString(),
-        "--vocab", data.vocab.toString(), "--output", output.toString(), "--format", format);
+        "export",
+        "--config",
+        data.config.toString(),
+        "--checkpoint",
+        checkpoint.toString(),
+        "--vocab",
+        data.vocab.toString(),
+        "--output",
+        output.toString(),
+        "--format",
+        format);
   }
 
   private static Result call(SavedModelBundle model) {
@@ -182,7 +230,9 @@ class HuggingFaceExportTest {
   }
 
   private static List<List<Integer>> rows(int[][] m) {
-    return java.util.Arrays.stream(m).map(r -> java.util.Arrays.stream(r).boxed().toList()).toList();
+    return java.util.Arrays.stream(m)
+        .map(r -> java.util.Arrays.stream(r).boxed().toList())
+        .toList();
   }
 
   /** Every value of a float tensor against the reference's nested lists, to 1e-4. */

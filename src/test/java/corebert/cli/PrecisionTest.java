@@ -19,9 +19,26 @@ class PrecisionTest {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "pretrain", "--config", f.config.toString(), "--input", f.trainGlob(),
-                "--output-dir", out.toString(), "--steps", "60", "--batch-size", "16", "--lr",
-                "1e-3", "--warmup-steps", "0", "--log-every", "1", "--seed", "5", "--precision",
+                "pretrain",
+                "--config",
+                f.config.toString(),
+                "--input",
+                f.trainGlob(),
+                "--output-dir",
+                out.toString(),
+                "--steps",
+                "60",
+                "--batch-size",
+                "16",
+                "--lr",
+                "1e-3",
+                "--warmup-steps",
+                "0",
+                "--log-every",
+                "1",
+                "--seed",
+                "5",
+                "--precision",
                 precision));
     if (precision.equals("fp16")) {
       args.addAll(List.of("--loss-scale", "dynamic"));
@@ -38,7 +55,8 @@ class PrecisionTest {
     // Same weights and batch at step 1: only the matmuls' rounding differs.
     assertEquals(fp32[0], bf16[0], 0.02, "step-1 loss");
     double last = (bf16[57] + bf16[58] + bf16[59]) / 3;
-    assertTrue(last < bf16[0] - 0.5, "bf16 training must lower the loss: " + bf16[0] + " -> " + last);
+    assertTrue(
+        last < bf16[0] - 0.5, "bf16 training must lower the loss: " + bf16[0] + " -> " + last);
     assertEquals((fp32[57] + fp32[58] + fp32[59]) / 3, last, 0.15, "bf16 vs fp32 after 60 steps");
   }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import corebert.data.PretrainingSchema;
 import corebert.data.TfRecordReader;
 import corebert.train.MetricsLog;
+import corebert.train.RunDir;
 import corebert.util.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,15 +33,40 @@ class PretrainLearningTest {
     BrownFixture data = BrownFixture.get();
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", out.toString(), "--steps", "700", "--batch-size", "32",
-            "--lr", "1e-3", "--warmup-steps", "300", "--log-every", "50", "--save-every", "350"));
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "700",
+            "--batch-size",
+            "32",
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            "300",
+            "--log-every",
+            "50",
+            "--save-every",
+            "350"));
 
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     double firstLoss = ((Number) log.get(0).get("mlm_loss")).doubleValue();
     assertEquals(700L, ((Number) log.get(log.size() - 1).get("step")).longValue());
-    for (String key : List.of("step", "phase", "loss", "mlm_loss", "nsp_loss", "mlm_accuracy",
-        "lr", "examples_per_sec", "elapsed_sec")) {
+    for (String key :
+        List.of(
+            "step",
+            "phase",
+            "loss",
+            "mlm_loss",
+            "nsp_loss",
+            "mlm_accuracy",
+            "lr",
+            "examples_per_sec",
+            "elapsed_sec")) {
       assertTrue(log.get(0).containsKey(key), "metrics.jsonl lacks " + key);
     }
     try (Stream<Path> files = Files.list(out)) {
@@ -50,8 +76,13 @@ class PretrainLearningTest {
     Map<String, Object> eval =
         Json.parseObject(
             Cli.run(
-                    "evaluate", "--config", data.config.toString(), "--checkpoint", out.toString(),
-                    "--input", data.evalGlob())
+                    "evaluate",
+                    "--config",
+                    data.config.toString(),
+                    "--checkpoint",
+                    out.toString(),
+                    "--input",
+                    data.evalGlob())
                 .lastLine());
     double heldOutLoss = ((Number) eval.get("mlm_loss")).doubleValue();
     double heldOutAccuracy = ((Number) eval.get("mlm_accuracy")).doubleValue();
@@ -61,7 +92,9 @@ class PretrainLearningTest {
             + " vs %.3f for the most frequent token%n",
         firstLoss, heldOutLoss, heldOutAccuracy, majority);
     // ln(3000) = 8.0 at the start; the unigram distribution alone gives about 6.7.
-    assertTrue(heldOutLoss < firstLoss - 1.5, "held-out MLM loss " + heldOutLoss + " vs start " + firstLoss);
+    assertTrue(
+        heldOutLoss < firstLoss - 1.5,
+        "held-out MLM loss " + heldOutLoss + " vs start " + firstLoss);
     assertTrue(
         heldOutAccuracy > majority + 0.02,
         "held-out MLM accuracy " + heldOutAccuracy + " vs most-frequent-token " + majority);
@@ -70,7 +103,8 @@ class PretrainLearningTest {
   /** Held-out accuracy of always guessing the training data's most frequent masked token. */
   private static double majorityBaseline(BrownFixture data) throws IOException {
     Map<Long, Long> trainCounts = maskedLabelCounts(data.trainDir);
-    long top = trainCounts.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+    long top =
+        trainCounts.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
     Map<Long, Long> evalCounts = maskedLabelCounts(data.evalDir);
     long total = evalCounts.values().stream().mapToLong(Long::longValue).sum();
     return (double) evalCounts.getOrDefault(top, 0L) / total;

@@ -13,6 +13,7 @@ import corebert.model.BertModel.Variant;
 import corebert.train.CheckpointGraph;
 import corebert.train.Checkpoints;
 import corebert.train.MetricsLog;
+import corebert.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,10 +40,21 @@ class ReliabilityTest {
       Path out = tmp.resolve("run" + run);
       Cli.ok(
           Cli.run(
-              "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-              "--output-dir", out.toString(), "--steps", "12", "--log-every", "1", "--seed", "7"));
+              "pretrain",
+              "--config",
+              data.config.toString(),
+              "--input",
+              data.trainGlob(),
+              "--output-dir",
+              out.toString(),
+              "--steps",
+              "12",
+              "--log-every",
+              "1",
+              "--seed",
+              "7"));
       losses[run] =
-          MetricsLog.read(out.resolve(MetricsLog.FILE)).stream()
+          MetricsLog.read(out.resolve(RunDir.METRICS)).stream()
               .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
               .toArray();
     }
@@ -56,18 +68,32 @@ class ReliabilityTest {
     Path out = tmp.resolve("out");
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", data.trainGlob(),
-            "--output-dir", out.toString(), "--steps", "4", "--log-every", "1"));
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            data.trainGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "4",
+            "--log-every",
+            "1"));
     Path good = Checkpoints.latest(out).orElseThrow();
     byte[] goodIndex = Files.readAllBytes(Path.of(good + ".index"));
 
     // The same records with NaN prediction weights: every loss is NaN.
     Path poisoned = tmp.resolve("nan.tfrecord");
-    try (TfRecordReader in = new TfRecordReader(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
+    try (TfRecordReader in =
+            new TfRecordReader(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
         TfRecordWriter w = new TfRecordWriter(poisoned)) {
       for (int i = 0; i < 200; i++) {
         Example ex = Example.parseFrom(in.next());
-        int n = ex.getFeatures().getFeatureOrThrow(PretrainingSchema.MASKED_LM_WEIGHTS).getFloatList().getValueCount();
+        int n =
+            ex.getFeatures()
+                .getFeatureOrThrow(PretrainingSchema.MASKED_LM_WEIGHTS)
+                .getFloatList()
+                .getValueCount();
         FloatList.Builder nan = FloatList.newBuilder();
         for (int j = 0; j < n; j++) {
           nan.addValue(Float.NaN);
@@ -76,15 +102,26 @@ class ReliabilityTest {
             ex.toBuilder()
                 .setFeatures(
                     ex.getFeatures().toBuilder()
-                        .putFeature(PretrainingSchema.MASKED_LM_WEIGHTS, Feature.newBuilder().setFloatList(nan).build()))
+                        .putFeature(
+                            PretrainingSchema.MASKED_LM_WEIGHTS,
+                            Feature.newBuilder().setFloatList(nan).build()))
                 .build()
                 .toByteArray());
       }
     }
     Cli.Outcome o =
         Cli.run(
-            "pretrain", "--config", data.config.toString(), "--input", poisoned.toString(),
-            "--output-dir", out.toString(), "--steps", "10", "--max-bad-steps", "3");
+            "pretrain",
+            "--config",
+            data.config.toString(),
+            "--input",
+            poisoned.toString(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "10",
+            "--max-bad-steps",
+            "3");
     assertEquals(CoreBert.EXIT_RUNTIME, o.code(), o.err());
     assertTrue(o.err().contains("3 non-finite steps in a row at step 5"), o.err());
     assertTrue(o.err().contains("last good checkpoint: " + good), o.err());
@@ -95,24 +132,42 @@ class ReliabilityTest {
   /**
    * Kills a training process with SIGKILL three times (once while a checkpoint is being written)
    * and resumes it each time: the run still ends at its step count, every checkpoint left behind
-   * loads, metrics.jsonl has every step exactly once, and (dropout off, so the only state is in
-   * the checkpoint) its losses equal an uninterrupted run's, across epoch ends too: the resumed
-   * run continues at the same record.
+   * loads, metrics.jsonl has every step exactly once, and (dropout off, so the only state is in the
+   * checkpoint) its losses equal an uninterrupted run's, across epoch ends too: the resumed run
+   * continues at the same record.
    */
   @Test
   void survivesSigkillAnywhereIncludingDuringACheckpointWrite() throws Exception {
     BrownFixture data = BrownFixture.get();
     Path noDropout =
         data.configWith(
-            tmp, "no_dropout.json", "hidden_dropout_prob", "0.1", "0.0",
-            "attention_probs_dropout_prob", "0.1", "0.0");
+            tmp,
+            "no_dropout.json",
+            "hidden_dropout_prob",
+            "0.1",
+            "0.0",
+            "attention_probs_dropout_prob",
+            "0.1",
+            "0.0");
     Path out = tmp.resolve("crash");
     // 321 held-out records: 10 batches of 32 an epoch, so 60 steps cross five epoch ends.
     List<String> args =
         List.of(
-            "pretrain", "--config", noDropout.toString(), "--input",
-            data.evalDir.toAbsolutePath() + "/*.tfrecord", "--steps", "60", "--log-every", "1",
-            "--save-every", "3", "--keep-checkpoints", "50", "--shuffle-buffer", "64");
+            "pretrain",
+            "--config",
+            noDropout.toString(),
+            "--input",
+            data.evalDir.toAbsolutePath() + "/*.tfrecord",
+            "--steps",
+            "60",
+            "--log-every",
+            "1",
+            "--save-every",
+            "3",
+            "--keep-checkpoints",
+            "50",
+            "--shuffle-buffer",
+            "64");
     List<String> command = new ArrayList<>(args);
     command.addAll(List.of("--output-dir", out.toString()));
     Random random = new Random(3);
@@ -130,7 +185,7 @@ class ReliabilityTest {
     assertTrue(last.waitFor(5, TimeUnit.MINUTES));
     assertEquals(0, last.exitValue(), Files.readString(tmp.resolve("log-final.txt")));
 
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     List<Long> steps = new ArrayList<>();
     log.forEach(r -> steps.add(((Number) r.get("step")).longValue()));
     for (int i = 0; i < steps.size(); i++) {
@@ -164,15 +219,36 @@ class ReliabilityTest {
     BrownFixture data = BrownFixture.get();
     Path micro =
         data.configWith(
-            tmp, "micro.json", "hidden_size", "128", "16", "num_hidden_layers", "2", "1",
-            "intermediate_size", "512", "32");
+            tmp,
+            "micro.json",
+            "hidden_size",
+            "128",
+            "16",
+            "num_hidden_layers",
+            "2",
+            "1",
+            "intermediate_size",
+            "512",
+            "32");
     Path out = tmp.resolve("long");
     Cli.ok(
         Cli.run(
-            "pretrain", "--config", micro.toString(), "--input", data.evalGlob(), "--output-dir",
-            out.toString(), "--steps", "2000", "--batch-size", "4", "--log-every", "250",
-            "--save-every", "100000"));
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(MetricsLog.FILE));
+            "pretrain",
+            "--config",
+            micro.toString(),
+            "--input",
+            data.evalGlob(),
+            "--output-dir",
+            out.toString(),
+            "--steps",
+            "2000",
+            "--batch-size",
+            "4",
+            "--log-every",
+            "250",
+            "--save-every",
+            "100000"));
+    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     double early = rss(log, 500);
     double late = rss(log, 2000);
     System.err.printf("resident memory: %.1f MB at step 500, %.1f MB at step 2000%n", early, late);

@@ -90,8 +90,7 @@ class FullTokenizerTest {
   void controlAndInvalidCharactersAreRemoved() {
     FullTokenizer tokenizer = new FullTokenizer(testVocab(), true);
     assertEquals(
-        List.of("hello", "world"),
-        tokenizer.basicTokenize("he\u0000l\uFFFDlo\u0005 wor\u200Bld"));
+        List.of("hello", "world"), tokenizer.basicTokenize("he\u0000l\uFFFDlo\u0005 wor\u200Bld"));
     // No-break space (Zs) separates words; \u2028 too, as in Python's str.split().
     assertEquals(List.of("a", "b", "c"), tokenizer.basicTokenize("a\u00A0b\u2028c"));
   }

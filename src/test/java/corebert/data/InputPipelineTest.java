@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.PretrainingHeads;
+import corebert.model.VariableStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +36,7 @@ class InputPipelineTest {
   static final int SEQ = 8;
   static final int PRED = 3;
   static final int BATCH = 2;
+
   /** Records per shard: 7 in all, so eval ends with a partial batch of 1. */
   static final int[] SHARD_SIZES = {3, 2, 2};
 
@@ -42,7 +44,13 @@ class InputPipelineTest {
 
   /** One record as the pipeline returns it, padded. */
   record Row(
-      int[] ids, int[] mask, int[] segments, int[] positions, int[] labels, float[] weights, int nsp) {
+      int[] ids,
+      int[] mask,
+      int[] segments,
+      int[] positions,
+      int[] labels,
+      float[] weights,
+      int nsp) {
     /** The record's identity: the token after [CLS] is 10 + its index. */
     int key() {
       return ids[1] - 10;
@@ -170,19 +178,32 @@ class InputPipelineTest {
   @Test
   void evalBatchesFeedTheModelIncludingThePartialBatch() {
     List<Path> files = writeShards();
-    BertConfig cfg =
-        new BertConfig(100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02, Optional.empty());
+    BertConfig cfg = new BertConfig(100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02, Optional.empty());
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       InputPipeline.Pipeline p = InputPipeline.build(tf, files, BATCH, SEQ, PRED, false, 1);
       InputPipeline.Batch b = p.batch();
       BertModel.Outputs encoder =
           BertModel.build(
-              tf, cfg, BertModel.Variant.FULL, b.inputIds(), b.inputMask(), b.segmentIds(), 1);
+              tf,
+              cfg,
+              BertModel.Variant.FULL,
+              b.inputIds(),
+              b.inputMask(),
+              b.segmentIds(),
+              1,
+              VariableStore.create());
       PretrainingHeads.Losses losses =
           PretrainingHeads.build(
-              tf, cfg, encoder, b.maskedLmPositions(), b.maskedLmIds(), b.maskedLmWeights(),
-              b.nextSentenceLabels(), 1);
+              tf,
+              cfg,
+              encoder,
+              b.maskedLmPositions(),
+              b.maskedLmIds(),
+              b.maskedLmWeights(),
+              b.nextSentenceLabels(),
+              1,
+              VariableStore.create());
       try (Session session = new Session(graph)) {
         session.initialize();
         session.run(p.init());
@@ -238,7 +259,12 @@ class InputPipelineTest {
         if (training) {
           try (TInt64 seed = TInt64.scalarOf(42L);
               TInt64 skipped = TInt64.scalarOf(skip)) {
-            session.runner().feed(p.shuffleSeed(), seed).feed(p.skip(), skipped).addTarget(p.init()).run();
+            session
+                .runner()
+                .feed(p.shuffleSeed(), seed)
+                .feed(p.skip(), skipped)
+                .addTarget(p.init())
+                .run();
           }
         } else {
           session.run(p.init());

@@ -20,20 +20,13 @@ class InspectDataTest {
     Path text = TestCorpus.writeText(dir, "brown.txt");
     TestCorpus.writeVocab(dir);
     return PretrainingDataCreator.run(
-            new CreateDataConfig(
-                List.of(text),
-                dir.resolve("vocab.txt"),
-                out,
-                maxSeq,
-                7,
-                0.15,
-                1,
-                0.1,
-                2,
-                1,
-                1L,
-                false,
-                true))
+            CreateDataConfig.builder(List.of(text), dir.resolve("vocab.txt"), out)
+                .maxSeqLength(maxSeq)
+                .maxPredictionsPerSeq(7)
+                .dupeFactor(1)
+                .shards(2)
+                .seed(1)
+                .build())
         .files();
   }
 

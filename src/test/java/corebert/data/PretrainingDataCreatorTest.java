@@ -21,20 +21,14 @@ class PretrainingDataCreatorTest {
 
   private CreateDataConfig config(
       List<Path> inputs, Path out, int maxSeq, int dupe, int shards, int threads, boolean wwm) {
-    return new CreateDataConfig(
-        inputs,
-        dir.resolve("vocab.txt"),
-        out,
-        maxSeq,
-        20,
-        0.15,
-        dupe,
-        0.1,
-        shards,
-        threads,
-        42L,
-        wwm,
-        true);
+    return CreateDataConfig.builder(inputs, dir.resolve("vocab.txt"), out)
+        .maxSeqLength(maxSeq)
+        .dupeFactor(dupe)
+        .shards(shards)
+        .threads(threads)
+        .seed(42)
+        .wholeWordMask(wwm)
+        .build();
   }
 
   @Test

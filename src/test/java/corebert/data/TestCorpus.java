@@ -75,8 +75,7 @@ final class TestCorpus {
 
   /**
    * Writes a vocab.txt: the special tokens, every word seen at least twice, and every character
-   * both alone and as a {@code ##} piece, so rare words become several pieces and nothing is
-   * [UNK].
+   * both alone and as a {@code ##} piece, so rare words become several pieces and nothing is [UNK].
    */
   static Path writeVocab(Path dir) {
     Map<String, Integer> counts = new HashMap<>();

@@ -9,6 +9,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
+import corebert.model.VariableStore;
 import corebert.train.CheckpointGraph;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,9 @@ class SavedModelExportTest {
   private static final String TINY =
       "{\"vocab_size\": 50, \"hidden_size\": 32, \"num_hidden_layers\": 2,"
           + " \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 16}";
-  private static final int[][] IDS = {{2, 17, 33, 9, 3, 0}, {2, 5, 3, 41, 12, 3}, {2, 8, 3, 0, 0, 0}};
+  private static final int[][] IDS = {
+    {2, 17, 33, 9, 3, 0}, {2, 5, 3, 41, 12, 3}, {2, 8, 3, 0, 0, 0}
+  };
   private static final int[][] MASK = {{1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 1}, {1, 1, 1, 0, 0, 0}};
   private static final int[][] TYPES = {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 0, 0}};
 
@@ -45,7 +48,9 @@ class SavedModelExportTest {
     try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.FULL)) {
       checkpoint = g.save(dir.resolve("ckpt"), 5); // random, non-trivial weights
     }
-    Path vocab = Files.write(dir.resolve("vocab.txt"), List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"));
+    Path vocab =
+        Files.write(
+            dir.resolve("vocab.txt"), List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"));
     Path out = dir.resolve("saved");
     SavedModelExport.export(cfg, checkpoint, vocab, out);
 
@@ -59,8 +64,14 @@ class SavedModelExportTest {
       Ops tf = Ops.create(g);
       BertModel.Outputs o =
           BertModel.build(
-              tf, cfg.withoutDropout(), Variant.FULL, tf.constant(IDS), tf.constant(MASK),
-              tf.constant(TYPES), 0);
+              tf,
+              cfg.withoutDropout(),
+              Variant.FULL,
+              tf.constant(IDS),
+              tf.constant(MASK),
+              tf.constant(TYPES),
+              0,
+              VariableStore.create());
       try (Session s = new Session(g)) {
         s.initialize();
         s.restore(checkpoint.toString());
@@ -76,7 +87,8 @@ class SavedModelExportTest {
         TInt32 mask = TInt32.tensorOf(StdArrays.ndCopyOf(MASK));
         TInt32 types = TInt32.tensorOf(StdArrays.ndCopyOf(TYPES));
         Result r =
-            model.function("serving_default")
+            model
+                .function("serving_default")
                 .call(
                     Map.<String, Tensor>of(
                         Endpoints.SERVING_WORD_IDS, ids,
@@ -94,7 +106,8 @@ class SavedModelExportTest {
   @Test
   void aRelaxedCheckpointIsRefusedAndNothingIsLeft() throws Exception {
     BertConfig cfg =
-        BertConfig.fromJson(TINY.replace("}", ", \"relaxed\": {\"attention\": \"linear_elu\", \"ffn_rank\": 4}}"));
+        BertConfig.fromJson(
+            TINY.replace("}", ", \"relaxed\": {\"attention\": \"linear_elu\", \"ffn_rank\": 4}}"));
     Path checkpoint;
     try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.RELAXED)) {
       checkpoint = g.save(dir.resolve("relaxed"), 1);

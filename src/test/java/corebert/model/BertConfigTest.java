@@ -92,7 +92,17 @@ class BertConfigTest {
     assertEquals(plain, BertConfig.fromJson(plain.toJson()));
     BertConfig relaxed =
         new BertConfig(
-            100, 32, 2, 2, 64, "relu", 0.05, 0.0, 16, 2, 0.03,
+            100,
+            32,
+            2,
+            2,
+            64,
+            "relu",
+            0.05,
+            0.0,
+            16,
+            2,
+            0.03,
             Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
     assertEquals(relaxed, BertConfig.fromJson(relaxed.toJson()));
   }

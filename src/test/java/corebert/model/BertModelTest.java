@@ -1,6 +1,5 @@
 package corebert.model;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,12 +32,21 @@ class BertModelTest {
 
   static final BertConfig TINY =
       new BertConfig(
-          100, HIDDEN, 2, 2, 64, "gelu", 0.1, 0.1, 16, 2, 0.02,
+          100,
+          HIDDEN,
+          2,
+          2,
+          64,
+          "gelu",
+          0.1,
+          0.1,
+          16,
+          2,
+          0.02,
           Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
 
   /** TINY with the Q, K, V and O kernels factorised too (corebert's deeper relaxation). */
-  static final BertConfig TINY_DEEP =
-      TINY.withRelaxed(new BertConfig.Relaxed("linear_elu", 4, 3));
+  static final BertConfig TINY_DEEP = TINY.withRelaxed(new BertConfig.Relaxed("linear_elu", 4, 3));
 
   static final int[][] IDS = {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}};
   static final int[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}};
@@ -124,8 +132,12 @@ class BertModelTest {
     try (Graph graph = new Graph()) {
       Built b = build(graph, TINY_DEEP, BertModel.Variant.RELAXED);
       assertEquals(golden("bert_tiny_relaxed_attention_variables.txt"), variableNames(graph));
-      assertEquals(Shape.of(HIDDEN, 3), graph.operationOrThrow(
-          "bert/encoder/layer_1/attention/self/key/kernel_u").output(0).shape());
+      assertEquals(
+          Shape.of(HIDDEN, 3),
+          graph
+              .operationOrThrow("bert/encoder/layer_1/attention/self/key/kernel_u")
+              .output(0)
+              .shape());
       runAndCheckShapes(graph, b);
     }
   }
@@ -134,11 +146,17 @@ class BertModelTest {
   void fusedQkvGivesTheUnfusedOutputsForTheSameCheckpoint(@TempDir Path dir) {
     for (BertConfig cfg : List.of(TINY, TINY_DEEP)) {
       for (BertModel.Variant variant : BertModel.Variant.values()) {
-        String prefix = dir.resolve(variant + "-" + cfg.requireRelaxed().attentionRank()).toString();
+        String prefix =
+            dir.resolve(variant + "-" + cfg.requireRelaxed().attentionRank()).toString();
         float[][] unfused;
         float[][] fused;
         try (Graph graph = new Graph()) {
-          Built b = build(graph, cfg.withoutDropout(), variant, VariableStore.create(Precision.FP32, false));
+          Built b =
+              build(
+                  graph,
+                  cfg.withoutDropout(),
+                  variant,
+                  VariableStore.create(Precision.FP32, false));
           try (Session session = new Session(graph)) {
             session.initialize();
             session.save(prefix);
@@ -146,7 +164,9 @@ class BertModelTest {
           }
         }
         try (Graph graph = new Graph()) {
-          Built b = build(graph, cfg.withoutDropout(), variant, VariableStore.create(Precision.FP32, true));
+          Built b =
+              build(
+                  graph, cfg.withoutDropout(), variant, VariableStore.create(Precision.FP32, true));
           assertTrue(hasOpType(graph, "Split"), "the fused graph splits one Q/K/V product");
           try (Session session = new Session(graph)) {
             session.restore(prefix); // no initialize: every weight comes from the checkpoint
@@ -180,7 +200,8 @@ class BertModelTest {
         TInt32 segments = TInt32.tensorOf(StdArrays.ndCopyOf(SEGMENTS));
         TInt32 positions = TInt32.tensorOf(StdArrays.ndCopyOf(new int[][] {{1, 3, 0}, {2, 0, 0}}));
         TInt32 labels = TInt32.tensorOf(StdArrays.ndCopyOf(new int[][] {{11, 13, 0}, {22, 0, 0}}));
-        TFloat32 weights = TFloat32.tensorOf(StdArrays.ndCopyOf(new float[][] {{1, 1, 0}, {1, 0, 0}}));
+        TFloat32 weights =
+            TFloat32.tensorOf(StdArrays.ndCopyOf(new float[][] {{1, 1, 0}, {1, 0, 0}}));
         TInt32 nsp = TInt32.vectorOf(0, 1)) {
       session.initialize();
       try (Result r =

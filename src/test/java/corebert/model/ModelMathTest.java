@@ -13,9 +13,9 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The model's maths against values computed on the host in double precision, on tiny tensors:
- * both attention kernels with a padded key, the relaxed U·V dense layer, GELU and LayerNorm. A
- * changed sign, scale or mask in the graph code moves these outputs far past the tolerances.
+ * The model's maths against values computed on the host in double precision, on tiny tensors: both
+ * attention kernels with a padded key, the relaxed U·V dense layer, GELU and LayerNorm. A changed
+ * sign, scale or mask in the graph code moves these outputs far past the tolerances.
  */
 class ModelMathTest {
   private static final double TOL = 1e-5;
@@ -53,7 +53,8 @@ class ModelMathTest {
   void linearAttentionIgnoresThePaddedKey() {
     float[][] out =
         attention(
-            (tf, l) -> BertModel.linearAttention(tf, l, four(tf, Q), four(tf, K), four(tf, V), mask(tf)));
+            (tf, l) ->
+                BertModel.linearAttention(tf, l, four(tf, Q), four(tf, K), four(tf, V), mask(tf)));
     for (int i = 0; i < 3; i++) {
       double[] numerator = new double[2];
       double normaliser = 0;
@@ -65,7 +66,9 @@ class ModelMathTest {
       }
       for (int d = 0; d < 2; d++) {
         assertEquals(
-            numerator[d] / (normaliser + 1e-6), out[i][d], TOL,
+            numerator[d] / (normaliser + 1e-6),
+            out[i][d],
+            TOL,
             "linear attention at [" + i + "][" + d + "]");
       }
     }
@@ -81,12 +84,7 @@ class ModelMathTest {
       Operand<TFloat32> y = layers.dense(tf.withSubScope("d"), tf.constant(x), 3, 4, 0.5, 2);
       s.initialize();
       try (Result r =
-          s.runner()
-              .fetch(y)
-              .fetch("d/kernel_u")
-              .fetch("d/kernel_v")
-              .fetch("d/bias")
-              .run()) {
+          s.runner().fetch(y).fetch("d/kernel_u").fetch("d/kernel_v").fetch("d/bias").run()) {
         float[][] out = StdArrays.array2dCopyOf((TFloat32) r.get(0));
         float[][] u = StdArrays.array2dCopyOf((TFloat32) r.get(1));
         float[][] v = StdArrays.array2dCopyOf((TFloat32) r.get(2));
@@ -118,7 +116,8 @@ class ModelMathTest {
       try (Result r = s.runner().fetch(Layers.activation(tf, "gelu", tf.constant(x))).run()) {
         float[] y = StdArrays.array1dCopyOf((TFloat32) r.get(0));
         for (int i = 0; i < x.length; i++) {
-          assertEquals(0.5 * x[i] * (1 + erf(x[i] / Math.sqrt(2))), y[i], TOL, "gelu(" + x[i] + ")");
+          assertEquals(
+              0.5 * x[i] * (1 + erf(x[i] / Math.sqrt(2))), y[i], TOL, "gelu(" + x[i] + ")");
         }
       }
     }
@@ -153,8 +152,7 @@ class ModelMathTest {
   }
 
   /** Runs an attention kernel on [1, 1, 3, 2] inputs; returns its [3, 2] output. */
-  private static float[][] attention(
-      BiFunction<Ops, Layers, Operand<TFloat32>> kernel) {
+  private static float[][] attention(BiFunction<Ops, Layers, Operand<TFloat32>> kernel) {
     try (Graph g = new Graph();
         Session s = new Session(g)) {
       Ops tf = Ops.create(g);

@@ -45,10 +45,14 @@ class SurgeryTest {
       source.restore(relaxed.toString());
       String kernel = "bert/encoder/layer_1/intermediate/dense/kernel";
       String word = "bert/embeddings/word_embeddings";
-      try (Result f = full.read(java.util.List.of(kernel, kernel + "/adam_m", word + "/adam_v", "global_step"));
-          Result s = source.read(java.util.List.of(word + "/adam_v", kernel + "_u", kernel + "_v"))) {
+      try (Result f =
+              full.read(
+                  java.util.List.of(kernel, kernel + "/adam_m", word + "/adam_v", "global_step"));
+          Result s =
+              source.read(java.util.List.of(word + "/adam_v", kernel + "_u", kernel + "_v"))) {
         assertEquals(0f, maxAbs((TFloat32) f.get(1)), "rebuilt kernel's moments start at zero");
-        assertEquals(maxAbs((TFloat32) s.get(0)), maxAbs((TFloat32) f.get(2)), "moments carry over");
+        assertEquals(
+            maxAbs((TFloat32) s.get(0)), maxAbs((TFloat32) f.get(2)), "moments carry over");
         assertTrue(maxAbs((TFloat32) s.get(0)) > 0);
         assertEquals(42, ((TInt64) f.get(3)).getLong());
         assertProduct((TFloat32) s.get(1), (TFloat32) s.get(2), (TFloat32) f.get(0), 32, 4, 64);
@@ -59,7 +63,8 @@ class SurgeryTest {
   @Test
   void deeperRelaxationRebuildsTheAttentionKernelsExactlyToo() throws Exception {
     BertConfig cfg =
-        BertConfig.fromJson(TINY.replace("\"ffn_rank\": 4}", "\"ffn_rank\": 4, \"attention_rank\": 3}"));
+        BertConfig.fromJson(
+            TINY.replace("\"ffn_rank\": 4}", "\"ffn_rank\": 4, \"attention_rank\": 3}"));
     assertEquals(3, cfg.requireRelaxed().attentionRank());
     Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 7);
 
@@ -105,7 +110,8 @@ class SurgeryTest {
     BertConfig cfg = BertConfig.fromJson(TINY);
     Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 1);
     cfg.writeTo(dir.resolve("relaxed/bert_config.json"));
-    BertConfig wider = BertConfig.fromJson(TINY.replace("\"hidden_size\": 32", "\"hidden_size\": 48"));
+    BertConfig wider =
+        BertConfig.fromJson(TINY.replace("\"hidden_size\": 32", "\"hidden_size\": 48"));
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
@@ -122,7 +128,8 @@ class SurgeryTest {
             IllegalArgumentException.class,
             () -> Surgery.convert(deeper, relaxed, dir.resolve("out2")));
     assertTrue(e.getMessage().contains("not a relaxed checkpoint of this config"), e.getMessage());
-    assertFalse(Files.exists(dir.resolve("out2")) && Checkpoints.latest(dir.resolve("out2")).isPresent());
+    assertFalse(
+        Files.exists(dir.resolve("out2")) && Checkpoints.latest(dir.resolve("out2")).isPresent());
   }
 
   /** A relaxed checkpoint with random weights, random moments and the given step. */
@@ -139,7 +146,9 @@ class SurgeryTest {
         try (TFloat32 t = TFloat32.tensorOf(g.shape(name))) {
           float[] x = new float[(int) g.shape(name).size()];
           for (int i = 0; i < x.length; i++) {
-            x[i] = (float) (name.endsWith("adam_v") ? random.nextDouble() : random.nextGaussian() * 0.1);
+            x[i] =
+                (float)
+                    (name.endsWith("adam_v") ? random.nextDouble() : random.nextGaussian() * 0.1);
           }
           t.copyFrom(DataBuffers.of(x, true, false));
           g.write(name, t);

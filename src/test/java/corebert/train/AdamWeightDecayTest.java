@@ -33,6 +33,7 @@ class AdamWeightDecayTest {
   static final double[] B0 = {0.5, -1.0};
   static final double[] G0 = {1.5, 0.8};
   static final double LR = 0.1;
+
   /** Larger than BERT's 0.01 so that a wrongly decayed bias or gamma is far outside tolerance. */
   static final AdamWeightDecay.Settings ADAMW =
       new AdamWeightDecay.Settings(AdamWeightDecay.Rule.ADAMW, 0.1, 0.9, 0.999, 1e-6, 1.0, false);
@@ -56,14 +57,17 @@ class AdamWeightDecayTest {
     Ops bert = tf.withSubScope("bert");
     Ops dense = bert.withSubScope("dense");
     Ops layerNorm = bert.withSubScope("LayerNorm");
-    Variable<TFloat32> kernel = variable(tf, dense, "kernel", Shape.of(2, 2), tf.withInitScope().constant(toFloat(K0)));
-    Variable<TFloat32> bias = variable(tf, dense, "bias", Shape.of(2), tf.withInitScope().constant(toFloat(B0)));
-    Variable<TFloat32> gamma = variable(tf, layerNorm, "gamma", Shape.of(2), tf.withInitScope().constant(toFloat(G0)));
-    Variable<TInt64> step = tf.withInitScope().withName("global_step").variable(Shape.scalar(), TInt64.class);
-    tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+    Variable<TFloat32> kernel =
+        variable(tf, dense, "kernel", Shape.of(2, 2), tf.withInitScope().constant(toFloat(K0)));
+    Variable<TFloat32> bias =
+        variable(tf, dense, "bias", Shape.of(2), tf.withInitScope().constant(toFloat(B0)));
+    Variable<TFloat32> gamma =
+        variable(tf, layerNorm, "gamma", Shape.of(2), tf.withInitScope().constant(toFloat(G0)));
+    Variable<TInt64> step = PretrainingModel.globalStep(tf);
 
     Operand<TFloat32> y =
-        tf.math.add(tf.linalg.matMul(tf.constant(toFloat(X)), tf.identity(kernel)), tf.identity(bias));
+        tf.math.add(
+            tf.linalg.matMul(tf.constant(toFloat(X)), tf.identity(kernel)), tf.identity(bias));
     Operand<TFloat32> z = tf.math.mul(y, tf.identity(gamma));
     PlaceholderWithDefault<TFloat32> scale =
         tf.withName("loss_scale").placeholderWithDefault(tf.constant(1f), Shape.scalar());
@@ -151,8 +155,12 @@ class AdamWeightDecayTest {
       Built b = build(graph, ADAMW);
       assertEquals(
           List.of(
-              KERNEL + "/adam_m", KERNEL + "/adam_v", BIAS + "/adam_m", BIAS + "/adam_v",
-              GAMMA + "/adam_m", GAMMA + "/adam_v"),
+              KERNEL + "/adam_m",
+              KERNEL + "/adam_v",
+              BIAS + "/adam_m",
+              BIAS + "/adam_v",
+              GAMMA + "/adam_m",
+              GAMMA + "/adam_v"),
           b.update().slotNames());
       for (String slot : b.update().slotNames()) {
         GraphOperation op = graph.operationOrThrow(slot);
@@ -161,7 +169,8 @@ class AdamWeightDecayTest {
       try (Session session = new Session(graph)) {
         session.initialize();
         assertEquals(0L, globalStep(session, b));
-        try (Result r = session.runner().addTarget(b.update().trainOp()).fetch(b.update().applied()).run()) {
+        try (Result r =
+            session.runner().addTarget(b.update().trainOp()).fetch(b.update().applied()).run()) {
           assertTrue(((TBool) r.get(0)).getBoolean());
         }
         assertEquals(1L, globalStep(session, b));
@@ -175,8 +184,10 @@ class AdamWeightDecayTest {
         }
         // Bias and LayerNorm/gamma are not decayed: their step is exactly lr·m/(√v+ε) ...
         for (int i = 4; i < 8; i++) {
-          double adamOnly = (1 - ADAMW.beta1()) * g[i]
-              / (Math.sqrt((1 - ADAMW.beta2()) * g[i] * g[i]) + ADAMW.epsilon());
+          double adamOnly =
+              (1 - ADAMW.beta1())
+                  * g[i]
+                  / (Math.sqrt((1 - ADAMW.beta2()) * g[i] * g[i]) + ADAMW.epsilon());
           assertEquals(w0[i] - LR * adamOnly, w1[i], 1e-5, "undecayed element " + i);
           // ... and a decayed step would be off by lr·wd·w, far outside the tolerance.
           assertTrue(Math.abs(LR * ADAMW.weightDecay() * w0[i]) > 1e-3);

@@ -38,7 +38,10 @@ class CheckpointsTest {
       scope = scope.withSubScope(parts[i]);
     }
     Variable<TFloat32> var =
-        scope.withInitScope().withName(parts[parts.length - 1]).variable(Shape.of(2, 3), TFloat32.class);
+        scope
+            .withInitScope()
+            .withName(parts[parts.length - 1])
+            .variable(Shape.of(2, 3), TFloat32.class);
     tf.withInitScope().assign(var, tf.withInitScope().constant(initial));
     assertEquals(name, var.op().name());
     return var;

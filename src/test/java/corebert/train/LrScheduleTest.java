@@ -49,7 +49,9 @@ class LrScheduleTest {
   void graphScheduleAgreesWithHost() {
     long[] steps = {0, 4, 9, 10, 37, 50, 99, 100, 150};
     for (LrSchedule s :
-        new LrSchedule[] {SCHEDULE, new LrSchedule(3e-4, 500, 0, 40), new LrSchedule(2e-4, 1000, 4, 20)}) {
+        new LrSchedule[] {
+          SCHEDULE, new LrSchedule(3e-4, 500, 0, 40), new LrSchedule(2e-4, 1000, 4, 20)
+        }) {
       try (Graph graph = new Graph()) {
         Ops tf = Ops.create(graph);
         Placeholder<TInt64> step = tf.placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
@@ -76,7 +78,8 @@ class LrScheduleTest {
       try (Session session = new Session(graph);
           TFloat32 total = TFloat32.scalarOf(200f);
           Result r = session.runner().feed(LrSchedule.TOTAL_STEPS_FEED, total).fetch(lr).run()) {
-        assertEquals(new LrSchedule(1e-4, 0, 10, 200).at(50), ((TFloat32) r.get(0)).getFloat(), 1e-10);
+        assertEquals(
+            new LrSchedule(1e-4, 0, 10, 200).at(50), ((TFloat32) r.get(0)).getFloat(), 1e-10);
       }
     }
   }

@@ -3,10 +3,11 @@ package corebert.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel;
 import corebert.model.PretrainingHeads;
-import corebert.model.VariableNames;
+import corebert.model.VariableStore;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -16,7 +17,6 @@ import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TBool;
@@ -27,7 +27,17 @@ import org.tensorflow.types.TInt64;
 class TrainStepTest {
   static final BertConfig TINY =
       new BertConfig(
-          100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02,
+          100,
+          32,
+          2,
+          2,
+          64,
+          "gelu",
+          0,
+          0,
+          16,
+          2,
+          0.02,
           Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
 
   @Test
@@ -43,21 +53,17 @@ class TrainStepTest {
   private static void trainFewSteps(BertModel.Variant variant) {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      BertModel.Outputs encoder =
-          BertModel.build(
-              tf, TINY, variant,
+      InputPipeline.Batch batch =
+          new InputPipeline.Batch(
               tf.constant(new int[][] {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}}),
               tf.constant(new int[][] {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}}),
               tf.constant(new int[][] {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}}),
-              3);
-      PretrainingHeads.Losses losses =
-          PretrainingHeads.build(
-              tf, TINY, encoder,
               tf.constant(new int[][] {{1, 3, 0}, {2, 0, 0}}),
               tf.constant(new int[][] {{11, 13, 0}, {22, 0, 0}}),
               tf.constant(new float[][] {{1, 1, 0}, {1, 0, 0}}),
-              tf.constant(new int[] {0, 1}),
-              3);
+              tf.constant(new int[] {0, 1}));
+      PretrainingHeads.Losses losses =
+          PretrainingModel.build(tf, TINY, variant, batch, 3, VariableStore.create());
       List<Variable<TFloat32>> vars = new ArrayList<>();
       for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
         GraphOperation op = it.next();
@@ -65,12 +71,15 @@ class TrainStepTest {
           vars.add(new Variable<>(op));
         }
       }
-      Variable<TInt64> step =
-          tf.withInitScope().withName(VariableNames.GLOBAL_STEP).variable(Shape.scalar(), TInt64.class);
-      tf.withInitScope().assign(step, tf.withInitScope().constant(0L));
+      Variable<TInt64> step = PretrainingModel.globalStep(tf);
       AdamWeightDecay.Update update =
           AdamWeightDecay.build(
-              tf, graph, losses.total(), vars, tf.constant(1e-2f), step,
+              tf,
+              graph,
+              losses.total(),
+              vars,
+              tf.constant(1e-2f),
+              step,
               AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false));
       assertEquals(2 * vars.size(), update.slotNames().size());
       try (Session session = new Session(graph)) {
