@@ -24,9 +24,10 @@ import org.tensorflow.types.family.TType;
  * Parallelism#replicas()} slices, each slice gets its own copy of the model sharing one set of
  * variables ({@link VariableStore}), and their gradients are summed into one update.
  *
- * <p>Replicas of different towers sit on their own devices and run side by side. Replicas of one
- * tower are accumulation steps: each starts only after the previous one's gradients exist (a
- * control dependency), so only one micro-batch's activations are alive at a time.
+ * <p>Replicas of different towers sit on their own devices and run side by side, backward pass
+ * included ({@link TowerGradients}). Replicas of one tower are accumulation steps: each starts only
+ * after the previous one's gradients exist (a control dependency), so only one micro-batch's
+ * activations are alive at a time.
  *
  * <p>Exactness: replica r minimises mlm_loss_sum_r / W + nsp_loss_sum_r / B, where W is the masked
  * positions of the whole batch and B its size. The sum over replicas is then the single-replica
@@ -91,10 +92,16 @@ final class DataParallel {
       }
       Operand<TFloat32> nspShare = rt.math.mul(l.nspLoss(), replicaShare);
       Operand<TFloat32> objective = rt.math.add(rt.math.div(l.mlmLossSum(), predictions), nspShare);
+      Output<?> scaled = AdamWeightDecay.scaled(rt, objective, lossScale, settings).asOutput();
       Output<?>[] grads =
-          graph.addGradients(
-              AdamWeightDecay.scaled(rt, objective, lossScale, settings).asOutput(),
-              AdamWeightDecay.outputs(vars));
+          p.towers() > 1
+              ? TowerGradients.add(
+                  graph,
+                  "tower_gradients_" + r,
+                  p.device(r / p.accumulateSteps(), gpus).toString(),
+                  scaled,
+                  AdamWeightDecay.outputs(vars))
+              : graph.addGradients(scaled, AdamWeightDecay.outputs(vars));
       sum = r == 0 ? grads : add(tf, sum, grads);
       if ((r + 1) % p.accumulateSteps() != 0) {
         previousDone = allDone(tf, grads);

@@ -46,7 +46,7 @@ public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cl
     DeviceSpec.Builder d =
         DeviceSpec.newBuilder()
             .deviceType(gpus ? DeviceSpec.DeviceType.GPU : DeviceSpec.DeviceType.CPU)
-            .deviceIndex(gpus ? tower % numGpus : 0);
+            .deviceIndex(tower % numGpus);
     cluster.ifPresent(c -> d.job(Cluster.JOB).task(tower / numGpus));
     return d.build();
   }
