@@ -143,6 +143,14 @@ final class PretrainCommand implements Command {
                 + " trains, the others serve (default: TF_CONFIG if set, else one process)"));
     o.addOption(valued("job", "NAME", "this task's job in --cluster (only 'worker')"));
     o.addOption(
+        valued(
+            "input-shards",
+            "N",
+            "input pipelines, each reading its own share of the files (by record when there are"
+                + " fewer files) and feeding its share of every batch: one per task on --cluster,"
+                + " placed on that task; on one machine N reproduces an N-task cluster's data order"
+                + " (default: one per task)"));
+    o.addOption(
         flag(
             "allow-public-cluster",
             "let --cluster name workers outside loopback and private networks (TensorFlow's gRPC"
@@ -216,7 +224,8 @@ final class PretrainCommand implements Command {
               new Parallelism(
                   intValue(line, "num-gpus", 1, 1),
                   intValue(line, "accumulate-steps", 1, 1),
-                  cluster(line)))
+                  cluster(line),
+                  intValue(line, "input-shards", 0, 1)))
           .build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());

@@ -62,6 +62,37 @@ public final class InputPipeline {
    */
   public record DataShape(int maxSeqLength, int maxPredictions, long maxTokenId) {}
 
+  /**
+   * Shard {@code index} of {@code count} of the input, read by its own pipeline (on a cluster, on
+   * its own task). Sharding is by file when there are at least as many files as shards (shard i
+   * reads files i, i + count, ...), else by record.
+   */
+  public record Shard(int index, int count) {
+    public static final Shard ALL = new Shard(0, 1);
+
+    public Shard {
+      if (count < 1 || index < 0 || index >= count) {
+        throw new IllegalArgumentException("shard " + index + " of " + count);
+      }
+    }
+
+    boolean byFile(int files) {
+      return files >= count;
+    }
+
+    /** The files this shard reads: all of them when it shards by record. */
+    public List<Path> files(List<Path> all) {
+      if (!byFile(all.size())) {
+        return all;
+      }
+      List<Path> mine = new ArrayList<>();
+      for (int i = index; i < all.size(); i += count) {
+        mine.add(all.get(i));
+      }
+      return mine;
+    }
+  }
+
   private InputPipeline() {}
 
   /**
@@ -135,8 +166,10 @@ public final class InputPipeline {
 
   /**
    * @param files TFRecord shards in google-research/bert's schema
+   * @param batchSize records per batch of this pipeline
    * @param training one shuffled epoch per init; otherwise one ordered pass
    * @param shuffleBuffer records held for shuffling (training only)
+   * @param shard the part of {@code files} this pipeline reads (training only)
    */
   public static Pipeline build(
       Ops tf,
@@ -145,11 +178,14 @@ public final class InputPipeline {
       int maxSeqLength,
       int maxPredictions,
       boolean training,
-      int shuffleBuffer) {
+      int shuffleBuffer,
+      Shard shard) {
     if (files.isEmpty()) {
       throw new IllegalArgumentException("no input files");
     }
-    Ops in = tf.withSubScope("input");
+    boolean byRecord = shard.count() > 1 && !shard.byFile(files.size());
+    files = shard.files(files);
+    Ops in = tf.withSubScope(shard.count() == 1 ? "input" : "input_shard_" + shard.index());
     List<Class<? extends TType>> stringType = List.of(TString.class);
     List<Shape> scalar = List.of(Shape.scalar());
     Operand<TInt64> seed =
@@ -175,6 +211,15 @@ public final class InputPipeline {
               List.of(TInt64.class),
               scalar);
       records = in.data.directedInterleaveDataset(selector, shards, stringType, scalar);
+      if (byRecord) {
+        records =
+            in.data.shardDataset(
+                records,
+                in.constant((long) shard.count()),
+                in.constant((long) shard.index()),
+                stringType,
+                scalar);
+      }
       records =
           in.data.shuffleDataset(
               records,
@@ -212,6 +257,22 @@ public final class InputPipeline {
         (Operand<TString>)
             in.data.iteratorGetNext(iterator, stringType, List.of(batchShape)).components().get(0);
     return new Pipeline(parse(tf, serialized, maxSeqLength, maxPredictions), init, seed, skip);
+  }
+
+  /** The rows of {@code parts}, one after the other: [sum of B, ...]. */
+  public static Batch concat(Ops tf, List<Batch> parts) {
+    if (parts.size() == 1) {
+      return parts.get(0);
+    }
+    Operand<TInt32> rows = tf.constant(0);
+    return new Batch(
+        tf.concat(parts.stream().map(Batch::inputIds).toList(), rows),
+        tf.concat(parts.stream().map(Batch::inputMask).toList(), rows),
+        tf.concat(parts.stream().map(Batch::segmentIds).toList(), rows),
+        tf.concat(parts.stream().map(Batch::maskedLmPositions).toList(), rows),
+        tf.concat(parts.stream().map(Batch::maskedLmIds).toList(), rows),
+        tf.concat(parts.stream().map(Batch::maskedLmWeights).toList(), rows),
+        tf.concat(parts.stream().map(Batch::nextSentenceLabels).toList(), rows));
   }
 
   /**

@@ -51,7 +51,7 @@ final class DataParallel {
       Graph graph,
       BertConfig cfg,
       Variant variant,
-      InputPipeline.Batch whole,
+      List<InputPipeline.Batch> shards,
       int batchSize,
       long seed,
       Parallelism p,
@@ -64,7 +64,11 @@ final class DataParallel {
     }
     Ops all = tf.withSubScope("all_replicas");
     // 1e-5 keeps a batch without predictions finite, as in run_pretraining.py.
-    Operand<TFloat32> weightSum = all.sum(whole.maskedLmWeights(), all.constant(new int[] {0, 1}));
+    List<Operand<TFloat32>> shardWeights = new ArrayList<>();
+    for (InputPipeline.Batch shard : shards) {
+      shardWeights.add(all.sum(shard.maskedLmWeights(), all.constant(new int[] {0, 1})));
+    }
+    Operand<TFloat32> weightSum = all.math.addN(shardWeights);
     Operand<TFloat32> predictions = all.math.add(weightSum, all.constant(1e-5f));
     Operand<TFloat32> replicaShare = all.constant((float) b / batchSize);
 
@@ -83,7 +87,9 @@ final class DataParallel {
       if (r % p.accumulateSteps() != 0) {
         rt = rt.withControlDependencies(List.of(previousDone));
       }
-      InputPipeline.Batch x = slice(rt, whole, r * b, b);
+      // Replicas are spread evenly over the input shards: on a cluster, a task's over its own.
+      int perShard = p.replicas() / shards.size();
+      InputPipeline.Batch x = slice(rt, shards.get(r / perShard), (r % perShard) * b, b);
       VariableStore vs = r == 0 ? store : store.replay();
       PretrainingHeads.Losses l = PretrainingModel.build(rt, cfg, variant, x, seed, vs);
       if (r == 0) {

@@ -41,7 +41,7 @@ public final class Evaluator {
                 .fetch(g.losses.mlmCorrectSum())
                 .fetch(g.losses.mlmWeightSum())
                 .fetch(g.losses.nspCorrectSum())
-                .fetch(g.input.batch().nextSentenceLabels())
+                .fetch(g.inputs.get(0).batch().nextSentenceLabels())
                 .run()) {
           lossSum += ((TFloat32) r.get(0)).getFloat();
           correctSum += ((TFloat32) r.get(1)).getFloat();

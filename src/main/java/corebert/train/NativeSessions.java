@@ -74,15 +74,19 @@ public final class NativeSessions {
     return gpus;
   }
 
-  private static TF_Session newSession(Graph graph, String target, ConfigProto config) {
-    TF_Graph g;
+  /** The graph's C handle, which TF Java keeps private: remote sessions and imports need it. */
+  static TF_Graph graphHandle(Graph graph) {
     try {
       Field f = Graph.class.getDeclaredField("nativeHandle");
       f.setAccessible(true);
-      g = (TF_Graph) f.get(graph);
+      return (TF_Graph) f.get(graph);
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("this TensorFlow Java hides its graph handle", e);
     }
+  }
+
+  private static TF_Session newSession(Graph graph, String target, ConfigProto config) {
+    TF_Graph g = graphHandle(graph);
     // Called inside the caller's PointerScope, which frees the options and the status.
     TF_Status status = TF_Status.newStatus();
     TF_SessionOptions opts = TF_SessionOptions.newSessionOptions();

@@ -15,9 +15,18 @@ import org.tensorflow.DeviceSpec;
  *     the CPU where there is no GPU)
  * @param accumulateSteps sequential micro-batches per tower and update
  * @param cluster the workers when training spans several machines; each runs {@code numGpus} towers
+ * @param inputShards input pipelines, each reading its own part of the files and feeding its share
+ *     of the replicas: on a cluster one per task, placed on that task; on one machine 1, or more to
+ *     reproduce a cluster's data order (0: one per task)
  */
-public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cluster) {
-  public static final Parallelism SINGLE = new Parallelism(1, 1, Optional.empty());
+public record Parallelism(
+    int numGpus, int accumulateSteps, Optional<Cluster> cluster, int inputShards) {
+  public static final Parallelism SINGLE = new Parallelism(1, 1, Optional.empty(), 1);
+
+  /** One input pipeline per task. */
+  public Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cluster) {
+    this(numGpus, accumulateSteps, cluster, 0);
+  }
 
   public Parallelism {
     if (numGpus < 1) {
@@ -26,6 +35,40 @@ public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cl
     if (accumulateSteps < 1) {
       throw new IllegalArgumentException("--accumulate-steps must be >= 1, got " + accumulateSteps);
     }
+    int tasks = cluster.map(c -> c.workers().size()).orElse(1);
+    if (inputShards == 0) {
+      inputShards = tasks;
+    }
+    if (cluster.isPresent() && inputShards != tasks) {
+      throw new IllegalArgumentException(
+          "on a cluster each of the "
+              + tasks
+              + " tasks reads its own input shard; got --input-shards "
+              + inputShards);
+    }
+    int replicas = numGpus * tasks * accumulateSteps;
+    if (inputShards < 1 || (replicas > 1 && replicas % inputShards != 0)) {
+      throw new IllegalArgumentException(
+          "--input-shards "
+              + inputShards
+              + " must be >= 1 and divide the "
+              + replicas
+              + " replicas");
+    }
+  }
+
+  /**
+   * Where input shard {@code s} runs: on its own task in a cluster (its CPU), else locally (empty).
+   */
+  Optional<DeviceSpec> inputDevice(int s) {
+    return cluster.map(
+        c ->
+            DeviceSpec.newBuilder()
+                .job(Cluster.JOB)
+                .task(s)
+                .deviceType(DeviceSpec.DeviceType.CPU)
+                .deviceIndex(0)
+                .build());
   }
 
   /** Towers in the whole run. */
@@ -63,6 +106,10 @@ public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cl
               + accumulateSteps
               + " accumulation step(s)");
     }
+    if (globalBatch % inputShards != 0) {
+      throw new IllegalArgumentException(
+          "--batch-size " + globalBatch + " does not split into " + inputShards + " input shards");
+    }
     return globalBatch / replicas();
   }
 
@@ -71,6 +118,7 @@ public record Parallelism(int numGpus, int accumulateSteps, Optional<Cluster> cl
     m.put("num_gpus", numGpus);
     m.put("accumulate_steps", accumulateSteps);
     m.put("cluster", cluster.map(Cluster::toJson).orElse(null));
+    m.put("input_shards", inputShards);
     return m;
   }
 }

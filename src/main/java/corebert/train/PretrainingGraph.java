@@ -8,6 +8,7 @@ import corebert.model.Precision;
 import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -54,7 +55,10 @@ public final class PretrainingGraph implements AutoCloseable {
 
   final Graph graph;
   final Session session;
-  final InputPipeline.Pipeline input;
+
+  /** One input pipeline, or one per input shard ({@link Parallelism#inputShards()}). */
+  final List<InputPipeline.Pipeline> inputs;
+
   final PretrainingHeads.Losses losses;
 
   /** Model variables (no optimizer slots, no step), in creation order. */
@@ -69,13 +73,13 @@ public final class PretrainingGraph implements AutoCloseable {
   private PretrainingGraph(
       Graph graph,
       Session session,
-      InputPipeline.Pipeline input,
+      List<InputPipeline.Pipeline> inputs,
       Model model,
       Optional<Training> training,
       ModelRestore initFromCheckpoint) {
     this.graph = graph;
     this.session = session;
-    this.input = input;
+    this.inputs = inputs;
     this.losses = model.losses();
     this.modelVariables = model.vars();
     this.training = training;
@@ -111,24 +115,46 @@ public final class PretrainingGraph implements AutoCloseable {
     Graph graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
-      InputPipeline.Pipeline input =
-          InputPipeline.build(
-              tf,
-              inputs,
-              batchSize,
-              shape.maxSeqLength(),
-              shape.maxPredictions(),
-              training.isPresent(),
-              training.map(TrainConfig::shuffleBuffer).orElse(1));
-      Model model = model(tf, graph, cfg, variant, input.batch(), batchSize, training);
+      List<InputPipeline.Pipeline> pipelines =
+          inputPipelines(tf, inputs, batchSize, shape, training);
+      List<InputPipeline.Batch> batches =
+          pipelines.stream().map(InputPipeline.Pipeline::batch).toList();
+      Model model = model(tf, graph, cfg, variant, batches, batchSize, training);
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
       Optional<Training> train = training.map(tc -> training(tf, graph, tc, model));
       Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
-      return new PretrainingGraph(graph, session, input, model, train, initFromCheckpoint);
+      return new PretrainingGraph(graph, session, pipelines, model, train, initFromCheckpoint);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
+  }
+
+  /**
+   * One input pipeline, or one per input shard, each with its share of the batch (on a cluster on
+   * its own task, so that every worker reads its own files).
+   */
+  private static List<InputPipeline.Pipeline> inputPipelines(
+      Ops tf,
+      List<Path> files,
+      int batchSize,
+      InputPipeline.DataShape shape,
+      Optional<TrainConfig> training) {
+    Parallelism p = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
+    List<InputPipeline.Pipeline> pipelines = new ArrayList<>();
+    for (int s = 0; s < p.inputShards(); s++) {
+      pipelines.add(
+          InputPipeline.build(
+              p.inputDevice(s).map(tf::withDevice).orElse(tf),
+              files,
+              batchSize / p.inputShards(),
+              shape.maxSeqLength(),
+              shape.maxPredictions(),
+              training.isPresent(),
+              training.map(TrainConfig::shuffleBuffer).orElse(1),
+              new InputPipeline.Shard(s, p.inputShards())));
+    }
+    return pipelines;
   }
 
   /** The data must fit the config: its sequence length and its token ids. */
@@ -156,7 +182,7 @@ public final class PretrainingGraph implements AutoCloseable {
       Graph graph,
       BertConfig cfg,
       Variant variant,
-      InputPipeline.Batch batch,
+      List<InputPipeline.Batch> batches,
       int batchSize,
       Optional<TrainConfig> training) {
     long seed = training.map(TrainConfig::seed).orElse(0L);
@@ -164,7 +190,8 @@ public final class PretrainingGraph implements AutoCloseable {
     if (parallel.replicas() == 1) {
       VariableStore store =
           VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
-      PretrainingHeads.Losses losses = PretrainingModel.build(tf, cfg, variant, batch, seed, store);
+      PretrainingHeads.Losses losses =
+          PretrainingModel.build(tf, cfg, variant, InputPipeline.concat(tf, batches), seed, store);
       return new Model(losses, ModelRestore.variablesSoFar(graph), Optional.empty());
     }
     TrainConfig tc = training.orElseThrow();
@@ -174,7 +201,7 @@ public final class PretrainingGraph implements AutoCloseable {
             graph,
             cfg,
             variant,
-            batch,
+            batches,
             batchSize,
             seed,
             parallel,
@@ -250,18 +277,18 @@ public final class PretrainingGraph implements AutoCloseable {
   }
 
   /**
-   * (Re)starts the input iterator: training passes the epoch's shuffle seed and the records of that
-   * epoch already consumed, so a resumed run continues at the same record.
+   * (Re)starts the input iterators: training passes the epoch's shuffle seed and the records of
+   * that epoch already consumed, so a resumed run continues at the same record. Every step takes
+   * the same share of the batch from each input shard, so each skips its share of those records.
    */
   public void startInput(long shuffleSeed, long skipRecords) {
     try (TInt64 seed = TInt64.scalarOf(shuffleSeed);
-        TInt64 skip = TInt64.scalarOf(skipRecords)) {
-      session
-          .runner()
-          .feed(input.shuffleSeed(), seed)
-          .feed(input.skip(), skip)
-          .addTarget(input.init())
-          .run();
+        TInt64 skip = TInt64.scalarOf(skipRecords / inputs.size())) {
+      Session.Runner runner = session.runner();
+      for (InputPipeline.Pipeline input : inputs) {
+        runner.feed(input.shuffleSeed(), seed).feed(input.skip(), skip).addTarget(input.init());
+      }
+      runner.run();
     }
   }
 

@@ -1,6 +1,5 @@
 package corebert.train;
 
-import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -9,7 +8,6 @@ import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Output;
 import org.tensorflow.internal.c_api.TF_Buffer;
-import org.tensorflow.internal.c_api.TF_Graph;
 import org.tensorflow.internal.c_api.TF_ImportGraphDefOptions;
 import org.tensorflow.internal.c_api.TF_ImportGraphDefResults;
 import org.tensorflow.internal.c_api.TF_Output;
@@ -111,24 +109,13 @@ final class TowerGradients {
       }
       TF_ImportGraphDefResults results =
           tensorflow.TF_GraphImportGraphDefWithResults(
-              nativeHandle(graph), buffer, options, status);
+              NativeSessions.graphHandle(graph), buffer, options, status);
       status.throwExceptionIfNotOK();
       tensorflow.TF_DeleteImportGraphDefResults(results);
     } finally {
       buffer.delete();
       status.delete();
       options.delete();
-    }
-  }
-
-  /** TF Java keeps the graph's C handle private; the import needs it. */
-  private static TF_Graph nativeHandle(Graph graph) {
-    try {
-      Field f = Graph.class.getDeclaredField("nativeHandle");
-      f.setAccessible(true);
-      return (TF_Graph) f.get(graph);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this TensorFlow Java has no Graph.nativeHandle", e);
     }
   }
 }

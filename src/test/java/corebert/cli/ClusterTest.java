@@ -83,7 +83,9 @@ class ClusterTest {
   @Test
   void twoWorkersMatchOneProcessAtTheSameGlobalBatch() throws Exception {
     Path cfg = DataParallelTest.noDropout(dir);
-    double[] single = DataParallelTest.train(dir.resolve("single"), cfg);
+    // Each worker reads its own half of the files; one process reading the same two shards
+    // (--input-shards 2) sees the same global batches.
+    double[] single = DataParallelTest.train(dir.resolve("single"), cfg, "--input-shards", "2");
     Path out = dir.resolve("cluster");
     int code = runCluster(cfg, out, DataParallelTest.STEPS, cluster(), "match");
     assertEquals(0, code, Files.readString(dir.resolve("match-task0.log")));

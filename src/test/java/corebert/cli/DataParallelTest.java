@@ -87,6 +87,16 @@ class DataParallelTest {
   }
 
   @Test
+  void towersFedByTheirOwnInputShardsMatchOneReplicaReadingBoth() throws Exception {
+    Path cfg = noDropout(dir);
+    double[] shards = train(dir.resolve("shards"), cfg, "--input-shards", "2");
+    assertSameLosses(
+        shards,
+        train(dir.resolve("towers"), cfg, "--num-gpus", "2", "--input-shards", "2"),
+        "2 towers, each on its own input shard");
+  }
+
+  @Test
   void batchThatDoesNotSplitIsAUsageError() throws Exception {
     BrownFixture f = BrownFixture.get();
     Cli.Outcome o =

@@ -181,7 +181,8 @@ class InputPipelineTest {
     BertConfig cfg = new BertConfig(100, 32, 2, 2, 64, "gelu", 0, 0, 16, 2, 0.02, Optional.empty());
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      InputPipeline.Pipeline p = InputPipeline.build(tf, files, BATCH, SEQ, PRED, false, 1);
+      InputPipeline.Pipeline p =
+          InputPipeline.build(tf, files, BATCH, SEQ, PRED, false, 1, InputPipeline.Shard.ALL);
       InputPipeline.Batch b = p.batch();
       BertModel.Outputs encoder =
           BertModel.build(
@@ -253,7 +254,8 @@ class InputPipelineTest {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       InputPipeline.Pipeline p =
-          InputPipeline.build(tf, files, BATCH, SEQ, PRED, training, shuffleBuffer);
+          InputPipeline.build(
+              tf, files, BATCH, SEQ, PRED, training, shuffleBuffer, InputPipeline.Shard.ALL);
       InputPipeline.Batch b = p.batch();
       try (Session session = new Session(graph)) {
         if (training) {

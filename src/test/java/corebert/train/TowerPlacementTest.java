@@ -81,7 +81,7 @@ class TowerPlacementTest {
               g,
               TrainStepTest.TINY,
               Variant.FULL,
-              batch(tf),
+              List.of(batch(tf)),
               2,
               SEED,
               new Parallelism(2, 1, Optional.empty()),
