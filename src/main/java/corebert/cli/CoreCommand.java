@@ -9,6 +9,8 @@ import corebert.train.TrainConfig;
 import corebert.util.Json;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -79,7 +81,7 @@ final class CoreCommand implements Command {
   }
 
   @Override
-  public int run(CommandLine line) {
+  public int run(CommandLine line) throws InterruptedException {
     BertConfig cfg = PretrainCommand.relaxedConfig(line);
     boolean budget = line.hasOption("time-budget");
     long n1 = longValue(line, "relaxed-steps", 0, 1);
@@ -92,24 +94,20 @@ final class CoreCommand implements Command {
       throw new UsageException("--init-checkpoint is not used by core; run pretrain for that");
     }
     TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, "relaxed-steps");
-    if (tc.parallel().cluster().isPresent()) {
-      throw new UsageException(
-          "core runs on one machine (--num-gpus, --accumulate-steps); on a cluster run its steps"
-              + " with pretrain --model relaxed, convert, pretrain --init-checkpoint");
-    }
     PretrainCommand.requireSeqLength(line, tc);
     double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
     long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
     double relaxedLr = doubleValue(line, "relaxed-lr", tc.learningRate(), 1e-9, 0.999);
     double fullLr = doubleValue(line, "full-lr", DEFAULT_FULL_LR, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
-    var summary =
-        CorePipeline.run(
-            cfg,
-            tc,
-            new CorePipeline.Plan(
-                n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval));
-    System.out.println(Json.write(summary));
+    CorePipeline.Plan plan =
+        new CorePipeline.Plan(
+            n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval);
+    // On a cluster both phases train there; surgery and the evaluations run on the chief while
+    // the other tasks keep serving.
+    Optional<Map<String, Object>> summary =
+        PretrainCommand.asChief(tc, () -> CorePipeline.run(cfg, tc, plan));
+    summary.ifPresent(s -> System.out.println(Json.write(s)));
     return 0;
   }
 }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
@@ -262,6 +263,24 @@ final class PretrainCommand implements Command {
     }
   }
 
+  /**
+   * Runs {@code train} here, or on a cluster as its chief, with this task's server up until it
+   * returns. Any other task serves the chief until it is gone, prints that it served, and returns
+   * empty.
+   */
+  static <R> Optional<R> asChief(TrainConfig tc, Supplier<R> train) throws InterruptedException {
+    Optional<Cluster> cluster = tc.parallel().cluster();
+    if (cluster.isPresent() && !cluster.get().isChief()) {
+      cluster.get().serveUntilChiefGone();
+      System.out.println(Json.write(Map.of("task", cluster.get().task(), "served", true)));
+      return Optional.empty();
+    }
+    Optional<Server> server = cluster.map(Cluster::start);
+    R result = train.get();
+    Reference.reachabilityFence(server); // the chief's master serves until training ends
+    return Optional.of(result);
+  }
+
   /** Checks {@code --max-seq-length}, when given, against every input file. */
   static void requireSeqLength(CommandLine line, TrainConfig tc) {
     if (!line.hasOption("max-seq-length")) {
@@ -316,16 +335,12 @@ final class PretrainCommand implements Command {
     Variant variant = variant(line);
     BertConfig cfg = variant == Variant.RELAXED ? relaxedConfig(line) : config(line);
     TrainConfig tc = trainConfig(line, variant, "steps");
-    Optional<Cluster> cluster = tc.parallel().cluster();
-    if (cluster.isPresent() && !cluster.get().isChief()) {
-      cluster.get().serveUntilChiefGone();
-      System.out.println(Json.write(Map.of("task", cluster.get().task(), "served", true)));
+    requireSeqLength(line, tc);
+    Optional<Trainer.Outcome> trained = asChief(tc, () -> Trainer.train(cfg, tc));
+    if (trained.isEmpty()) {
       return 0;
     }
-    requireSeqLength(line, tc);
-    Optional<Server> server = cluster.map(Cluster::start);
-    Trainer.Outcome outcome = Trainer.train(cfg, tc);
-    Reference.reachabilityFence(server); // the chief's master serves until training ends
+    Trainer.Outcome outcome = trained.get();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("step", outcome.step());
     out.put("loss", outcome.loss());

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,13 +67,16 @@ class ClusterTest {
             "20"));
   }
 
-  /** Runs task 1 and task 0 as processes; returns task 0's exit code. */
+  /** Runs pretrain's task 1 and task 0 as processes; returns task 0's exit code. */
   private int runCluster(Path config, Path out, int steps, String cluster, String tag)
       throws Exception {
-    Process worker =
-        Cli.start(dir.resolve(tag + "-task1.log"), pretrain(config, out, steps, cluster, 1));
-    Process chief =
-        Cli.start(dir.resolve(tag + "-task0.log"), pretrain(config, out, steps, cluster, 0));
+    return runCluster(task -> pretrain(config, out, steps, cluster, task), tag);
+  }
+
+  /** Runs task 1 and task 0 of a command as processes; returns task 0's exit code. */
+  private int runCluster(IntFunction<List<String>> argsOfTask, String tag) throws Exception {
+    Process worker = Cli.start(dir.resolve(tag + "-task1.log"), argsOfTask.apply(1));
+    Process chief = Cli.start(dir.resolve(tag + "-task0.log"), argsOfTask.apply(0));
     assertTrue(chief.waitFor(5, TimeUnit.MINUTES), "the chief did not finish");
     // The worker notices that the chief is gone and exits by itself.
     assertTrue(worker.waitFor(1, TimeUnit.MINUTES), "task 1 did not stop after the chief");
@@ -91,6 +95,71 @@ class ClusterTest {
     assertEquals(0, code, Files.readString(dir.resolve("match-task0.log")));
     assertTrue(Files.readString(dir.resolve("match-task0.log")).contains("2 tower(s)"));
     DataParallelTest.assertSameLosses(single, Cli.losses(out), "2 workers");
+  }
+
+  /** CoRe on bert-tiny without dropout: 2 relaxed steps, surgery, 2 full steps of batch 8. */
+  private static List<String> core(Path config, Path out, String... extra) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "core",
+                "--config",
+                config.toString(),
+                "--input",
+                BrownFixture.get().trainGlob(),
+                "--output-dir",
+                out.toString(),
+                "--relaxed-steps",
+                "2",
+                "--full-steps",
+                "2",
+                "--full-warmup-steps",
+                "0",
+                "--batch-size",
+                "8",
+                "--lr",
+                "1e-3",
+                "--warmup-steps",
+                "0",
+                "--log-every",
+                "1",
+                "--seed",
+                "7"));
+    args.addAll(List.of(extra));
+    return args;
+  }
+
+  @Test
+  void coreOnTwoWorkersMatchesOneProcessThroughBothPhases() throws Exception {
+    Path cfg = DataParallelTest.noDropout(dir);
+    Cli.ok(Cli.run(core(cfg, dir.resolve("single"), "--input-shards", "2").toArray(String[]::new)));
+    double[] single = Cli.losses(dir.resolve("single"));
+    assertEquals(4, single.length, "2 relaxed + 2 full steps logged");
+    Path out = dir.resolve("cluster");
+    String spec = cluster();
+    int code =
+        runCluster(
+            task ->
+                core(
+                    cfg,
+                    out,
+                    "--cluster",
+                    spec,
+                    "--task",
+                    String.valueOf(task),
+                    "--worker-timeout",
+                    "20"),
+            "core");
+    String log = Files.readString(dir.resolve("core-task0.log"));
+    assertEquals(0, code, log);
+    assertTrue(log.contains("CoRe surgery: relaxed -> full at step 2"), log);
+    assertTrue(log.contains("2 tower(s)"), "both phases replicate over the two workers: " + log);
+    double[] cluster = Cli.losses(out);
+    assertEquals(single.length, cluster.length, "steps logged");
+    for (int i = 0; i < single.length; i++) {
+      assertEquals(single[i], cluster[i], 2e-4, "step " + (i + 1));
+    }
+    assertTrue(Files.exists(out.resolve("full").resolve("surgery.json")));
   }
 
   @Test
