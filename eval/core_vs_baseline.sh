@@ -14,23 +14,10 @@ budget=${1:-600}
 model=${2:-bert-mini}
 seq=${3:-128}
 shift $(( $# < 3 ? $# : 3 ))
-work=work/cmp
-mkdir -p "$work"
-tfrecords-tools/fetch_brown.sh data/brown >&2
+read -r config data < <(eval/prepare_brown.sh "$model" "$seq")
 tfrecords-tools/fetch_spam.sh data/spam >&2
 tfrecords-tools/fetch_genre.sh data/genre >&2
-[[ -f $work/vocab.txt ]] || bin/corebert vocab --input data/brown/brown-train.txt --output "$work/vocab.txt" --size 8000 >&2
-size=$(wc -l < "$work/vocab.txt")
-data=$work/seq$seq
-[[ $seq == 128 ]] && data=$work   # the layout of earlier runs
-predictions=$(( seq * 20 / 128 ))  # 15% masking, as create_pretraining_data.py's defaults
-[[ -d $data/train ]] || bin/corebert create-data --input data/brown/brown-train.txt --vocab "$work/vocab.txt" \
-  --output "$data/train" --max-seq-length "$seq" --max-predictions "$predictions" --dupe-factor 2 --shards 4 >&2
-[[ -d $data/eval ]] || bin/corebert create-data --input data/brown/brown-eval.txt --vocab "$work/vocab.txt" \
-  --output "$data/eval" --max-seq-length "$seq" --max-predictions "$predictions" --dupe-factor 1 --shards 1 >&2
-config=$work/$model-v$size.json
-sed "s/\"vocab_size\": 30522/\"vocab_size\": $size/" "graphs/$model.json" > "$config"
 bin/corebert bench core-vs-baseline --config "$config" --input "$data/train/*.tfrecord" \
-  --eval-input "$data/eval/*.tfrecord" --time-budget "$budget" --vocab "$work/vocab.txt" \
+  --eval-input "$data/eval/*.tfrecord" --time-budget "$budget" --vocab work/cmp/vocab.txt \
   --finetune-data data/spam --finetune-data data/genre --work-dir "work/bench-$model-$seq" \
   --output "${OUT:-eval/core-vs-baseline-$model-$seq}" "$@"

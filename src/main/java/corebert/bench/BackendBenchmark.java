@@ -54,7 +54,7 @@ public final class BackendBenchmark {
         args.add("--xla");
       }
       Path log = work.resolve("backend-" + i + ".log");
-      ChildJvm.lastLine(ChildJvm.start(main, List.of(), b.env(), args, log), log);
+      ChildJvm.lastLine(ChildJvm.start(main, List.of(), List.of(), b.env(), args, log), log);
       Map<String, Object> child =
           Json.parseObject(Files.readString(Path.of(childPrefix + ".json")));
       Map<String, Object> m = new LinkedHashMap<>();

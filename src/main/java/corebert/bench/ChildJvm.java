@@ -17,17 +17,19 @@ final class ChildJvm {
 
   /**
    * @param main corebert's main class
+   * @param launcher a command the JVM runs under (e.g. taskset -c 0), or empty
    * @param jvmOptions e.g. -Xmx1024m
    * @param env variables to set; a null value removes one
    */
   static Process start(
       Class<?> main,
+      List<String> launcher,
       List<String> jvmOptions,
       Map<String, String> env,
       List<String> args,
       Path stderr)
       throws IOException {
-    List<String> cmd = new ArrayList<>();
+    List<String> cmd = new ArrayList<>(launcher);
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));

@@ -119,7 +119,9 @@ public final class DataBenchmark {
             "1");
     Path log = s.workDir().resolve("create-data.log");
     long start = System.nanoTime();
-    Process p = ChildJvm.start(s.main(), List.of("-Xmx" + s.heapMb() + "m"), Map.of(), args, log);
+    Process p =
+        ChildJvm.start(
+            s.main(), List.of(), List.of("-Xmx" + s.heapMb() + "m"), Map.of(), args, log);
     Path status = Path.of("/proc/" + p.pid() + "/status");
     long peakKb = 0;
     while (p.isAlive()) {

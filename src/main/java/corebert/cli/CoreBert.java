@@ -40,6 +40,7 @@ public final class CoreBert {
           new BenchStepCommand(),
           new BenchCoreCommand(),
           new BenchDataCommand(),
+          new BenchScaleCommand(),
           new InfoCommand(),
           new QuickstartCommand());
 

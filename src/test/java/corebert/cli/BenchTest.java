@@ -203,6 +203,41 @@ class BenchTest {
     assertPng(Path.of(prefix + ".png"));
   }
 
+  @Test
+  void scaleRunsOneAndTwoLoopbackWorkersAndMeasuresTheirTraffic() throws Exception {
+    BrownFixture f = BrownFixture.get();
+    Path prefix = dir.resolve("scale");
+    Cli.ok(
+        Cli.run(
+            "bench",
+            "scale",
+            "--config",
+            f.config.toString(),
+            "--input",
+            f.trainGlob(),
+            "--batch-per-worker",
+            "2",
+            "--steps",
+            "6",
+            "--log-every",
+            "1",
+            "--work-dir",
+            dir.resolve("scale-work").toString(),
+            "--output",
+            prefix.toString()));
+    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    List<?> runs = (List<?>) json.get("runs");
+    assertEquals(2, runs.size());
+    double one = ((Number) ((Map<?, ?>) runs.get(0)).get("examples_per_sec")).doubleValue();
+    double two = ((Number) ((Map<?, ?>) runs.get(1)).get("examples_per_sec")).doubleValue();
+    assertEquals(two / (2 * one), ((Number) json.get("scaling_efficiency")).doubleValue(), 1e-9);
+    // Task 1 reads every weight and sends back every gradient: at least 8 bytes a parameter.
+    long params = ((Number) json.get("parameters")).longValue();
+    double bytes = ((Number) json.get("bytes_per_step")).doubleValue();
+    assertTrue(bytes > 8 * params && bytes < 16 * params, bytes + " bytes for " + params);
+    assertPng(Path.of(prefix + ".png"));
+  }
+
   private static void assertPng(Path png) throws Exception {
     byte[] bytes = Files.readAllBytes(png);
     assertEquals((byte) 0x89, bytes[0]);

@@ -1,0 +1,202 @@
+package corebert.bench;
+
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
+import corebert.model.ModelStats;
+import corebert.train.Checkpoints;
+import corebert.train.MetricsLog;
+import corebert.train.RunDir;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * `bench scale`: pretraining on a 1-worker and a 2-worker cluster on loopback, each worker a
+ * `corebert pretrain` process pinned to its own core ({@code taskset}), at the same batch per
+ * worker. Reports examples/s, the scaling efficiency (throughput of 2 / (2 × throughput of 1)) and
+ * the bytes the tasks move per step, read from the loopback interface's counter: a 2-worker run of
+ * N steps and one of N/2 steps, so that set-up traffic cancels.
+ */
+public final class ScaleBenchmark {
+  private static final Logger LOG = Logger.getLogger(ScaleBenchmark.class.getName());
+
+  /**
+   * @param workerBatch sequences per worker and step (the global batch is workers × this)
+   * @param steps steps of the throughput runs (the bytes run takes half as many again)
+   * @param main corebert's main class, which each worker process runs
+   */
+  public record Settings(
+      Path config,
+      String inputGlob,
+      int workerBatch,
+      int steps,
+      int logEvery,
+      Path workDir,
+      Path prefix,
+      String command,
+      Class<?> main) {}
+
+  /** One cluster run: its throughput in steady state and the loopback bytes it moved. */
+  private record Run(int workers, int steps, double examplesPerSec, long loopbackBytes) {
+    Map<String, Object> toJson(int workerBatch) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("workers", workers);
+      m.put("global_batch", workers * workerBatch);
+      m.put("steps", steps);
+      m.put("examples_per_sec", examplesPerSec);
+      m.put("loopback_bytes", loopbackBytes);
+      return m;
+    }
+  }
+
+  private ScaleBenchmark() {}
+
+  public static Map<String, Object> run(Settings s) throws IOException, InterruptedException {
+    Files.createDirectories(s.workDir());
+    boolean pinned =
+        Files.isExecutable(Path.of("/usr/bin/taskset"))
+            && Runtime.getRuntime().availableProcessors() >= 2;
+    if (!pinned) {
+      LOG.warning("no /usr/bin/taskset or fewer than 2 cores: workers are not pinned to cores");
+    }
+    Run one = cluster(s, 1, s.steps(), pinned, "w1");
+    Run two = cluster(s, 2, s.steps(), pinned, "w2");
+    Run twoShort = cluster(s, 2, s.steps() / 2, pinned, "w2-short");
+    double efficiency = two.examplesPerSec() / (2 * one.examplesPerSec());
+    double bytesPerStep =
+        (double) (two.loopbackBytes() - twoShort.loopbackBytes())
+            / (two.steps() - twoShort.steps());
+    long params =
+        ModelStats.of(BertConfig.fromJsonFile(s.config()), Variant.FULL, 128, 0.15).parameters();
+
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("command", s.command());
+    out.put("machine", Machine.facts(false));
+    out.put("config", s.config().toString());
+    out.put("parameters", params);
+    out.put("batch_per_worker", s.workerBatch());
+    out.put("pinned_to_own_core", pinned);
+    out.put("runs", List.of(one.toJson(s.workerBatch()), two.toJson(s.workerBatch())));
+    out.put("scaling_efficiency", efficiency);
+    out.put("bytes_per_step", bytesPerStep);
+    // In-graph replication keeps the variables on task 0: task 1 reads every weight and sends
+    // back every gradient each step, 2 × 4 bytes per parameter.
+    out.put("weights_and_gradients_bytes_per_step", 8 * params);
+    out.put("target_efficiency", 0.8);
+    Results.write(s.prefix(), out);
+    Chart.bars(
+        Path.of(s.prefix() + ".png"),
+        String.format(
+            "pretraining examples/s on loopback, %d per worker (efficiency %.2f, %.1f MB/step)",
+            s.workerBatch(), efficiency, bytesPerStep / 1e6),
+        "examples/s",
+        List.of("1 worker", "2 workers"),
+        List.of("measured", "linear scaling"),
+        new double[][] {
+          {one.examplesPerSec(), one.examplesPerSec()},
+          {two.examplesPerSec(), 2 * one.examplesPerSec()}
+        });
+    LOG.info(
+        String.format(
+            "1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f; %.0f bytes per step",
+            one.examplesPerSec(), two.examplesPerSec(), efficiency, bytesPerStep));
+    return out;
+  }
+
+  /** `pretrain` on a {@code workers}-task loopback cluster, task i on core i. */
+  private static Run cluster(Settings s, int workers, int steps, boolean pinned, String tag)
+      throws IOException, InterruptedException {
+    Path out = s.workDir().resolve(tag);
+    Checkpoints.deleteRecursively(out);
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < workers; i++) {
+      addresses.add("localhost:" + freePort());
+    }
+    long bytesBefore = loopbackBytes();
+    List<Process> tasks = new ArrayList<>();
+    List<Path> logs = new ArrayList<>();
+    for (int task = workers - 1; task >= 0; task--) { // the chief last, once the others serve
+      List<String> args =
+          List.of(
+              "pretrain",
+              "--config",
+              s.config().toString(),
+              "--input",
+              s.inputGlob(),
+              "--output-dir",
+              out.toString(),
+              "--steps",
+              String.valueOf(steps),
+              "--batch-size",
+              String.valueOf(workers * s.workerBatch()),
+              "--warmup-steps",
+              "0",
+              "--log-every",
+              String.valueOf(s.logEvery()),
+              "--save-every",
+              String.valueOf(Integer.MAX_VALUE),
+              "--cluster",
+              String.join(",", addresses),
+              "--task",
+              String.valueOf(task));
+      Path log = s.workDir().resolve(tag + "-task" + task + ".log");
+      List<String> prefix =
+          pinned ? List.of("/usr/bin/taskset", "-c", String.valueOf(task)) : List.of();
+      tasks.add(ChildJvm.start(s.main(), prefix, List.of(), Map.of(), args, log));
+      logs.add(log);
+    }
+    for (int i = tasks.size() - 1; i >= 0; i--) { // the chief first: the others stop after it
+      ChildJvm.lastLine(tasks.get(i), logs.get(i));
+    }
+    long bytes = loopbackBytes() - bytesBefore;
+    double exPerSec = steadyExamplesPerSec(out.resolve(RunDir.METRICS), workers * s.workerBatch());
+    LOG.info(
+        String.format(
+            "%d worker(s), %d steps: %.2f examples/s, %,d loopback bytes",
+            workers, steps, exPerSec, bytes));
+    return new Run(workers, steps, exPerSec, bytes);
+  }
+
+  /** Examples/s between the second logged step and the last (the first includes warm-up). */
+  private static double steadyExamplesPerSec(Path metrics, int batch) {
+    List<Map<String, Object>> recs = MetricsLog.read(metrics);
+    if (recs.size() < 3) {
+      throw new IllegalStateException(metrics + ": too few logged steps to time; raise --steps");
+    }
+    Map<String, Object> first = recs.get(1);
+    Map<String, Object> last = recs.get(recs.size() - 1);
+    long steps = ((Number) last.get("step")).longValue() - ((Number) first.get("step")).longValue();
+    double sec =
+        ((Number) last.get("elapsed_sec")).doubleValue()
+            - ((Number) first.get("elapsed_sec")).doubleValue();
+    return steps * batch / sec;
+  }
+
+  /** Bytes received on the loopback interface so far (Linux's /proc/net/dev). */
+  private static long loopbackBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/net/dev"))) {
+        String t = line.strip();
+        if (t.startsWith("lo:")) {
+          return Long.parseLong(t.substring(3).strip().split("\\s+")[0]);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/net/dev", e);
+    }
+    throw new IllegalStateException("/proc/net/dev has no loopback interface");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package corebert.cli;
+
+import static corebert.cli.Flags.*;
+
+import corebert.bench.ScaleBenchmark;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** `corebert bench scale`: 1 vs 2 pinned workers on loopback: examples/s, efficiency, bytes. */
+final class BenchScaleCommand implements Command {
+  @Override
+  public String name() {
+    return "bench scale";
+  }
+
+  @Override
+  public String summary() {
+    return "pretraining on 1 vs 2 loopback workers, each on its own core: examples/s, scaling"
+        + " efficiency, bytes per step -> JSON + PNG";
+  }
+
+  @Override
+  public Options options() {
+    Options o = new Options();
+    o.addOption(required("config", "FILE", "bert_config.json whose vocab_size fits the data"));
+    o.addOption(required("input", "GLOB", "pretraining TFRecords"));
+    o.addOption(valued("batch-per-worker", "N", "sequences per worker and step (default 16)"));
+    o.addOption(
+        valued(
+            "steps",
+            "N",
+            "steps of each throughput run; the bytes run takes N/2 more (default 30)"));
+    o.addOption(valued("log-every", "N", "log interval, the timing resolution (default 5)"));
+    o.addOption(valued("work-dir", "DIR", "the runs' output and logs (default work/bench-scale)"));
+    o.addOption(
+        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-scale)"));
+    return o;
+  }
+
+  @Override
+  public int run(CommandLine line) throws Exception {
+    Path prefix = Path.of(line.getOptionValue("output", "eval/bench-scale"));
+    int steps = intValue(line, "steps", 30, 4);
+    int logEvery = intValue(line, "log-every", 5, 1);
+    if (steps / 2 < 3 * logEvery) {
+      throw new UsageException("--steps must be at least 6 x --log-every to time steady steps");
+    }
+    ScaleBenchmark.run(
+        new ScaleBenchmark.Settings(
+            existingFile(line, "config"),
+            line.getOptionValue("input"),
+            intValue(line, "batch-per-worker", 16, 1),
+            steps,
+            logEvery,
+            Path.of(line.getOptionValue("work-dir", "work/bench-scale")),
+            prefix,
+            echo(name(), line),
+            CoreBert.class));
+    System.out.println(prefix + ".json");
+    return 0;
+  }
+}
