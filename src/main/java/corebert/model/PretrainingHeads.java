@@ -70,6 +70,42 @@ public final class PretrainingHeads {
             gathered,
             encoder.wordEmbeddings()); // [B*P, V]
 
+    MaskedLm mlm = maskedLmLoss(tf, cfg, logProbs, labelIds, weights);
+    NextSentence nsp =
+        nextSentenceLoss(tf, cls, layers, cfg, encoder.pooledOutput(), nextSentenceLabels);
+
+    Operand<TFloat32> total = tf.withName(Endpoints.TOTAL_LOSS).math.add(mlm.loss(), nsp.loss());
+    return new Losses(
+        total,
+        mlm.loss(),
+        nsp.loss(),
+        mlm.accuracy(),
+        nsp.accuracy(),
+        mlm.lossSum(),
+        mlm.correctSum(),
+        mlm.weightSum(),
+        nsp.correctSum());
+  }
+
+  /** The MLM head's loss and accuracy, and the sums behind them (replicas add these up). */
+  private record MaskedLm(
+      Operand<TFloat32> loss,
+      Operand<TFloat32> accuracy,
+      Operand<TFloat32> lossSum,
+      Operand<TFloat32> correctSum,
+      Operand<TFloat32> weightSum) {}
+
+  /** The NSP head's loss and accuracy, and its count of correct answers. */
+  private record NextSentence(
+      Operand<TFloat32> loss, Operand<TFloat32> accuracy, Operand<TFloat32> correctSum) {}
+
+  /** The weighted mean cross-entropy of the masked positions, and their accuracy. */
+  private static MaskedLm maskedLmLoss(
+      Ops tf,
+      BertConfig cfg,
+      Operand<TFloat32> logProbs,
+      Operand<TInt32> labelIds,
+      Operand<TFloat32> weights) {
     Operand<TInt32> flatLabels = tf.reshape(labelIds, tf.constant(new int[] {-1})); // [B*P]
     Operand<TFloat32> flatWeights = tf.reshape(weights, tf.constant(new int[] {-1})); // [B*P]
     Operand<TFloat32> oneHot =
@@ -87,9 +123,20 @@ public final class PretrainingHeads {
     Operand<TFloat32> mlmAccuracy =
         tf.withName(Endpoints.MLM_ACCURACY).math.div(mlmCorrectSum, predictions);
 
+    return new MaskedLm(mlmLoss, mlmAccuracy, mlmLossSum, mlmCorrectSum, mlmWeightSum);
+  }
+
+  /** The mean cross-entropy of "is sentence B random?", and its accuracy. */
+  private static NextSentence nextSentenceLoss(
+      Ops tf,
+      Ops cls,
+      Layers layers,
+      BertConfig cfg,
+      Operand<TFloat32> pooledOutput,
+      Operand<TInt32> nextSentenceLabels) {
     Operand<TFloat32> nspLogProbs =
         nextSentenceOutput(
-            cls.withSubScope(SEQ_RELATIONSHIP), tf, layers, cfg, encoder.pooledOutput()); // [B, 2]
+            cls.withSubScope(SEQ_RELATIONSHIP), tf, layers, cfg, pooledOutput); // [B, 2]
     Operand<TFloat32> nspOneHot =
         tf.oneHot(nextSentenceLabels, tf.constant(2), tf.constant(1f), tf.constant(0f));
     Operand<TFloat32> nspLoss =
@@ -105,17 +152,7 @@ public final class PretrainingHeads {
             .math
             .mean(nspCorrect, tf.constant(0), Mean.keepDims(false));
 
-    Operand<TFloat32> total = tf.withName(Endpoints.TOTAL_LOSS).math.add(mlmLoss, nspLoss);
-    return new Losses(
-        total,
-        mlmLoss,
-        nspLoss,
-        mlmAccuracy,
-        nspAccuracy,
-        mlmLossSum,
-        mlmCorrectSum,
-        mlmWeightSum,
-        nspCorrectSum);
+    return new NextSentence(nspLoss, nspAccuracy, nspCorrectSum);
   }
 
   /**

@@ -79,14 +79,7 @@ final class DataParallel {
     Op previousDone = null;
     Sums sums = new Sums();
     for (int r = 0; r < p.replicas(); r++) {
-      // Replica 0 sits at the root, so the variables it creates get BERT's checkpoint names.
-      Ops rt = r == 0 ? tf : tf.withSubScope("replica_" + r);
-      if (p.towers() > 1) {
-        rt = rt.withDevice(p.device(r / p.accumulateSteps(), gpus));
-      }
-      if (r % p.accumulateSteps() != 0) {
-        rt = rt.withControlDependencies(List.of(previousDone));
-      }
+      Ops rt = replicaScope(tf, p, r, gpus, previousDone);
       // Replicas are spread evenly over the input shards: on a cluster, a task's over its own.
       int perShard = p.replicas() / shards.size();
       InputPipeline.Batch x = slice(rt, shards.get(r / perShard), (r % perShard) * b, b);
@@ -99,15 +92,7 @@ final class DataParallel {
       Operand<TFloat32> nspShare = rt.math.mul(l.nspLoss(), replicaShare);
       Operand<TFloat32> objective = rt.math.add(rt.math.div(l.mlmLossSum(), predictions), nspShare);
       Output<?> scaled = AdamWeightDecay.scaled(rt, objective, lossScale, settings).asOutput();
-      Output<?>[] grads =
-          p.towers() > 1
-              ? TowerGradients.add(
-                  graph,
-                  "tower_gradients_" + r,
-                  p.device(r / p.accumulateSteps(), gpus).toString(),
-                  scaled,
-                  AdamWeightDecay.outputs(vars))
-              : graph.addGradients(scaled, AdamWeightDecay.outputs(vars));
+      Output<?>[] grads = gradients(graph, p, r, gpus, scaled, vars);
       sum = r == 0 ? grads : add(tf, sum, grads);
       if ((r + 1) % p.accumulateSteps() != 0) {
         previousDone = allDone(tf, grads);
@@ -115,6 +100,37 @@ final class DataParallel {
       sums.add(l, nspShare);
     }
     return new Replicated(sums.total(all, weightSum, predictions, batchSize), vars, sum, lossScale);
+  }
+
+  /**
+   * Replica r's scope: at the root for replica 0 (so the variables it creates get BERT's checkpoint
+   * names), on its tower's device, and after the previous accumulation step of its tower.
+   */
+  private static Ops replicaScope(Ops tf, Parallelism p, int r, boolean gpus, Op previousDone) {
+    Ops rt = r == 0 ? tf : tf.withSubScope("replica_" + r);
+    if (p.towers() > 1) {
+      rt = rt.withDevice(p.device(r / p.accumulateSteps(), gpus));
+    }
+    if (r % p.accumulateSteps() != 0) {
+      rt = rt.withControlDependencies(List.of(previousDone));
+    }
+    return rt;
+  }
+
+  /** d scaled / d vars, on replica r's tower device when there are several towers. */
+  private static Output<?>[] gradients(
+      Graph graph,
+      Parallelism p,
+      int r,
+      boolean gpus,
+      Output<?> scaled,
+      List<Variable<TFloat32>> vars) {
+    Output<?>[] xs = AdamWeightDecay.outputs(vars);
+    if (p.towers() == 1) {
+      return graph.addGradients(scaled, xs);
+    }
+    String device = p.device(r / p.accumulateSteps(), gpus).toString();
+    return TowerGradients.add(graph, "tower_gradients_" + r, device, scaled, xs);
   }
 
   /** An op that waits for every gradient of one replica: the next accumulation step waits on it. */

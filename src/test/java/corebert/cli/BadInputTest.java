@@ -22,13 +22,7 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            tmp + "/nothing/*.tfrecord",
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            data.pretrainOn(tmp + "/nothing/*.tfrecord", tmp.resolve("out").toString()),
             "--steps",
             "1");
     assertClearError(o, CoreBert.EXIT_USAGE, "no file matches");
@@ -41,13 +35,7 @@ class BadInputTest {
     // 192.0.2.1 is TEST-NET-1: public (not loopback, not private), and nothing listens there.
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            data.pretrain(tmp.resolve("out").toString()),
             "--steps",
             "1",
             "--cluster",
@@ -97,16 +85,7 @@ class BadInputTest {
     bytes[bytes.length / 2] ^= 0x5a; // one flipped byte deep inside the file
     Files.write(bad, bytes);
     Cli.Outcome o =
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            bad.toString(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
-            "--steps",
-            "1");
+        Cli.run(data.pretrainOn(bad.toString(), tmp.resolve("out").toString()), "--steps", "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.tfrecord: record ");
     assertTrue(o.err().contains("CRC"), o.err());
   }
@@ -116,13 +95,7 @@ class BadInputTest {
     BrownFixture data = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            data.pretrain(tmp.resolve("out").toString()),
             "--steps",
             "1",
             "--max-seq-length",
@@ -185,16 +158,7 @@ class BadInputTest {
     Path cut =
         Files.write(tmp.resolve("cut.tfrecord"), java.util.Arrays.copyOf(bytes, bytes.length - 7));
     Cli.Outcome o =
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            cut.toString(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
-            "--steps",
-            "1");
+        Cli.run(data.pretrainOn(cut.toString(), tmp.resolve("out").toString()), "--steps", "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "cut.tfrecord: record ");
     assertTrue(o.err().contains("truncated"), o.err());
   }
@@ -215,16 +179,7 @@ class BadInputTest {
               .toByteArray());
     }
     Cli.Outcome o =
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            file.toString(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
-            "--steps",
-            "1");
+        Cli.run(data.pretrainOn(file.toString(), tmp.resolve("out").toString()), "--steps", "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "no_weights.tfrecord: record 0");
     assertTrue(o.err().contains("masked_lm_weights"), o.err());
   }
@@ -302,13 +257,7 @@ class BadInputTest {
     }
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            data.pretrain(tmp.resolve("out").toString()),
             "--steps",
             "1",
             "--init-checkpoint",
@@ -323,17 +272,7 @@ class BadInputTest {
   void outputDirOfAnotherModelIsRefused() throws IOException {
     BrownFixture data = BrownFixture.get();
     Path out = tmp.resolve("out");
-    Cli.ok(
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            out.toString(),
-            "--steps",
-            "1"));
+    Cli.ok(Cli.run(data.pretrain(out.toString()), "--steps", "1"));
     Path wider = data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
     byte[] before = Files.readAllBytes(out.resolve("bert_config.json"));
     assertClearError(
@@ -380,17 +319,7 @@ class BadInputTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         mount.waitFor() == 0, "needs root to mount a 3 MB tmpfs (CI runs as root)");
     try {
-      Cli.Outcome o =
-          Cli.run(
-              "pretrain",
-              "--config",
-              data.config.toString(),
-              "--input",
-              data.trainGlob(),
-              "--output-dir",
-              disk.resolve("out").toString(),
-              "--steps",
-              "2");
+      Cli.Outcome o = Cli.run(data.pretrain(disk.resolve("out").toString()), "--steps", "2");
       assertClearError(o, CoreBert.EXIT_RUNTIME, "cannot save checkpoint");
       assertTrue(corebert.train.Checkpoints.latest(disk.resolve("out")).isEmpty());
       try (var s = Files.list(disk.resolve("out"))) {

@@ -96,6 +96,17 @@ final class BrownFixture {
     return Files.writeString(dir.resolve(name), json);
   }
 
+  /** `pretrain` on the training shards with this fixture's config, into {@code outputDir}. */
+  List<String> pretrain(String outputDir) {
+    return pretrainOn(trainGlob(), outputDir);
+  }
+
+  /** `pretrain` on {@code input} with this fixture's config, into {@code outputDir}. */
+  List<String> pretrainOn(String input, String outputDir) {
+    return List.of(
+        "pretrain", "--config", config.toString(), "--input", input, "--output-dir", outputDir);
+  }
+
   String trainGlob() {
     return trainDir + "/*.tfrecord";
   }

@@ -63,6 +63,13 @@ final class Cli {
     }
   }
 
+  /** `corebert HEAD... TAIL...`: a shared argument prefix and what this call adds. */
+  static Outcome run(List<String> head, String... tail) {
+    List<String> args = new ArrayList<>(head);
+    args.addAll(List.of(tail));
+    return run(args.toArray(String[]::new));
+  }
+
   static synchronized Outcome run(String... args) {
     PrintStream savedOut = System.out;
     PrintStream savedErr = System.err;

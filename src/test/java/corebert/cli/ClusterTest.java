@@ -35,36 +35,24 @@ class ClusterTest {
   }
 
   private static List<String> pretrain(Path config, Path out, int steps, String cluster, int task) {
-    BrownFixture f = BrownFixture.get();
-    return new ArrayList<>(
-        List.of(
-            "pretrain",
-            "--config",
-            config.toString(),
-            "--input",
-            f.trainGlob(),
-            "--output-dir",
-            out.toString(),
-            "--steps",
-            String.valueOf(steps),
-            "--batch-size",
-            "8",
-            "--lr",
-            "1e-3",
-            "--warmup-steps",
-            "0",
-            "--log-every",
-            "1",
-            "--save-every",
-            "10",
-            "--seed",
-            "7",
-            "--cluster",
-            cluster,
-            "--task",
-            String.valueOf(task),
-            "--worker-timeout",
-            "20"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "pretrain",
+                "--config",
+                config.toString(),
+                "--input",
+                BrownFixture.get().trainGlob(),
+                "--output-dir",
+                out.toString(),
+                "--steps",
+                String.valueOf(steps),
+                "--save-every",
+                "10"));
+    args.addAll(DataParallelTest.EXACT);
+    args.addAll(
+        List.of("--cluster", cluster, "--task", String.valueOf(task), "--worker-timeout", "20"));
+    return args;
   }
 
   /** Runs pretrain's task 1 and task 0 as processes; returns task 0's exit code. */
@@ -114,17 +102,8 @@ class ClusterTest {
                 "--full-steps",
                 "2",
                 "--full-warmup-steps",
-                "0",
-                "--batch-size",
-                "8",
-                "--lr",
-                "1e-3",
-                "--warmup-steps",
-                "0",
-                "--log-every",
-                "1",
-                "--seed",
-                "7"));
+                "0"));
+    args.addAll(DataParallelTest.EXACT);
     args.addAll(List.of(extra));
     return args;
   }

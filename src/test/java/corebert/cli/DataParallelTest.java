@@ -19,9 +19,25 @@ class DataParallelTest {
 
   static final int STEPS = 4;
 
+  /**
+   * The settings of every run these tests compare step by step: batch 8, lr 1e-3 from the first
+   * step, every step logged, seed 7.
+   */
+  static final List<String> EXACT =
+      List.of(
+          "--batch-size",
+          "8",
+          "--lr",
+          "1e-3",
+          "--warmup-steps",
+          "0",
+          "--log-every",
+          "1",
+          "--seed",
+          "7");
+
   /** bert-tiny, dropout off, 4 steps of batch 8 on the Brown sample, plus {@code extra} flags. */
   static double[] train(Path out, Path config, String... extra) {
-    BrownFixture f = BrownFixture.get();
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -29,21 +45,12 @@ class DataParallelTest {
                 "--config",
                 config.toString(),
                 "--input",
-                f.trainGlob(),
+                BrownFixture.get().trainGlob(),
                 "--output-dir",
                 out.toString(),
                 "--steps",
-                String.valueOf(STEPS),
-                "--batch-size",
-                "8",
-                "--lr",
-                "1e-3",
-                "--warmup-steps",
-                "0",
-                "--log-every",
-                "1",
-                "--seed",
-                "7"));
+                String.valueOf(STEPS)));
+    args.addAll(EXACT);
     args.addAll(List.of(extra));
     Cli.ok(Cli.run(args.toArray(String[]::new)));
     return Cli.losses(out);
@@ -101,13 +108,7 @@ class DataParallelTest {
     BrownFixture f = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            f.config.toString(),
-            "--input",
-            f.trainGlob(),
-            "--output-dir",
-            dir.resolve("x").toString(),
+            f.pretrain(dir.resolve("x").toString()),
             "--steps",
             "1",
             "--batch-size",

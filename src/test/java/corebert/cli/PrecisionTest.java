@@ -16,30 +16,23 @@ class PrecisionTest {
 
   private static Cli.Outcome train(Path out, String precision) {
     BrownFixture f = BrownFixture.get();
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "pretrain",
-                "--config",
-                f.config.toString(),
-                "--input",
-                f.trainGlob(),
-                "--output-dir",
-                out.toString(),
-                "--steps",
-                "60",
-                "--batch-size",
-                "16",
-                "--lr",
-                "1e-3",
-                "--warmup-steps",
-                "0",
-                "--log-every",
-                "1",
-                "--seed",
-                "5",
-                "--precision",
-                precision));
+    List<String> args = new ArrayList<>(f.pretrain(out.toString()));
+    args.addAll(
+        List.of(
+            "--steps",
+            "60",
+            "--batch-size",
+            "16",
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            "0",
+            "--log-every",
+            "1",
+            "--seed",
+            "5",
+            "--precision",
+            precision));
     if (precision.equals("fp16")) {
       args.addAll(List.of("--loss-scale", "dynamic"));
     }

@@ -33,13 +33,7 @@ class PretrainLearningTest {
     BrownFixture data = BrownFixture.get();
     Cli.ok(
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            out.toString(),
+            data.pretrain(out.toString()),
             "--steps",
             "700",
             "--batch-size",

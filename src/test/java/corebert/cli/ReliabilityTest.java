@@ -40,19 +40,7 @@ class ReliabilityTest {
       Path out = tmp.resolve("run" + run);
       Cli.ok(
           Cli.run(
-              "pretrain",
-              "--config",
-              data.config.toString(),
-              "--input",
-              data.trainGlob(),
-              "--output-dir",
-              out.toString(),
-              "--steps",
-              "12",
-              "--log-every",
-              "1",
-              "--seed",
-              "7"));
+              data.pretrain(out.toString()), "--steps", "12", "--log-every", "1", "--seed", "7"));
       losses[run] =
           MetricsLog.read(out.resolve(RunDir.METRICS)).stream()
               .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
@@ -66,19 +54,7 @@ class ReliabilityTest {
   void nonFiniteStepsAreSkippedThenStopNamingTheLastGoodCheckpoint() throws Exception {
     BrownFixture data = BrownFixture.get();
     Path out = tmp.resolve("out");
-    Cli.ok(
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            out.toString(),
-            "--steps",
-            "4",
-            "--log-every",
-            "1"));
+    Cli.ok(Cli.run(data.pretrain(out.toString()), "--steps", "4", "--log-every", "1"));
     Path good = Checkpoints.latest(out).orElseThrow();
     byte[] goodIndex = Files.readAllBytes(Path.of(good + ".index"));
 
@@ -111,13 +87,7 @@ class ReliabilityTest {
     }
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--input",
-            poisoned.toString(),
-            "--output-dir",
-            out.toString(),
+            data.pretrainOn(poisoned.toString(), out.toString()),
             "--steps",
             "10",
             "--max-bad-steps",

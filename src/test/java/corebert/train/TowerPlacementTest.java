@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.data.InputPipeline;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.model.PretrainingHeads;
@@ -35,17 +34,6 @@ import org.tensorflow.types.TFloat32;
 class TowerPlacementTest {
   private static final long SEED = 3;
 
-  private static InputPipeline.Batch batch(Ops tf) {
-    return new InputPipeline.Batch(
-        tf.constant(new int[][] {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}}),
-        tf.constant(new int[][] {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}}),
-        tf.constant(new int[][] {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}}),
-        tf.constant(new int[][] {{1, 3, 0}, {2, 0, 0}}),
-        tf.constant(new int[][] {{11, 13, 0}, {22, 0, 0}}),
-        tf.constant(new float[][] {{1, 1, 0}, {1, 0, 0}}),
-        tf.constant(new int[] {0, 1}));
-  }
-
   private static ConfigProto twoCpus() {
     return ConfigProto.newBuilder()
         .putDeviceCount("CPU", 2)
@@ -62,7 +50,12 @@ class TowerPlacementTest {
       Ops tf = Ops.create(g);
       PretrainingHeads.Losses l =
           PretrainingModel.build(
-              tf, TrainStepTest.TINY, Variant.FULL, batch(tf), SEED, VariableStore.create());
+              tf,
+              TrainStepTest.TINY,
+              Variant.FULL,
+              TrainStepTest.batch(tf),
+              SEED,
+              VariableStore.create());
       Output<?>[] grads =
           g.addGradients(
               l.total().asOutput(), AdamWeightDecay.outputs(ModelRestore.variablesSoFar(g)));
@@ -81,7 +74,7 @@ class TowerPlacementTest {
               g,
               TrainStepTest.TINY,
               Variant.FULL,
-              List.of(batch(tf)),
+              List.of(TrainStepTest.batch(tf)),
               2,
               SEED,
               new Parallelism(2, 1, Optional.empty()),

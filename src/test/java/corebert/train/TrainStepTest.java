@@ -50,20 +50,23 @@ class TrainStepTest {
     trainFewSteps(BertModel.Variant.RELAXED);
   }
 
+  /** Two hand-made sequences of 8 tokens, the second padded, with 2 and 1 predictions. */
+  static InputPipeline.Batch batch(Ops tf) {
+    return new InputPipeline.Batch(
+        tf.constant(new int[][] {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}}),
+        tf.constant(new int[][] {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}}),
+        tf.constant(new int[][] {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}}),
+        tf.constant(new int[][] {{1, 3, 0}, {2, 0, 0}}),
+        tf.constant(new int[][] {{11, 13, 0}, {22, 0, 0}}),
+        tf.constant(new float[][] {{1, 1, 0}, {1, 0, 0}}),
+        tf.constant(new int[] {0, 1}));
+  }
+
   private static void trainFewSteps(BertModel.Variant variant) {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      InputPipeline.Batch batch =
-          new InputPipeline.Batch(
-              tf.constant(new int[][] {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}}),
-              tf.constant(new int[][] {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}}),
-              tf.constant(new int[][] {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}}),
-              tf.constant(new int[][] {{1, 3, 0}, {2, 0, 0}}),
-              tf.constant(new int[][] {{11, 13, 0}, {22, 0, 0}}),
-              tf.constant(new float[][] {{1, 1, 0}, {1, 0, 0}}),
-              tf.constant(new int[] {0, 1}));
       PretrainingHeads.Losses losses =
-          PretrainingModel.build(tf, TINY, variant, batch, 3, VariableStore.create());
+          PretrainingModel.build(tf, TINY, variant, batch(tf), 3, VariableStore.create());
       List<Variable<TFloat32>> vars = new ArrayList<>();
       for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
         GraphOperation op = it.next();
