@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.train.Checkpoints;
+import corebert.train.RunDir;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -85,8 +86,8 @@ class ClusterTest {
     DataParallelTest.assertSameLosses(single, Cli.losses(out), "2 workers");
   }
 
-  /** CoRe on bert-tiny without dropout: 2 relaxed steps, surgery, 2 full steps of batch 8. */
-  private static List<String> core(Path config, Path out, String... extra) {
+  /** CoRe on bert-tiny: {@code relaxed} steps, surgery, {@code full} steps of batch 8. */
+  private static List<String> core(Path config, Path out, int relaxed, int full, String... extra) {
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -98,9 +99,9 @@ class ClusterTest {
                 "--output-dir",
                 out.toString(),
                 "--relaxed-steps",
-                "2",
+                String.valueOf(relaxed),
                 "--full-steps",
-                "2",
+                String.valueOf(full),
                 "--full-warmup-steps",
                 "0"));
     args.addAll(DataParallelTest.EXACT);
@@ -111,7 +112,9 @@ class ClusterTest {
   @Test
   void coreOnTwoWorkersMatchesOneProcessThroughBothPhases() throws Exception {
     Path cfg = DataParallelTest.noDropout(dir);
-    Cli.ok(Cli.run(core(cfg, dir.resolve("single"), "--input-shards", "2").toArray(String[]::new)));
+    Cli.ok(
+        Cli.run(
+            core(cfg, dir.resolve("single"), 2, 2, "--input-shards", "2").toArray(String[]::new)));
     double[] single = Cli.losses(dir.resolve("single"));
     assertEquals(4, single.length, "2 relaxed + 2 full steps logged");
     Path out = dir.resolve("cluster");
@@ -122,6 +125,8 @@ class ClusterTest {
                 core(
                     cfg,
                     out,
+                    2,
+                    2,
                     "--cluster",
                     spec,
                     "--task",
@@ -178,5 +183,47 @@ class ClusterTest {
         Files.readString(dir.resolve("resume-task0.log")));
     assertTrue(Files.readString(dir.resolve("resume-task0.log")).contains("model.ckpt-" + saved));
     assertEquals(steps, Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow()));
+  }
+
+  @Test
+  void coreOnAClusterResumesPhaseTwoAfterAWorkerDies() throws Exception {
+    Path cfg = BrownFixture.get().config;
+    Path out = dir.resolve("core-dead");
+    Path full = out.resolve(RunDir.CORE_FULL);
+    String spec = cluster();
+    IntFunction<List<String>> task =
+        t ->
+            core(
+                cfg,
+                out,
+                30,
+                300,
+                "--save-every",
+                "10",
+                "--cluster",
+                spec,
+                "--task",
+                String.valueOf(t),
+                "--worker-timeout",
+                "20");
+    Process worker = Cli.start(dir.resolve("core-dead-task1.log"), task.apply(1));
+    Process chief = Cli.start(dir.resolve("core-dead-task0.log"), task.apply(0));
+    // Kill task 1 in phase 2, once it has checkpointed past surgery's step.
+    Cli.waitFor(
+        () -> Checkpoints.latest(full).map(Checkpoints::stepOf).orElse(0L) >= 50, chief, 180_000);
+    worker.destroyForcibly().waitFor(); // SIGKILL
+    assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
+    String log = Files.readString(dir.resolve("core-dead-task0.log"));
+    assertEquals(CoreBert.EXIT_RUNTIME, chief.exitValue(), log);
+    assertTrue(log.contains("a worker died or stopped answering; last checkpoint: " + full), log);
+    long saved = Checkpoints.stepOf(Checkpoints.latest(full).orElseThrow());
+
+    // The same command on both tasks skips phase 1 and surgery and resumes phase 2.
+    assertEquals(
+        0, runCluster(task, "core-resume"), Files.readString(dir.resolve("core-resume-task0.log")));
+    String resumed = Files.readString(dir.resolve("core-resume-task0.log"));
+    assertTrue(resumed.contains("surgery already done; resuming phase 2"), resumed);
+    assertTrue(resumed.contains("model.ckpt-" + saved), resumed);
+    assertEquals(330, Checkpoints.stepOf(Checkpoints.latest(full).orElseThrow()));
   }
 }
