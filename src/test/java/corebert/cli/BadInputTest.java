@@ -110,13 +110,7 @@ class BadInputTest {
     Path cfg = data.configWith(tmp, "bad_config.json", "hidden_size", "128", "129");
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            cfg.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
             "--steps",
             "1");
     assertClearError(
@@ -130,13 +124,7 @@ class BadInputTest {
         data.configWith(tmp, "small_vocab.json", "vocab_size", "" + BrownFixture.VOCAB_SIZE, "50");
     Cli.Outcome o =
         Cli.run(
-            "pretrain",
-            "--config",
-            cfg.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
             "--steps",
             "1");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "vocab_size is 50");
@@ -231,13 +219,7 @@ class BadInputTest {
             Files.readString(data.config).replace("\"hidden_act\"", "\"hiden_act\""));
     assertClearError(
         Cli.run(
-            "pretrain",
-            "--config",
-            cfg.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            tmp.resolve("out").toString(),
+            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
             "--steps",
             "1"),
         CoreBert.EXIT_USAGE,
@@ -276,16 +258,7 @@ class BadInputTest {
     Path wider = data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
     byte[] before = Files.readAllBytes(out.resolve("bert_config.json"));
     assertClearError(
-        Cli.run(
-            "pretrain",
-            "--config",
-            wider.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            out.toString(),
-            "--steps",
-            "2"),
+        Cli.run(BrownFixture.pretrainArgs(wider, data.trainGlob(), out.toString()), "--steps", "2"),
         CoreBert.EXIT_RUNTIME,
         "holds checkpoints of a different model (intermediate_size 512 vs 1024)");
     org.junit.jupiter.api.Assertions.assertArrayEquals(

@@ -39,13 +39,7 @@ final class BrownFixture {
   Path pretrain(Path dir, int steps, int warmupSteps) {
     Cli.ok(
         Cli.run(
-            "pretrain",
-            "--config",
-            config.toString(),
-            "--input",
-            trainGlob(),
-            "--output-dir",
-            dir.toString(),
+            pretrain(dir.toString()),
             "--steps",
             String.valueOf(steps),
             "--lr",
@@ -103,6 +97,11 @@ final class BrownFixture {
 
   /** `pretrain` on {@code input} with this fixture's config, into {@code outputDir}. */
   List<String> pretrainOn(String input, String outputDir) {
+    return pretrainArgs(config, input, outputDir);
+  }
+
+  /** `pretrain` of {@code config} on {@code input}, into {@code outputDir}. */
+  static List<String> pretrainArgs(Path config, String input, String outputDir) {
     return List.of(
         "pretrain", "--config", config.toString(), "--input", input, "--output-dir", outputDir);
   }

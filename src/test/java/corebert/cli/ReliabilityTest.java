@@ -203,13 +203,7 @@ class ReliabilityTest {
     Path out = tmp.resolve("long");
     Cli.ok(
         Cli.run(
-            "pretrain",
-            "--config",
-            micro.toString(),
-            "--input",
-            data.evalGlob(),
-            "--output-dir",
-            out.toString(),
+            BrownFixture.pretrainArgs(micro, data.evalGlob(), out.toString()),
             "--steps",
             "2000",
             "--batch-size",
