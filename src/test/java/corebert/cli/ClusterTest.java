@@ -38,18 +38,8 @@ class ClusterTest {
   private static List<String> pretrain(Path config, Path out, int steps, String cluster, int task) {
     List<String> args =
         new ArrayList<>(
-            List.of(
-                "pretrain",
-                "--config",
-                config.toString(),
-                "--input",
-                BrownFixture.get().trainGlob(),
-                "--output-dir",
-                out.toString(),
-                "--steps",
-                String.valueOf(steps),
-                "--save-every",
-                "10"));
+            BrownFixture.pretrainArgs(config, BrownFixture.get().trainGlob(), out.toString()));
+    args.addAll(List.of("--steps", String.valueOf(steps), "--save-every", "10"));
     args.addAll(DataParallelTest.EXACT);
     args.addAll(
         List.of("--cluster", cluster, "--task", String.valueOf(task), "--worker-timeout", "20"));

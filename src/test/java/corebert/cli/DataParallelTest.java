@@ -40,16 +40,8 @@ class DataParallelTest {
   static double[] train(Path out, Path config, String... extra) {
     List<String> args =
         new ArrayList<>(
-            List.of(
-                "pretrain",
-                "--config",
-                config.toString(),
-                "--input",
-                BrownFixture.get().trainGlob(),
-                "--output-dir",
-                out.toString(),
-                "--steps",
-                String.valueOf(STEPS)));
+            BrownFixture.pretrainArgs(config, BrownFixture.get().trainGlob(), out.toString()));
+    args.addAll(List.of("--steps", String.valueOf(STEPS)));
     args.addAll(EXACT);
     args.addAll(List.of(extra));
     Cli.ok(Cli.run(args.toArray(String[]::new)));
