@@ -308,10 +308,7 @@ public final class Surgery {
         List<float[]> values = new ArrayList<>();
         try (Result r = runner.run()) {
           for (int i = 0; i < ops.size(); i++) {
-            TFloat32 t = (TFloat32) r.get(i);
-            float[] v = new float[(int) t.shape().size()];
-            t.copyTo(DataBuffers.of(v, false, false));
-            values.add(v);
+            values.add(floats((TFloat32) r.get(i)));
           }
         }
         return values;
@@ -323,9 +320,7 @@ public final class Surgery {
   private static double maxDifference(List<float[]> a, List<float[]> b) {
     double max = 0;
     for (int k = 0; k < a.size(); k++) {
-      for (int i = 0; i < a.get(k).length; i++) {
-        max = Math.max(max, Math.abs(a.get(k)[i] - b.get(k)[i]));
-      }
+      max = Math.max(max, maxAbsDiff(a.get(k), b.get(k)));
     }
     return max;
   }
@@ -364,15 +359,21 @@ public final class Surgery {
     if (!a.shape().equals(b.shape())) {
       return Double.POSITIVE_INFINITY;
     }
-    float[] x = new float[(int) a.shape().size()];
-    float[] y = new float[x.length];
-    a.copyTo(DataBuffers.of(x, false, false));
-    b.copyTo(DataBuffers.of(y, false, false));
+    return maxAbsDiff(floats(a), floats(b));
+  }
+
+  private static double maxAbsDiff(float[] x, float[] y) {
     double max = 0;
     for (int i = 0; i < x.length; i++) {
       max = Math.max(max, Math.abs(x[i] - y[i]));
     }
     return max;
+  }
+
+  private static float[] floats(TFloat32 t) {
+    float[] v = new float[(int) t.shape().size()];
+    t.copyTo(DataBuffers.of(v, false, false));
+    return v;
   }
 
   /**

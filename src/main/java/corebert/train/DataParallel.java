@@ -78,10 +78,10 @@ final class DataParallel {
     Output<?>[] sum = null;
     Op previousDone = null;
     Sums sums = new Sums();
+    // Replicas are spread evenly over the input shards: on a cluster, a task's over its own.
+    int perShard = p.replicas() / shards.size();
     for (int r = 0; r < p.replicas(); r++) {
       Ops rt = replicaScope(tf, p, r, gpus, previousDone);
-      // Replicas are spread evenly over the input shards: on a cluster, a task's over its own.
-      int perShard = p.replicas() / shards.size();
       InputPipeline.Batch x = slice(rt, shards.get(r / perShard), (r % perShard) * b, b);
       VariableStore vs = r == 0 ? store : store.replay();
       PretrainingHeads.Losses l = PretrainingModel.build(rt, cfg, variant, x, seed, vs);

@@ -94,7 +94,8 @@ final class TowerGradients {
           int colon = tensor.lastIndexOf(':');
           String op = colon < 0 ? tensor : tensor.substring(0, colon);
           int index = colon < 0 ? 0 : Integer.parseInt(tensor.substring(colon + 1));
-          if (inside.contains(op) || !mapped.add(input)) {
+          // "op" and "op:0" name the same tensor: map each (kind, op, index) once.
+          if (inside.contains(op) || !mapped.add((control ? "^" : "") + op + ":" + index)) {
             continue;
           }
           GraphOperation existing = graph.operationOrThrow(op);
