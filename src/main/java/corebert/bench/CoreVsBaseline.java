@@ -49,7 +49,6 @@ public final class CoreVsBaseline {
   private static final String RUN_FILE = "run.json";
   private static final int EVAL_BATCH = 32;
 
-  /** Fine-tuning the best final models on an SST-2-format task. */
   /** A fine-tuning task; each side is fine-tuned at every lr in {@code lrs} and keeps its best. */
   public record Finetune(
       String name, Path dataDir, Path vocab, int epochs, List<Double> lrs, int seq) {
@@ -90,15 +89,15 @@ public final class CoreVsBaseline {
     }
 
     Map<String, Object> toJson() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("budget_fraction", budgetFraction);
-      m.put("relaxed_fraction", fraction);
-      m.put("ffn_rank", ffnRank);
-      m.put("attention_rank", attentionRank);
-      m.put("relaxed_learning_rate", relaxedLr);
-      m.put("full_learning_rate", fullLr);
-      m.put("joint_schedule", jointSchedule);
-      return m;
+      return Json.fields(
+          this,
+          "budget_fraction",
+          "relaxed_fraction",
+          "ffn_rank",
+          "attention_rank",
+          "relaxed_learning_rate",
+          "full_learning_rate",
+          "joint_schedule");
     }
   }
 

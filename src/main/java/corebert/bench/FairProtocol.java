@@ -1,5 +1,6 @@
 package corebert.bench;
 
+import corebert.util.Json;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,13 +29,7 @@ final class FairProtocol {
   /** One evaluated checkpoint: seconds on the run's clock, step, phase, held-out MLM loss. */
   record Point(double sec, long step, String phase, double loss, double accuracy) {
     Map<String, Object> toJson() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("sec", sec);
-      m.put("step", step);
-      m.put("phase", phase);
-      m.put("mlm_loss", loss);
-      m.put("mlm_accuracy", accuracy);
-      return m;
+      return Json.fields(this, "sec", "step", "phase", "mlm_loss", "mlm_accuracy");
     }
   }
 

@@ -21,6 +21,9 @@ import org.apache.commons.cli.Options;
  * with every seed; held-out loss along the way, speedup to the best baseline's final loss.
  */
 final class BenchCoreCommand implements Command {
+  private static final String OUTPUT = "eval/core-vs-baseline";
+  private static final String WORK = "work/bench-core";
+
   static final String DEFAULT_BASELINE_LRS = "1e-4,3e-4,1e-3";
   static final String DEFAULT_SEEDS = "12345,54321";
   static final long DEFAULT_FULL_WARMUP = 50;
@@ -103,16 +106,8 @@ final class BenchCoreCommand implements Command {
             "P",
             "hidden and attention dropout of every run (default: the config's); short budgets"
                 + " learn faster without"));
-    o.addOption(
-        valued(
-            "work-dir",
-            "DIR",
-            "scratch runs; a finished run with the same settings is reused (default work/bench-core)"));
-    o.addOption(
-        valued(
-            "output",
-            "PREFIX",
-            "writes PREFIX.json and PREFIX.png (default eval/core-vs-baseline)"));
+    o.addOption(workDir("scratch runs; a finished run with the same settings is reused", WORK));
+    o.addOption(outputPrefix(OUTPUT));
     o.addOption(
         Flags.optionalList(
             "finetune-data",
@@ -185,7 +180,7 @@ final class BenchCoreCommand implements Command {
     if (intValue(line, "sweep-seeds", 1, 1) > seeds.size()) {
       throw new UsageException("--sweep-seeds is more than the " + seeds.size() + " --seeds");
     }
-    Path prefix = Path.of(line.getOptionValue("output", "eval/core-vs-baseline"));
+    Path prefix = outputPrefix(line, OUTPUT);
     Map<String, Object> out =
         CoreVsBaseline.run(
             new CoreVsBaseline.Settings(
@@ -204,7 +199,7 @@ final class BenchCoreCommand implements Command {
                 longValue(line, "warmup-steps", 200, 0),
                 longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
                 precision(line),
-                Path.of(line.getOptionValue("work-dir", "work/bench-core")),
+                workDir(line, WORK),
                 prefix,
                 finetunes,
                 intValue(line, "finetune-seeds", seeds.size(), 1),

@@ -9,6 +9,9 @@ import org.apache.commons.cli.Options;
 
 /** `corebert bench data`: create-data tokens/s and peak memory against corpus size and threads. */
 final class BenchDataCommand implements Command {
+  private static final String OUTPUT = "eval/bench-data";
+  private static final String WORK = "work/bench-data";
+
   @Override
   public String name() {
     return "bench data";
@@ -30,15 +33,14 @@ final class BenchDataCommand implements Command {
     o.addOption(valued("max-seq-length", "N", "sequence length (default 128)"));
     o.addOption(valued("shards", "N", "output shards, the same for every run (default 4)"));
     o.addOption(valued("heap-mb", "MB", "-Xmx of each create-data JVM (default 1024)"));
-    o.addOption(valued("work-dir", "DIR", "scratch corpora and output (default work/bench-data)"));
-    o.addOption(
-        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-data)"));
+    o.addOption(workDir("scratch corpora and output", WORK));
+    o.addOption(outputPrefix(OUTPUT));
     return o;
   }
 
   @Override
   public int run(CommandLine line) throws Exception {
-    Path prefix = Path.of(line.getOptionValue("output", "eval/bench-data"));
+    Path prefix = outputPrefix(line, OUTPUT);
     DataBenchmark.run(
         new DataBenchmark.Settings(
             existingFile(line, "input"),
@@ -48,7 +50,7 @@ final class BenchDataCommand implements Command {
             intValue(line, "max-seq-length", 128, 8),
             intValue(line, "shards", 4, 1),
             intValue(line, "heap-mb", 1024, 64),
-            Path.of(line.getOptionValue("work-dir", "work/bench-data")),
+            workDir(line, WORK),
             prefix,
             echo(name(), line),
             CoreBert.class));

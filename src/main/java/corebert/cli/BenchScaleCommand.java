@@ -9,6 +9,9 @@ import org.apache.commons.cli.Options;
 
 /** `corebert bench scale`: 1 vs 2 pinned workers on loopback: examples/s, efficiency, bytes. */
 final class BenchScaleCommand implements Command {
+  private static final String OUTPUT = "eval/bench-scale";
+  private static final String WORK = "work/bench-scale";
+
   @Override
   public String name() {
     return "bench scale";
@@ -32,15 +35,14 @@ final class BenchScaleCommand implements Command {
             "N",
             "steps of each throughput run; the bytes run takes N/2 more (default 30)"));
     o.addOption(valued("log-every", "N", "log interval, the timing resolution (default 5)"));
-    o.addOption(valued("work-dir", "DIR", "the runs' output and logs (default work/bench-scale)"));
-    o.addOption(
-        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-scale)"));
+    o.addOption(workDir("the runs' output and logs", WORK));
+    o.addOption(outputPrefix(OUTPUT));
     return o;
   }
 
   @Override
   public int run(CommandLine line) throws Exception {
-    Path prefix = Path.of(line.getOptionValue("output", "eval/bench-scale"));
+    Path prefix = outputPrefix(line, OUTPUT);
     int steps = intValue(line, "steps", 30, 4);
     int logEvery = intValue(line, "log-every", 5, 1);
     if (steps / 2 < 3 * logEvery) {
@@ -53,7 +55,7 @@ final class BenchScaleCommand implements Command {
             intValue(line, "batch-per-worker", 16, 1),
             steps,
             logEvery,
-            Path.of(line.getOptionValue("work-dir", "work/bench-scale")),
+            workDir(line, WORK),
             prefix,
             echo(name(), line),
             CoreBert.class));

@@ -14,6 +14,8 @@ import org.apache.commons.cli.Options;
  * `corebert bench step`: the cost of the full and the relaxed training step, and the matmul peak.
  */
 final class BenchStepCommand implements Command {
+  private static final String OUTPUT = "eval/bench-step";
+
   @Override
   public String name() {
     return "bench step";
@@ -34,8 +36,7 @@ final class BenchStepCommand implements Command {
     o.addOption(valued("batches", "B,...", "batch size for each sequence length (default 8,2)"));
     o.addOption(valued("steps", "N", "timed steps per configuration (default 5)"));
     o.addOption(valued("warmup", "N", "untimed steps first (default 2)"));
-    o.addOption(
-        valued("output", "PREFIX", "writes PREFIX.json and PREFIX.png (default eval/bench-step)"));
+    o.addOption(outputPrefix(OUTPUT));
     o.addOption(flag("xla", "XLA global JIT (bin/corebert sets TF_XLA_FLAGS)"));
     o.addOption(
         valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
@@ -60,7 +61,7 @@ final class BenchStepCommand implements Command {
     if (seqs.length != batches.length) {
       throw new UsageException("--seqs and --batches need the same number of values");
     }
-    Path prefix = Path.of(line.getOptionValue("output", "eval/bench-step"));
+    Path prefix = outputPrefix(line, OUTPUT);
     if (line.hasOption("backends")) {
       if (line.hasOption("xla")) {
         throw new UsageException("--backends runs both XLA settings; drop --xla");

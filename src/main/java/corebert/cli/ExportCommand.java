@@ -34,11 +34,7 @@ final class ExportCommand implements Command {
             "CKPT",
             "full-BERT checkpoint: directory (newest) or prefix, ours or google-research/bert's"));
     o.addOption(required("vocab", "FILE", "vocab.txt, copied into the SavedModel's assets/"));
-    o.addOption(
-        required(
-            "output",
-            "DIR",
-            "new folder for the model (must not exist, or be empty for huggingface)"));
+    o.addOption(required("output", "DIR", "a new or empty folder for the model"));
     o.addOption(
         valued(
             "format",

@@ -10,6 +10,7 @@ import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -25,13 +26,26 @@ final class Flags {
 
   /** A required option taking one value. */
   static Option required(String name, String arg, String description) {
-    return Option.builder()
-        .longOpt(name)
-        .hasArg()
-        .argName(arg)
-        .required()
-        .desc(description)
-        .build();
+    return mandatory(valued(name, arg, description));
+  }
+
+  /** A benchmark's results: {@code --output PREFIX} writes PREFIX.json and PREFIX.png. */
+  static Option outputPrefix(String defaultPrefix) {
+    return valued(
+        "output", "PREFIX", "writes PREFIX.json and PREFIX.png (default " + defaultPrefix + ")");
+  }
+
+  static Path outputPrefix(CommandLine line, String defaultPrefix) {
+    return Path.of(line.getOptionValue("output", defaultPrefix));
+  }
+
+  /** A benchmark's scratch folder, {@code --work-dir DIR}, holding {@code what}. */
+  static Option workDir(String what, String defaultDir) {
+    return valued("work-dir", "DIR", what + " (default " + defaultDir + ")");
+  }
+
+  static Path workDir(CommandLine line, String defaultDir) {
+    return Path.of(line.getOptionValue("work-dir", defaultDir));
   }
 
   /** A switch without a value. */
@@ -46,13 +60,12 @@ final class Flags {
 
   /** A required option that repeats or takes several values (globs). */
   static Option requiredList(String name, String arg, String description) {
-    return Option.builder()
-        .longOpt(name)
-        .hasArgs()
-        .argName(arg)
-        .required()
-        .desc(description)
-        .build();
+    return mandatory(optionalList(name, arg, description));
+  }
+
+  private static Option mandatory(Option o) {
+    o.setRequired(true);
+    return o;
   }
 
   /** {@code --precision}: fp32 (default), bf16 or fp16. */
@@ -113,33 +126,18 @@ final class Flags {
   }
 
   static int intValue(CommandLine line, String flag, int defaultValue, int min) {
-    String raw = line.getOptionValue(flag);
-    if (raw == null) {
-      return defaultValue;
+    long value = longValue(line, flag, defaultValue, min);
+    if (value > Integer.MAX_VALUE) {
+      throw new UsageException("--" + flag + " must be <= " + Integer.MAX_VALUE + ", got " + value);
     }
-    int value;
-    try {
-      value = Integer.parseInt(raw.trim());
-    } catch (NumberFormatException e) {
-      throw new UsageException("--" + flag + " must be an integer, got '" + raw + "'");
-    }
-    if (value < min) {
-      throw new UsageException("--" + flag + " must be >= " + min + ", got " + value);
-    }
-    return value;
+    return (int) value;
   }
 
   static long longValue(CommandLine line, String flag, long defaultValue, long min) {
-    String raw = line.getOptionValue(flag);
-    if (raw == null) {
+    if (!line.hasOption(flag)) {
       return defaultValue;
     }
-    long value;
-    try {
-      value = Long.parseLong(raw.trim());
-    } catch (NumberFormatException e) {
-      throw new UsageException("--" + flag + " must be an integer, got '" + raw + "'");
-    }
+    long value = parsed(line, flag, Long::parseLong, "an integer");
     if (value < min) {
       throw new UsageException("--" + flag + " must be >= " + min + ", got " + value);
     }
@@ -148,20 +146,26 @@ final class Flags {
 
   static double doubleValue(
       CommandLine line, String flag, double defaultValue, double min, double max) {
-    String raw = line.getOptionValue(flag);
-    if (raw == null) {
+    if (!line.hasOption(flag)) {
       return defaultValue;
     }
-    double value;
-    try {
-      value = Double.parseDouble(raw.trim());
-    } catch (NumberFormatException e) {
-      throw new UsageException("--" + flag + " must be a number, got '" + raw + "'");
-    }
+    double value = parsed(line, flag, Double::parseDouble, "a number");
     if (!(value >= min && value <= max)) {
-      throw new UsageException("--" + flag + " must be in [" + min + ", " + max + "], got " + raw);
+      throw new UsageException(
+          "--" + flag + " must be in [" + min + ", " + max + "], got " + line.getOptionValue(flag));
     }
     return value;
+  }
+
+  /** The given flag's value through {@code parse}; the default is the caller's to apply. */
+  private static <T> T parsed(
+      CommandLine line, String flag, Function<String, T> parse, String kind) {
+    String raw = line.getOptionValue(flag);
+    try {
+      return parse.apply(raw.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + flag + " must be " + kind + ", got '" + raw + "'");
+    }
   }
 
   /** A path that must exist as a regular file. */

@@ -32,8 +32,8 @@ import org.apache.commons.cli.Options;
 final class QuickstartCommand implements Command {
   private static final Logger LOG = Logger.getLogger(QuickstartCommand.class.getName());
   private static final int VOCAB_SIZE = 4000;
-  private static final int SEQ = 64;
-  private static final int PREDICTIONS = 10;
+  static final int SEQ = 64;
+  static final int PREDICTIONS = 10;
   private static final int DEFAULT_RELAXED_STEPS = 600;
   private static final int DEFAULT_FULL_STEPS = 900;
   private static final int BATCH = 32;
@@ -140,7 +140,7 @@ final class QuickstartCommand implements Command {
   }
 
   /** Makes the TFRecords once; a rerun reuses them. */
-  private static List<Path> createData(Path text, Path vocab, Path out, int dupe, int shards) {
+  static List<Path> createData(Path text, Path vocab, Path out, int dupe, int shards) {
     List<Path> existing = tfrecords(out);
     if (!existing.isEmpty()) {
       return existing;

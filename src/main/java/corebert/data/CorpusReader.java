@@ -1,7 +1,9 @@
 package corebert.data;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -20,6 +22,19 @@ import java.util.List;
  * strict UTF-8 decoder so that an invalid byte is reported with its exact file and line.
  */
 final class CorpusReader {
+  /** A UTF-8 decoder that reports invalid bytes instead of replacing them. */
+  static CharsetDecoder strictUtf8() {
+    return StandardCharsets.UTF_8
+        .newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+  }
+
+  /** A line reader of {@code file} that fails on invalid UTF-8 (CharacterCodingException). */
+  static BufferedReader strictUtf8Lines(Path file) throws IOException {
+    return new BufferedReader(new InputStreamReader(Files.newInputStream(file), strictUtf8()));
+  }
+
   /** Receives each document; {@link #wants} lets a worker skip other workers' documents cheaply. */
   interface DocumentSink {
     /** Whether the document with this 0-based index should be collected. */
@@ -56,11 +71,7 @@ final class CorpusReader {
   private static final class FileScan {
     private final Path file;
     private final DocumentSink sink;
-    private final CharsetDecoder decoder =
-        StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private final CharsetDecoder decoder = strictUtf8();
     private long index;
     private long lineNumber;
     private byte[] line = new byte[256];

@@ -3,10 +3,8 @@ package corebert.data;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -85,14 +83,7 @@ public final class Vocab {
    */
   public static Vocab load(Path vocabTxt) {
     List<String> tokens = new ArrayList<>();
-    try (BufferedReader in =
-        new BufferedReader(
-            new InputStreamReader(
-                Files.newInputStream(vocabTxt),
-                StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)))) {
+    try (BufferedReader in = CorpusReader.strictUtf8Lines(vocabTxt)) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         tokens.add(line.strip());
       }

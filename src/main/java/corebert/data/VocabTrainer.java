@@ -2,12 +2,8 @@ package corebert.data;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,14 +72,7 @@ public final class VocabTrainer {
     long lines = 0;
     for (Path input : inputs) {
       long lineNo = 0;
-      try (BufferedReader in =
-          new BufferedReader(
-              new InputStreamReader(
-                  Files.newInputStream(input),
-                  StandardCharsets.UTF_8
-                      .newDecoder()
-                      .onMalformedInput(CodingErrorAction.REPORT)
-                      .onUnmappableCharacter(CodingErrorAction.REPORT)))) {
+      try (BufferedReader in = CorpusReader.strictUtf8Lines(input)) {
         for (String line = in.readLine(); line != null; line = in.readLine()) {
           lineNo++;
           for (String word : basic.tokenize(line)) {

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
 
 /**
  * Exports are written into a hidden sibling folder and moved into place only when complete, so an
@@ -34,6 +35,22 @@ final class AtomicDir {
       } catch (IOException ignored) {
         // the export's own outcome is what the caller needs to see
       }
+    }
+  }
+
+  /** An export goes into a new or empty folder, never over files that are there. */
+  static void requireNew(Path outputDir) {
+    if (Files.isDirectory(outputDir)) {
+      try (Stream<Path> s = Files.list(outputDir)) {
+        if (s.findAny().isPresent()) {
+          throw new IllegalArgumentException(
+              outputDir + " is not empty; export writes into a new or empty folder");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + outputDir, e);
+      }
+    } else if (Files.exists(outputDir)) {
+      throw new IllegalArgumentException(outputDir + " exists and is not a folder");
     }
   }
 }

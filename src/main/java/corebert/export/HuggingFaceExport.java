@@ -7,18 +7,14 @@ import corebert.model.BertModel.Variant;
 import corebert.train.ModelRestore;
 import corebert.train.PretrainingModel;
 import corebert.util.Json;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.tensorflow.Graph;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
@@ -44,23 +40,13 @@ public final class HuggingFaceExport {
   /** Exports a full-BERT checkpoint, encoder and both pretraining heads, as BertForPreTraining. */
   public static void exportPretraining(
       BertConfig cfg, Path checkpoint, Path vocab, boolean lowerCase, Path outputDir) {
-    requireNew(outputDir);
+    AtomicDir.requireNew(outputDir);
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       PretrainingModel.buildVariables(tf, cfg, Variant.FULL);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
       try (Session session = new Session(graph)) {
-        try {
-          session.restore(checkpoint.toString());
-        } catch (TensorFlowException e) {
-          throw new IllegalArgumentException(
-              "cannot load a full BERT from "
-                  + checkpoint
-                  + " (a relaxed checkpoint must be"
-                  + " converted first): "
-                  + e.getMessage().lines().findFirst().orElse(""),
-              e);
-        }
+        SavedModelExport.restoreFullBert(session, checkpoint);
         Map<String, Object> config = config(cfg, "BertForPreTraining");
         write(tensors(session, vars), config, vocab, lowerCase, outputDir);
       }
@@ -79,7 +65,7 @@ public final class HuggingFaceExport {
       Path vocab,
       boolean lowerCase,
       Path outputDir) {
-    requireNew(outputDir);
+    AtomicDir.requireNew(outputDir);
     Map<String, Object> config = config(cfg, "BertForSequenceClassification");
     Map<String, Object> id2label = new LinkedHashMap<>();
     Map<String, Object> label2id = new LinkedHashMap<>();
@@ -159,17 +145,7 @@ public final class HuggingFaceExport {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("architectures", List.of(architecture));
     m.put("model_type", "bert");
-    m.put("vocab_size", cfg.vocabSize());
-    m.put("hidden_size", cfg.hiddenSize());
-    m.put("num_hidden_layers", cfg.numHiddenLayers());
-    m.put("num_attention_heads", cfg.numAttentionHeads());
-    m.put("intermediate_size", cfg.intermediateSize());
-    m.put("hidden_act", cfg.hiddenAct());
-    m.put("hidden_dropout_prob", cfg.hiddenDropoutProb());
-    m.put("attention_probs_dropout_prob", cfg.attentionProbsDropoutProb());
-    m.put("max_position_embeddings", cfg.maxPositionEmbeddings());
-    m.put("type_vocab_size", cfg.typeVocabSize());
-    m.put("initializer_range", cfg.initializerRange());
+    m.putAll(cfg.bertFields());
     m.put("layer_norm_eps", 1e-12); // google-research/bert's, as in our LayerNorm
     m.put("pad_token_id", 0);
     m.put("position_embedding_type", "absolute");
@@ -204,21 +180,5 @@ public final class HuggingFaceExport {
           tokenizer.putAll(special);
           Files.writeString(tmp.resolve("tokenizer_config.json"), Json.writePretty(tokenizer));
         });
-  }
-
-  /** An export goes into a new or empty folder, never over files that are there. */
-  private static void requireNew(Path outputDir) {
-    if (Files.isDirectory(outputDir)) {
-      try (Stream<Path> s = Files.list(outputDir)) {
-        if (s.findAny().isPresent()) {
-          throw new IllegalArgumentException(
-              outputDir + " is not empty; export writes into a new or empty folder");
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + outputDir, e);
-      }
-    } else if (Files.exists(outputDir)) {
-      throw new IllegalArgumentException(outputDir + " exists and is not a folder");
-    }
   }
 }

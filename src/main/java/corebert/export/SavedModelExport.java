@@ -37,28 +37,32 @@ public final class SavedModelExport {
 
   private SavedModelExport() {}
 
-  /** Exports {@code checkpoint} (a full-BERT prefix) to {@code outputDir}, which must not exist. */
+  /**
+   * Exports {@code checkpoint} (a full-BERT prefix) to {@code outputDir}, a new or empty folder.
+   */
   public static void export(BertConfig cfg, Path checkpoint, Path vocab, Path outputDir) {
-    if (Files.exists(outputDir)) {
-      throw new IllegalArgumentException(outputDir + " already exists; export writes a new folder");
-    }
+    AtomicDir.requireNew(outputDir);
     try (Graph graph = new Graph()) {
       Signature signature = encoder(Ops.create(graph), cfg.withoutDropout());
       try (Session session = new Session(graph)) {
         session.initialize();
-        try {
-          session.restore(checkpoint.toString());
-        } catch (TensorFlowException e) {
-          throw new IllegalArgumentException(
-              "cannot load the encoder from "
-                  + checkpoint
-                  + " (a full-BERT checkpoint of this"
-                  + " config is needed; convert a relaxed one first): "
-                  + e.getMessage().lines().findFirst().orElse(""),
-              e);
-        }
+        restoreFullBert(session, checkpoint);
         write(session, signature, cfg, vocab, outputDir);
       }
+    }
+  }
+
+  /** Restores a full-BERT checkpoint of the session's config, or says why it cannot. */
+  static void restoreFullBert(Session session, Path checkpoint) {
+    try {
+      session.restore(checkpoint.toString());
+    } catch (TensorFlowException e) {
+      throw new IllegalArgumentException(
+          "cannot load a full BERT of this config from "
+              + checkpoint
+              + " (a relaxed checkpoint must be converted first): "
+              + e.getMessage().lines().findFirst().orElse(""),
+          e);
     }
   }
 

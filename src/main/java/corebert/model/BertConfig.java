@@ -173,18 +173,7 @@ public record BertConfig(
 
   /** The config as google-research/bert JSON (plus {@code relaxed} when present). */
   public String toJson() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("vocab_size", vocabSize);
-    m.put("hidden_size", hiddenSize);
-    m.put("num_hidden_layers", numHiddenLayers);
-    m.put("num_attention_heads", numAttentionHeads);
-    m.put("intermediate_size", intermediateSize);
-    m.put("hidden_act", hiddenAct);
-    m.put("hidden_dropout_prob", hiddenDropoutProb);
-    m.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
-    m.put("max_position_embeddings", maxPositionEmbeddings);
-    m.put("type_vocab_size", typeVocabSize);
-    m.put("initializer_range", initializerRange);
+    Map<String, Object> m = bertFields();
     relaxed.ifPresent(
         r -> {
           Map<String, Object> rm = new LinkedHashMap<>();
@@ -196,6 +185,24 @@ public record BertConfig(
           m.put("relaxed", rm);
         });
     return Json.writePretty(m);
+  }
+
+  /** google-research/bert's keys and their values: the config without its relaxed block. */
+  public Map<String, Object> bertFields() {
+    return Json.fields(
+        this,
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "hidden_act",
+        "hidden_dropout_prob",
+        "attention_probs_dropout_prob",
+        "max_position_embeddings",
+        "type_vocab_size",
+        "initializer_range",
+        null); // relaxed: not a google-research/bert key
   }
 
   /** Writes {@link #toJson()} to a file. */

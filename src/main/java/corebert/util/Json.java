@@ -1,5 +1,7 @@
 package corebert.util;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +39,36 @@ public final class Json {
       throw new IllegalArgumentException("expected a JSON object");
     }
     return (Map<String, Object>) value;
+  }
+
+  /**
+   * A record as a JSON object: its components in declaration order, each under the key given at its
+   * place in {@code keys} (one key per component).
+   */
+  public static Map<String, Object> fields(Record r, String... keys) {
+    RecordComponent[] components = r.getClass().getRecordComponents();
+    if (components.length != keys.length) {
+      throw new IllegalArgumentException(
+          r.getClass().getSimpleName()
+              + " has "
+              + components.length
+              + " components, not "
+              + keys.length);
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keys.length; i++) {
+      if (keys[i] == null) {
+        continue;
+      }
+      Method accessor = components[i].getAccessor();
+      accessor.setAccessible(true); // records nested in package-private classes
+      try {
+        m.put(keys[i], accessor.invoke(r));
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return m;
   }
 
   /** Writes a value on one line; maps keep their order, doubles print in shortest form. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,32 +17,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BadInputTest {
   @TempDir Path tmp;
+  private final BrownFixture data = BrownFixture.get();
 
   @Test
   void missingInputFileIsAUsageError() {
-    BrownFixture data = BrownFixture.get();
-    Cli.Outcome o =
-        Cli.run(
-            data.pretrainOn(tmp + "/nothing/*.tfrecord", tmp.resolve("out").toString()),
-            "--steps",
-            "1");
+    Cli.Outcome o = oneStep(data.pretrainOn(tmp + "/nothing/*.tfrecord", out()));
     assertClearError(o, CoreBert.EXIT_USAGE, "no file matches");
     assertFalse(Files.exists(tmp.resolve("out")), "nothing may be written");
   }
 
   @Test
   void clusterWithAPublicWorkerIsRefusedUnlessAllowed() {
-    BrownFixture data = BrownFixture.get();
     // 192.0.2.1 is TEST-NET-1: public (not loopback, not private), and nothing listens there.
     Cli.Outcome o =
-        Cli.run(
-            data.pretrain(tmp.resolve("out").toString()),
-            "--steps",
-            "1",
-            "--cluster",
-            "127.0.0.1:1,192.0.2.1:2222",
-            "--task",
-            "1");
+        oneStep(data.pretrain(out()), "--cluster", "127.0.0.1:1,192.0.2.1:2222", "--task", "1");
     assertClearError(o, CoreBert.EXIT_USAGE, "192.0.2.1:2222 (192.0.2.1) is outside loopback");
     assertTrue(o.err().contains("--allow-public-cluster"), o.err());
     assertFalse(Files.exists(tmp.resolve("out")), "nothing may be written");
@@ -49,85 +38,42 @@ class BadInputTest {
 
   @Test
   void emptyCorpusIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path blank = Files.writeString(tmp.resolve("blank.txt"), "\n\n   \n\n");
-    Cli.Outcome o =
-        Cli.run(
-            "create-data",
-            "--input",
-            blank.toString(),
-            "--vocab",
-            data.vocab.toString(),
-            "--output",
-            tmp.resolve("records").toString());
-    assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
-    assertNoTfRecords(tmp.resolve("records"));
-
+    assertCreateDataRefused(blank, data.vocab, "corpus is empty");
     Path empty = Files.write(tmp.resolve("empty.txt"), new byte[0]);
-    o =
-        Cli.run(
-            "create-data",
-            "--input",
-            empty.toString(),
-            "--vocab",
-            data.vocab.toString(),
-            "--output",
-            tmp.resolve("records").toString());
-    assertClearError(o, CoreBert.EXIT_RUNTIME, "corpus is empty");
-    assertNoTfRecords(tmp.resolve("records"));
+    assertCreateDataRefused(empty, data.vocab, "corpus is empty");
   }
 
   @Test
   void corruptTfRecordNamesTheFile() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path bad = tmp.resolve("bad.tfrecord");
     byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
     bytes[bytes.length / 2] ^= 0x5a; // one flipped byte deep inside the file
     Files.write(bad, bytes);
-    Cli.Outcome o =
-        Cli.run(data.pretrainOn(bad.toString(), tmp.resolve("out").toString()), "--steps", "1");
+    Cli.Outcome o = oneStep(data.pretrainOn(bad.toString(), out()));
     assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.tfrecord: record ");
     assertTrue(o.err().contains("CRC"), o.err());
   }
 
   @Test
   void recordLengthMustMatchMaxSeqLength() {
-    BrownFixture data = BrownFixture.get();
-    Cli.Outcome o =
-        Cli.run(
-            data.pretrain(tmp.resolve("out").toString()),
-            "--steps",
-            "1",
-            "--max-seq-length",
-            "128");
+    Cli.Outcome o = oneStep(data.pretrain(out()), "--max-seq-length", "128");
     assertClearError(o, CoreBert.EXIT_RUNTIME, "max_seq_length " + BrownFixture.SEQ);
     assertTrue(o.err().contains("part-00000-of-00002.tfrecord"), o.err());
   }
 
   @Test
   void configWithIndivisibleHeadsIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path cfg = data.configWith(tmp, "bad_config.json", "hidden_size", "128", "129");
-    Cli.Outcome o =
-        Cli.run(
-            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
-            "--steps",
-            "1");
-    assertClearError(
-        o, CoreBert.EXIT_USAGE, "hidden_size (129) must be divisible by num_attention_heads (2)");
+    assertConfigRefused(
+        cfg, CoreBert.EXIT_USAGE, "hidden_size (129) must be divisible by num_attention_heads (2)");
   }
 
   @Test
   void dataFromAnotherVocabIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path cfg =
         data.configWith(tmp, "small_vocab.json", "vocab_size", "" + BrownFixture.VOCAB_SIZE, "50");
-    Cli.Outcome o =
-        Cli.run(
-            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
-            "--steps",
-            "1");
-    assertClearError(o, CoreBert.EXIT_RUNTIME, "vocab_size is 50");
+    assertConfigRefused(cfg, CoreBert.EXIT_RUNTIME, "vocab_size is 50");
   }
 
   @Test
@@ -141,19 +87,16 @@ class BadInputTest {
 
   @Test
   void truncatedTfRecordNamesFileAndRecord() throws IOException {
-    BrownFixture data = BrownFixture.get();
     byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));
     Path cut =
         Files.write(tmp.resolve("cut.tfrecord"), java.util.Arrays.copyOf(bytes, bytes.length - 7));
-    Cli.Outcome o =
-        Cli.run(data.pretrainOn(cut.toString(), tmp.resolve("out").toString()), "--steps", "1");
+    Cli.Outcome o = oneStep(data.pretrainOn(cut.toString(), out()));
     assertClearError(o, CoreBert.EXIT_RUNTIME, "cut.tfrecord: record ");
     assertTrue(o.err().contains("truncated"), o.err());
   }
 
   @Test
   void recordWithoutAFeatureIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path file = tmp.resolve("no_weights.tfrecord");
     try (corebert.data.TfRecordReader in =
             new corebert.data.TfRecordReader(
@@ -166,69 +109,38 @@ class BadInputTest {
               .build()
               .toByteArray());
     }
-    Cli.Outcome o =
-        Cli.run(data.pretrainOn(file.toString(), tmp.resolve("out").toString()), "--steps", "1");
+    Cli.Outcome o = oneStep(data.pretrainOn(file.toString(), out()));
     assertClearError(o, CoreBert.EXIT_RUNTIME, "no_weights.tfrecord: record 0");
     assertTrue(o.err().contains("masked_lm_weights"), o.err());
   }
 
   @Test
   void vocabWithoutSpecialTokensIsRefused() throws IOException {
-    Path vocab =
-        Files.write(tmp.resolve("vocab.txt"), java.util.List.of("[PAD]", "[UNK]", "the", "a"));
+    Path vocab = Files.write(tmp.resolve("vocab.txt"), List.of("[PAD]", "[UNK]", "the", "a"));
     Path text = Files.writeString(tmp.resolve("t.txt"), "The jury said.\nIt was fine.\n");
-    Cli.Outcome o =
-        Cli.run(
-            "create-data",
-            "--input",
-            text.toString(),
-            "--vocab",
-            vocab.toString(),
-            "--output",
-            tmp.resolve("records").toString());
-    assertClearError(o, CoreBert.EXIT_RUNTIME, "[CLS]");
+    Cli.Outcome o = assertCreateDataRefused(text, vocab, "[CLS]");
     assertTrue(o.err().contains("vocab.txt"), o.err());
-    assertNoTfRecords(tmp.resolve("records"));
   }
 
   @Test
   void invalidUtf8NamesFileAndLine() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path text = tmp.resolve("bad.txt");
     Files.write(text, new byte[] {'O', 'k', '.', '\n', 'B', 'a', (byte) 0xC3, (byte) 0x28, '\n'});
-    Cli.Outcome o =
-        Cli.run(
-            "create-data",
-            "--input",
-            text.toString(),
-            "--vocab",
-            data.vocab.toString(),
-            "--output",
-            tmp.resolve("records").toString());
-    assertClearError(o, CoreBert.EXIT_RUNTIME, "bad.txt");
+    Cli.Outcome o = assertCreateDataRefused(text, data.vocab, "bad.txt");
     assertTrue(o.err().contains("line 2"), o.err());
-    assertNoTfRecords(tmp.resolve("records"));
   }
 
   @Test
   void configWithUnknownKeyIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path cfg =
         Files.writeString(
             tmp.resolve("typo.json"),
             Files.readString(data.config).replace("\"hidden_act\"", "\"hiden_act\""));
-    assertClearError(
-        Cli.run(
-            BrownFixture.pretrainArgs(cfg, data.trainGlob(), tmp.resolve("out").toString()),
-            "--steps",
-            "1"),
-        CoreBert.EXIT_USAGE,
-        "unknown config key(s): ['hiden_act']");
+    assertConfigRefused(cfg, CoreBert.EXIT_USAGE, "unknown config key(s): ['hiden_act']");
   }
 
   @Test
   void initCheckpointWithOtherShapesListsTheVariables() throws IOException {
-    BrownFixture data = BrownFixture.get();
     // A checkpoint of the same model with intermediate size 256 instead of 512.
     Path narrowCfg = data.configWith(tmp, "narrow.json", "intermediate_size", "512", "256");
     try (corebert.train.CheckpointGraph g =
@@ -238,12 +150,7 @@ class BadInputTest {
       g.save(tmp.resolve("narrow"), 0);
     }
     Cli.Outcome o =
-        Cli.run(
-            data.pretrain(tmp.resolve("out").toString()),
-            "--steps",
-            "1",
-            "--init-checkpoint",
-            tmp.resolve("narrow").toString());
+        oneStep(data.pretrain(out()), "--init-checkpoint", tmp.resolve("narrow").toString());
     assertClearError(o, CoreBert.EXIT_RUNTIME, "6 variable(s) have other shapes than the model");
     assertTrue(
         o.err().contains("bert/encoder/layer_1/output/dense/kernel [256, 128] (model [512, 128])"),
@@ -252,7 +159,6 @@ class BadInputTest {
 
   @Test
   void outputDirOfAnotherModelIsRefused() throws IOException {
-    BrownFixture data = BrownFixture.get();
     Path out = tmp.resolve("out");
     Cli.ok(Cli.run(data.pretrain(out.toString()), "--steps", "1"));
     Path wider = data.configWith(tmp, "wider.json", "intermediate_size", "512", "1024");
@@ -264,18 +170,7 @@ class BadInputTest {
     org.junit.jupiter.api.Assertions.assertArrayEquals(
         before, Files.readAllBytes(out.resolve("bert_config.json")));
     assertClearError(
-        Cli.run(
-            "pretrain",
-            "--model",
-            "relaxed",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            out.toString(),
-            "--steps",
-            "2"),
+        Cli.run(data.pretrainRelaxed(out), "--steps", "2"),
         CoreBert.EXIT_RUNTIME,
         "holds checkpoints of the full model");
   }
@@ -283,7 +178,6 @@ class BadInputTest {
   /** A full disk while saving: a clear error, and no checkpoint that looks complete. */
   @Test
   void diskFullWhileSavingLeavesNoHalfCheckpoint() throws Exception {
-    BrownFixture data = BrownFixture.get();
     Path disk = Files.createDirectories(tmp.resolve("disk"));
     Process mount =
         new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk.toString())
@@ -306,6 +200,39 @@ class BadInputTest {
     } finally {
       new ProcessBuilder("umount", disk.toString()).start().waitFor();
     }
+  }
+
+  private String out() {
+    return tmp.resolve("out").toString();
+  }
+
+  /** One pretraining step: {@code pretrain} arguments, {@code --steps 1}, and {@code more}. */
+  private static Cli.Outcome oneStep(List<String> pretrain, String... more) {
+    return Cli.run(Cli.args(pretrain, "--steps", "1"), more);
+  }
+
+  /** One pretraining step with {@code config} fails with {@code expected}. */
+  private void assertConfigRefused(Path config, int code, String expected) {
+    assertClearError(
+        oneStep(BrownFixture.pretrainArgs(config, data.trainGlob(), out())), code, expected);
+  }
+
+  /** `create-data` of {@code text} fails with {@code expected} and writes no TFRecord. */
+  private Cli.Outcome assertCreateDataRefused(Path text, Path vocab, String expected)
+      throws IOException {
+    Path records = tmp.resolve("records");
+    Cli.Outcome o =
+        Cli.run(
+            "create-data",
+            "--input",
+            text.toString(),
+            "--vocab",
+            vocab.toString(),
+            "--output",
+            records.toString());
+    assertClearError(o, CoreBert.EXIT_RUNTIME, expected);
+    assertNoTfRecords(records);
+    return o;
   }
 
   private static void assertClearError(Cli.Outcome o, int code, String expected) {

@@ -55,39 +55,37 @@ class BenchTest {
   void coreVsBaselineRunsTheFairProtocolAndResumes() throws Exception {
     BrownFixture f = BrownFixture.get();
     Path prefix = dir.resolve("cvb");
-    String[] args = {
-      "bench",
-      "core-vs-baseline",
-      "--config",
-      f.config.toString(),
-      "--input",
-      f.trainGlob(),
-      "--eval-input",
-      f.evalGlob(),
-      "--time-budget",
-      "6",
-      "--sweep-budget",
-      "4",
-      "--eval-every",
-      "2",
-      "--seeds",
-      "1,2",
-      "--baseline-lrs",
-      "1e-4,1e-3,3e-3",
-      "--batch-size",
-      "8",
-      "--warmup-steps",
-      "10",
-      "--core",
-      "budget=0.8,ffn-rank=8",
-      "--core",
-      "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
-      "--work-dir",
-      dir.resolve("work").toString(),
-      "--output",
-      prefix.toString()
-    };
-    String out = Cli.ok(Cli.run(args));
+    List<String> budget6 =
+        Cli.args(
+            f.onTrainingShards("bench", "core-vs-baseline"),
+            "--eval-input",
+            f.evalGlob(),
+            "--time-budget",
+            "6");
+    List<String> args =
+        Cli.args(
+            budget6,
+            "--sweep-budget",
+            "4",
+            "--eval-every",
+            "2",
+            "--seeds",
+            "1,2",
+            "--baseline-lrs",
+            "1e-4,1e-3,3e-3",
+            "--batch-size",
+            "8",
+            "--warmup-steps",
+            "10",
+            "--core",
+            "budget=0.8,ffn-rank=8",
+            "--core",
+            "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
+            "--work-dir",
+            dir.resolve("work").toString(),
+            "--output",
+            prefix.toString());
+    String out = Cli.ok(Cli.run(args.toArray(String[]::new)));
     assertTrue(out.contains("\"speedup\""), out);
     Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
     Map<?, ?> protocol = (Map<?, ?>) json.get("protocol");
@@ -128,7 +126,7 @@ class BenchTest {
     assertPng(Path.of(prefix + "-sweep.png"));
 
     // A rerun reuses every finished run and reaches the same verdict.
-    Cli.Outcome again = Cli.run(args);
+    Cli.Outcome again = Cli.run(args.toArray(String[]::new));
     Cli.ok(again);
     assertTrue(again.err().contains("reusing the finished run"), again.err());
     assertTrue(!again.err().contains("full BERT from scratch"), "a run was trained again");
@@ -138,23 +136,7 @@ class BenchTest {
 
     // CoRe gets no more settings than the baseline has learning rates.
     Cli.Outcome unfair =
-        Cli.run(
-            "bench",
-            "core-vs-baseline",
-            "--config",
-            f.config.toString(),
-            "--input",
-            f.trainGlob(),
-            "--eval-input",
-            f.evalGlob(),
-            "--time-budget",
-            "6",
-            "--baseline-lrs",
-            "1e-4",
-            "--core",
-            "ffn-rank=8",
-            "--core",
-            "ffn-rank=16");
+        Cli.run(budget6, "--baseline-lrs", "1e-4", "--core", "ffn-rank=8", "--core", "ffn-rank=16");
     assertEquals(CoreBert.EXIT_USAGE, unfair.code());
     assertTrue(unfair.err().contains("no more tuning runs than the baseline"), unfair.err());
   }
@@ -209,12 +191,7 @@ class BenchTest {
     Path prefix = dir.resolve("scale");
     Cli.ok(
         Cli.run(
-            "bench",
-            "scale",
-            "--config",
-            f.config.toString(),
-            "--input",
-            f.trainGlob(),
+            f.onTrainingShards("bench", "scale"),
             "--batch-per-worker",
             "2",
             "--steps",

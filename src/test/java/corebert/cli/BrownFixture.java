@@ -1,23 +1,22 @@
 package corebert.cli;
 
-import corebert.data.CreateDataConfig;
-import corebert.data.PretrainingDataCreator;
 import corebert.data.VocabTrainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Real pretraining data for the end-to-end tests, made once per test JVM from the bundled Brown
- * sample: a WordPiece vocab, training shards and held-out shards (seq 64, 10 predictions), and a
- * bert-tiny config sized to that vocab.
+ * sample: a WordPiece vocab, training shards and held-out shards (quickstart's: seq 64, 10
+ * predictions), and a bert-tiny config sized to that vocab.
  */
 final class BrownFixture {
   static final int VOCAB_SIZE = 3000;
-  static final int SEQ = 64;
-  static final int PREDICTIONS = 10;
+  static final int SEQ = QuickstartCommand.SEQ;
 
   final Path dir;
   final Path vocab;
@@ -26,6 +25,7 @@ final class BrownFixture {
   final Path config;
 
   private static BrownFixture instance;
+  private final Map<String, Path> pretrained = new HashMap<>();
 
   private BrownFixture(Path dir) {
     this.dir = dir;
@@ -35,8 +35,17 @@ final class BrownFixture {
     this.config = dir.resolve("bert_tiny.json");
   }
 
-  /** A full BERT pretrained on the sample for {@code steps} steps at lr 1e-3, in {@code dir}. */
-  Path pretrain(Path dir, int steps, int warmupSteps) {
+  /**
+   * A full BERT pretrained on the sample for {@code steps} steps at lr 1e-3, made once per test JVM
+   * and shared by the tests that start from it.
+   */
+  synchronized Path pretrained(int steps, int warmupSteps) {
+    return pretrained.computeIfAbsent(
+        steps + "-" + warmupSteps,
+        key -> pretrain(dir.resolve("pretrained-" + key), steps, warmupSteps));
+  }
+
+  private Path pretrain(Path dir, int steps, int warmupSteps) {
     Cli.ok(
         Cli.run(
             pretrain(dir.toString()),
@@ -59,8 +68,10 @@ final class BrownFixture {
         Path sample = Path.of("data/sample");
         VocabTrainer.train(List.of(sample.resolve("brown-sample-train.txt")), VOCAB_SIZE, true)
             .write(f.vocab);
-        create(sample.resolve("brown-sample-train.txt"), f.vocab, f.trainDir, 3, 2);
-        create(sample.resolve("brown-sample-eval.txt"), f.vocab, f.evalDir, 1, 1);
+        QuickstartCommand.createData(
+            sample.resolve("brown-sample-train.txt"), f.vocab, f.trainDir, 3, 2);
+        QuickstartCommand.createData(
+            sample.resolve("brown-sample-eval.txt"), f.vocab, f.evalDir, 1, 1);
         // bert-tiny (L2/H128/A2) with this vocab.
         Files.writeString(
             f.config,
@@ -90,6 +101,74 @@ final class BrownFixture {
     return Files.writeString(dir.resolve(name), json);
   }
 
+  /** The fixture's config with dropout off, so that equal inputs give equal steps. */
+  Path noDropout(Path dir) throws IOException {
+    return configWith(
+        dir,
+        "no_dropout.json",
+        "hidden_dropout_prob",
+        "0.1",
+        "0.0",
+        "attention_probs_dropout_prob",
+        "0.1",
+        "0.0");
+  }
+
+  /**
+   * The flags of runs compared step by step: {@code batch} sequences, lr 1e-3 from the first step,
+   * every step logged, {@code seed}.
+   */
+  static List<String> everyStepLogged(int batch, int seed) {
+    return List.of(
+        "--batch-size",
+        String.valueOf(batch),
+        "--lr",
+        "1e-3",
+        "--warmup-steps",
+        "0",
+        "--log-every",
+        "1",
+        "--seed",
+        String.valueOf(seed));
+  }
+
+  /** `COMMAND... --config CONFIG --input TRAINING_SHARDS`: a command on this fixture's data. */
+  List<String> onTrainingShards(String... command) {
+    return Cli.args(List.of(command), "--config", config.toString(), "--input", trainGlob());
+  }
+
+  /** `evaluate` of {@code checkpoint} on the held-out shards, plus {@code more} flags. */
+  List<String> evaluate(Path checkpoint, String... more) {
+    return Cli.args(
+        List.of(
+            "evaluate",
+            "--config",
+            config.toString(),
+            "--checkpoint",
+            checkpoint.toString(),
+            "--input",
+            evalGlob()),
+        more);
+  }
+
+  /** `finetune --task TASK` of {@code checkpoint} on {@code dataDir}, into {@code outputDir}. */
+  List<String> finetune(String task, Object dataDir, Path checkpoint, Path outputDir) {
+    return List.of(
+        "finetune",
+        "--task",
+        task,
+        "--data-dir",
+        dataDir.toString(),
+        "--checkpoint",
+        checkpoint.toString(),
+        "--config",
+        config.toString(),
+        "--vocab",
+        vocab.toString(),
+        "--output-dir",
+        outputDir.toString());
+  }
+
   /** `pretrain` on the training shards with this fixture's config, into {@code outputDir}. */
   List<String> pretrain(String outputDir) {
     return pretrainOn(trainGlob(), outputDir);
@@ -98,6 +177,12 @@ final class BrownFixture {
   /** `pretrain` on {@code input} with this fixture's config, into {@code outputDir}. */
   List<String> pretrainOn(String input, String outputDir) {
     return pretrainArgs(config, input, outputDir);
+  }
+
+  /** `pretrain --model relaxed` on the training shards, into {@code outputDir}. */
+  List<String> pretrainRelaxed(Path outputDir) {
+    return Cli.args(
+        onTrainingShards("pretrain", "--model", "relaxed"), "--output-dir", outputDir.toString());
   }
 
   /** `pretrain` of {@code config} on {@code input}, into {@code outputDir}. */
@@ -112,16 +197,5 @@ final class BrownFixture {
 
   String evalGlob() {
     return evalDir + "/*.tfrecord";
-  }
-
-  private static void create(Path text, Path vocab, Path out, int dupe, int shards) {
-    PretrainingDataCreator.run(
-        CreateDataConfig.builder(List.of(text), vocab, out)
-            .maxSeqLength(SEQ)
-            .maxPredictionsPerSeq(PREDICTIONS)
-            .dupeFactor(dupe)
-            .shards(shards)
-            .threads(shards)
-            .build());
   }
 }

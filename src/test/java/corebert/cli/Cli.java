@@ -63,11 +63,16 @@ final class Cli {
     }
   }
 
-  /** `corebert HEAD... TAIL...`: a shared argument prefix and what this call adds. */
-  static Outcome run(List<String> head, String... tail) {
+  /** HEAD... TAIL...: a shared argument prefix and what this call adds. */
+  static List<String> args(List<String> head, String... tail) {
     List<String> args = new ArrayList<>(head);
     args.addAll(List.of(tail));
-    return run(args.toArray(String[]::new));
+    return args;
+  }
+
+  /** `corebert HEAD... TAIL...`. */
+  static Outcome run(List<String> head, String... tail) {
+    return run(args(head, tail).toArray(String[]::new));
   }
 
   static synchronized Outcome run(String... args) {

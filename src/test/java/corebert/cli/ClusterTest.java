@@ -65,7 +65,7 @@ class ClusterTest {
 
   @Test
   void twoWorkersMatchOneProcessAtTheSameGlobalBatch() throws Exception {
-    Path cfg = DataParallelTest.noDropout(dir);
+    Path cfg = BrownFixture.get().noDropout(dir);
     // Each worker reads its own half of the files; one process reading the same two shards
     // (--input-shards 2) sees the same global batches.
     double[] single = DataParallelTest.train(dir.resolve("single"), cfg, "--input-shards", "2");
@@ -101,7 +101,7 @@ class ClusterTest {
 
   @Test
   void coreOnTwoWorkersMatchesOneProcessThroughBothPhases() throws Exception {
-    Path cfg = DataParallelTest.noDropout(dir);
+    Path cfg = BrownFixture.get().noDropout(dir);
     Cli.ok(
         Cli.run(
             core(cfg, dir.resolve("single"), 2, 2, "--input-shards", "2").toArray(String[]::new)));
@@ -136,6 +136,28 @@ class ClusterTest {
     assertTrue(Files.exists(out.resolve("full").resolve("surgery.json")));
   }
 
+  /**
+   * Starts both tasks, kills task 1 (SIGKILL) once {@code checkpoints} holds step {@code step}, and
+   * checks that the chief stops with the last checkpoint named; returns that checkpoint's step.
+   */
+  private long killWorkerOnceSaved(
+      IntFunction<List<String>> argsOfTask, Path checkpoints, long step, String tag)
+      throws Exception {
+    Process worker = Cli.start(dir.resolve(tag + "-task1.log"), argsOfTask.apply(1));
+    Process chief = Cli.start(dir.resolve(tag + "-task0.log"), argsOfTask.apply(0));
+    Cli.waitFor(
+        () -> Checkpoints.latest(checkpoints).map(Checkpoints::stepOf).orElse(0L) >= step,
+        chief,
+        180_000);
+    worker.destroyForcibly().waitFor();
+    assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
+    String log = Files.readString(dir.resolve(tag + "-task0.log"));
+    assertEquals(CoreBert.EXIT_RUNTIME, chief.exitValue(), log);
+    assertTrue(
+        log.contains("a worker died or stopped answering; last checkpoint: " + checkpoints), log);
+    return Checkpoints.stepOf(Checkpoints.latest(checkpoints).orElseThrow());
+  }
+
   @Test
   void aPortInUseIsAClearError() throws Exception {
     try (ServerSocket taken = new ServerSocket(0)) {
@@ -155,16 +177,7 @@ class ClusterTest {
     Path out = dir.resolve("dead");
     String spec = cluster();
     int steps = 300;
-    Process worker = Cli.start(dir.resolve("dead-task1.log"), pretrain(cfg, out, steps, spec, 1));
-    Process chief = Cli.start(dir.resolve("dead-task0.log"), pretrain(cfg, out, steps, spec, 0));
-    Cli.waitFor(
-        () -> Checkpoints.latest(out).map(Checkpoints::stepOf).orElse(0L) >= 20, chief, 120_000);
-    worker.destroyForcibly().waitFor(); // SIGKILL
-    assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
-    String log = Files.readString(dir.resolve("dead-task0.log"));
-    assertEquals(CoreBert.EXIT_RUNTIME, chief.exitValue(), log);
-    assertTrue(log.contains("a worker died or stopped answering; last checkpoint: " + out), log);
-    long saved = Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow());
+    long saved = killWorkerOnceSaved(t -> pretrain(cfg, out, steps, spec, t), out, 20, "dead");
 
     // The same command on both tasks resumes from that checkpoint and finishes.
     assertEquals(
@@ -196,17 +209,8 @@ class ClusterTest {
                 String.valueOf(t),
                 "--worker-timeout",
                 "20");
-    Process worker = Cli.start(dir.resolve("core-dead-task1.log"), task.apply(1));
-    Process chief = Cli.start(dir.resolve("core-dead-task0.log"), task.apply(0));
     // Kill task 1 in phase 2, once it has checkpointed past surgery's step.
-    Cli.waitFor(
-        () -> Checkpoints.latest(full).map(Checkpoints::stepOf).orElse(0L) >= 50, chief, 180_000);
-    worker.destroyForcibly().waitFor(); // SIGKILL
-    assertTrue(chief.waitFor(2, TimeUnit.MINUTES), "the chief hung on the dead worker");
-    String log = Files.readString(dir.resolve("core-dead-task0.log"));
-    assertEquals(CoreBert.EXIT_RUNTIME, chief.exitValue(), log);
-    assertTrue(log.contains("a worker died or stopped answering; last checkpoint: " + full), log);
-    long saved = Checkpoints.stepOf(Checkpoints.latest(full).orElseThrow());
+    long saved = killWorkerOnceSaved(task, full, 50, "core-dead");
 
     // The same command on both tasks skips phase 1 and surgery and resumes phase 2.
     assertEquals(

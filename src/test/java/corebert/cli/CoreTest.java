@@ -18,22 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 /** CoRe on real Brown text with bert-tiny: surgery keeps what phase 1 learned; core resumes. */
 class CoreTest {
   @TempDir Path out;
+  private final BrownFixture data = BrownFixture.get();
 
   @Test
   void convertedModelStartsFarBelowAFreshFullBert() throws Exception {
-    BrownFixture data = BrownFixture.get();
     Path relaxed = out.resolve("relaxed");
     Cli.ok(
         Cli.run(
-            "pretrain",
-            "--model",
-            "relaxed",
-            "--config",
-            data.config.toString(),
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            relaxed.toString(),
+            data.pretrainRelaxed(relaxed),
             "--steps",
             "300",
             "--lr",
@@ -63,9 +55,9 @@ class CoreTest {
         CheckpointGraph.build(BertConfig.fromJsonFile(data.config), Variant.FULL)) {
       g.save(fresh, 0);
     }
-    double relaxedLoss = heldOutLoss(data, relaxed, "relaxed");
-    double convertedLoss = heldOutLoss(data, out.resolve("converted"), "full");
-    double freshLoss = heldOutLoss(data, fresh, "full");
+    double relaxedLoss = heldOutLoss(relaxed, "relaxed");
+    double convertedLoss = heldOutLoss(out.resolve("converted"), "full");
+    double freshLoss = heldOutLoss(fresh, "full");
     System.err.printf(
         "held-out MLM loss: relaxed %.3f, converted full %.3f, fresh full %.3f%n",
         relaxedLoss, convertedLoss, freshLoss);
@@ -76,33 +68,25 @@ class CoreTest {
 
   @Test
   void coreRunsBothPhasesOnOneAxisAndResumesWithoutRedoingWork() {
-    BrownFixture data = BrownFixture.get();
-    String[] args = {
-      "core",
-      "--config",
-      data.config.toString(),
-      "--input",
-      data.trainGlob(),
-      "--output-dir",
-      out.toString(),
-      "--relaxed-steps",
-      "20",
-      "--full-steps",
-      "15",
-      "--log-every",
-      "5",
-      "--save-every",
-      "10",
-      "--eval-input",
-      data.evalGlob()
-    };
-    Map<String, Object> first = Json.parseObject(Cli.run(args).lastLine());
+    List<String> args =
+        Cli.args(
+            data.onTrainingShards("core"),
+            "--output-dir",
+            out.toString(),
+            "--relaxed-steps",
+            "20",
+            "--log-every",
+            "5",
+            "--save-every",
+            "10",
+            "--eval-input",
+            data.evalGlob());
+    Map<String, Object> first = Json.parseObject(Cli.run(args, "--full-steps", "15").lastLine());
     assertEquals(35L, ((Number) first.get("step")).longValue());
     assertEquals(20L, ((Number) first.get("surgery_step")).longValue());
 
     // A rerun with a longer phase 2 continues it: no relaxed step, no second surgery.
-    args[args.length - 7] = "25";
-    Cli.Outcome second = Cli.run(args);
+    Cli.Outcome second = Cli.run(args, "--full-steps", "25");
     Map<String, Object> resumed = Json.parseObject(second.lastLine());
     assertEquals(45L, ((Number) resumed.get("step")).longValue());
     assertTrue(second.err().contains("surgery already done"), second.err());
@@ -123,36 +107,17 @@ class CoreTest {
     }
 
     // The run's directory stands for its newest full checkpoint wherever a checkpoint is asked for.
-    Cli.Outcome viaDir =
-        Cli.run(
-            "evaluate",
-            "--config",
-            data.config.toString(),
-            "--checkpoint",
-            out.toString(),
-            "--input",
-            data.evalGlob());
+    Cli.Outcome viaDir = Cli.run(data.evaluate(out));
     assertTrue(viaDir.err().contains("is a CoRe run: using its full BERT"), viaDir.err());
     assertTrue(viaDir.err().contains("model.ckpt-45"), viaDir.err());
     assertEquals(
-        heldOutLoss(data, out.resolve("full"), "full"),
+        heldOutLoss(out.resolve("full"), "full"),
         ((Number) Json.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
   }
 
-  private static double heldOutLoss(BrownFixture data, Path checkpoint, String model) {
+  private double heldOutLoss(Path checkpoint, String model) {
     return ((Number)
-            Json.parseObject(
-                    Cli.run(
-                            "evaluate",
-                            "--config",
-                            data.config.toString(),
-                            "--checkpoint",
-                            checkpoint.toString(),
-                            "--input",
-                            data.evalGlob(),
-                            "--model",
-                            model)
-                        .lastLine())
+            Json.parseObject(Cli.run(data.evaluate(checkpoint, "--model", model)).lastLine())
                 .get("mlm_loss"))
         .doubleValue();
   }

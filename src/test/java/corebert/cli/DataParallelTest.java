@@ -19,22 +19,8 @@ class DataParallelTest {
 
   static final int STEPS = 4;
 
-  /**
-   * The settings of every run these tests compare step by step: batch 8, lr 1e-3 from the first
-   * step, every step logged, seed 7.
-   */
-  static final List<String> EXACT =
-      List.of(
-          "--batch-size",
-          "8",
-          "--lr",
-          "1e-3",
-          "--warmup-steps",
-          "0",
-          "--log-every",
-          "1",
-          "--seed",
-          "7");
+  /** The settings of every run these tests compare step by step. */
+  static final List<String> EXACT = BrownFixture.everyStepLogged(8, 7);
 
   /** bert-tiny, dropout off, 4 steps of batch 8 on the Brown sample, plus {@code extra} flags. */
   static double[] train(Path out, Path config, String... extra) {
@@ -48,19 +34,6 @@ class DataParallelTest {
     return Cli.losses(out);
   }
 
-  static Path noDropout(Path dir) throws Exception {
-    return BrownFixture.get()
-        .configWith(
-            dir,
-            "tiny-nodrop.json",
-            "hidden_dropout_prob",
-            "0.1",
-            "0.0",
-            "attention_probs_dropout_prob",
-            "0.1",
-            "0.0");
-  }
-
   static void assertSameLosses(double[] expected, double[] actual, String what) {
     assertEquals(STEPS, actual.length, what);
     for (int i = 0; i < STEPS; i++) {
@@ -70,7 +43,7 @@ class DataParallelTest {
 
   @Test
   void towersAndAccumulationMatchOneReplica() throws Exception {
-    Path cfg = noDropout(dir);
+    Path cfg = BrownFixture.get().noDropout(dir);
     double[] single = train(dir.resolve("single"), cfg);
     // The updates move the loss, so equal later steps mean equal gradients.
     assertTrue(Math.abs(single[STEPS - 1] - single[0]) > 1e-3, "training must change the loss");
@@ -87,7 +60,7 @@ class DataParallelTest {
 
   @Test
   void towersFedByTheirOwnInputShardsMatchOneReplicaReadingBoth() throws Exception {
-    Path cfg = noDropout(dir);
+    Path cfg = BrownFixture.get().noDropout(dir);
     double[] shards = train(dir.resolve("shards"), cfg, "--input-shards", "2");
     assertSameLosses(
         shards,
@@ -97,16 +70,15 @@ class DataParallelTest {
 
   @Test
   void batchThatDoesNotSplitIsAUsageError() throws Exception {
-    BrownFixture f = BrownFixture.get();
     Cli.Outcome o =
         Cli.run(
-            f.pretrain(dir.resolve("x").toString()),
-            "--steps",
-            "1",
+            BrownFixture.get().pretrain(dir.resolve("x").toString()),
             "--batch-size",
             "6",
             "--num-gpus",
-            "4");
+            "4",
+            "--steps",
+            "1");
     assertEquals(CoreBert.EXIT_USAGE, o.code(), o.err());
     assertTrue(o.err().contains("--batch-size 6 does not split into 4 tower(s)"), o.err());
   }

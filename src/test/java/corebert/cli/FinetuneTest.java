@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Result;
@@ -29,17 +28,10 @@ import org.tensorflow.types.TInt32;
  * accuracy must clearly beat always answering the majority class.
  */
 class FinetuneTest {
-  @TempDir static Path pretrainedDir;
   @TempDir Path out;
 
-  private static BrownFixture data;
-  private static Path pretrained;
-
-  @BeforeAll
-  static void pretrain() {
-    data = BrownFixture.get();
-    pretrained = data.pretrain(pretrainedDir.resolve("pretrained"), 200, 80);
-  }
+  private final BrownFixture data = BrownFixture.get();
+  private final Path pretrained = data.pretrained(200, 80);
 
   @Test
   void spamAssassinBeatsTheMajorityClassAndTheExportAnswersAlike() throws Exception {
@@ -101,34 +93,14 @@ class FinetuneTest {
           .forEach(f -> rows.add(rows.size() + "\tfiction\t" + f[0]));
       Files.write(dir.resolve(split + ".tsv"), rows);
     }
-    String[] args = {
-      "finetune",
-      "--task",
-      "tsv",
-      "--text-column",
-      "2",
-      "--label-column",
-      "1",
-      "--header",
-      "--data-dir",
-      dir.toString(),
-      "--checkpoint",
-      pretrained.toString(),
-      "--config",
-      data.config.toString(),
-      "--vocab",
-      data.vocab.toString(),
-      "--output-dir",
-      out.resolve("tsv-out").toString(),
-      "--epochs",
-      "4",
-      "--lr",
-      "5e-4",
-      "--batch-size",
-      "16",
-      "--max-seq-length",
-      "64"
-    };
+    List<String> args =
+        Cli.args(
+            fineTuning("tsv", dir, out.resolve("tsv-out"), 4),
+            "--text-column",
+            "2",
+            "--label-column",
+            "1",
+            "--header");
     Cli.Outcome tuned = Cli.run(args);
     Cli.ok(tuned);
     Map<String, Object> metrics = Json.parseObject(tuned.lastLine());
@@ -149,7 +121,7 @@ class FinetuneTest {
     assertTrue(macroF1 > 0.4 && macroF1 <= 1, "macro-F1 " + macroF1);
 
     // A label outside --labels, and a short row: the file and line are named.
-    Cli.Outcome o = Cli.run(append(args, "--labels", "spam,ham"));
+    Cli.Outcome o = Cli.run(args, "--labels", "spam,ham");
     assertEquals(CoreBert.EXIT_RUNTIME, o.code());
     assertTrue(
         o.err().contains("train.tsv:")
@@ -159,59 +131,29 @@ class FinetuneTest {
     o = Cli.run(args);
     assertEquals(CoreBert.EXIT_RUNTIME, o.code());
     assertTrue(o.err().contains("train.tsv:3: 2 columns, but the first row has 3"), o.err());
-    assertEquals(
-        CoreBert.EXIT_USAGE,
-        Cli.run(
-                "finetune",
-                "--task",
-                "tsv",
-                "--data-dir",
-                dir.toString(),
-                "--checkpoint",
-                ".",
-                "--config",
-                "x",
-                "--vocab",
-                "x",
-                "--output-dir",
-                out.toString())
-            .code());
+    o = Cli.run(data.finetune("tsv", dir, pretrained, out));
+    assertEquals(CoreBert.EXIT_USAGE, o.code());
+    assertTrue(o.err().contains("--task tsv needs --text-column and --label-column"), o.err());
   }
 
-  private static String[] append(String[] args, String... more) {
-    String[] all = new String[args.length + more.length];
-    System.arraycopy(args, 0, all, 0, args.length);
-    System.arraycopy(more, 0, all, args.length, more.length);
-    return all;
+  /** `finetune` of the pretrained model, {@code epochs} at lr 5e-4, batch 16, 64 tokens. */
+  private List<String> fineTuning(String task, Path dataDir, Path output, int epochs) {
+    return Cli.args(
+        data.finetune(task, dataDir, pretrained, output),
+        "--epochs",
+        String.valueOf(epochs),
+        "--lr",
+        "5e-4",
+        "--batch-size",
+        "16",
+        "--max-seq-length",
+        "64");
   }
 
   /** Fine-tunes the pretrained model on an SST-2-format task; returns its dev accuracy. */
-  private static double fineTune(Path task, Path output, int epochs, String... extra)
-      throws Exception {
-    String[] args = {
-      "finetune",
-      "--task",
-      "sst-2",
-      "--data-dir",
-      task.toString(),
-      "--checkpoint",
-      pretrained.toString(),
-      "--config",
-      data.config.toString(),
-      "--vocab",
-      data.vocab.toString(),
-      "--output-dir",
-      output.toString(),
-      "--epochs",
-      String.valueOf(epochs),
-      "--lr",
-      "5e-4",
-      "--batch-size",
-      "16",
-      "--max-seq-length",
-      "64"
-    };
-    Map<String, Object> metrics = Json.parseObject(Cli.run(append(args, extra)).lastLine());
+  private double fineTune(Path task, Path output, int epochs, String... extra) throws Exception {
+    Map<String, Object> metrics =
+        Json.parseObject(Cli.run(fineTuning("sst-2", task, output, epochs), extra).lastLine());
     List<String> dev = Files.readAllLines(task.resolve("dev.tsv"));
     long zeros = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
     double majority = Math.max(zeros, dev.size() - 1 - zeros) / (double) (dev.size() - 1);
@@ -231,21 +173,7 @@ class FinetuneTest {
 
   @Test
   void unknownTaskListsTheKnownOnes() {
-    Cli.Outcome o =
-        Cli.run(
-            "finetune",
-            "--task",
-            "squad",
-            "--data-dir",
-            ".",
-            "--checkpoint",
-            ".",
-            "--config",
-            "x",
-            "--vocab",
-            "x",
-            "--output-dir",
-            out.toString());
+    Cli.Outcome o = Cli.run(data.finetune("squad", ".", Path.of("."), out));
     assertEquals(CoreBert.EXIT_USAGE, o.code());
     assertTrue(o.err().contains("known tasks: cola, sst-2"), o.err());
   }

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Result;
@@ -37,17 +36,9 @@ class HuggingFaceExportTest {
   private static final int[][] MASK = {{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 0}, {1, 1, 1, 0, 0, 0}};
   private static final int[][] TYPES = {{0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
 
-  @TempDir static Path shared;
+  private final BrownFixture data = BrownFixture.get();
+  private final Path pretrained = data.pretrained(30, 10);
   @TempDir Path out;
-
-  private static BrownFixture data;
-  private static Path pretrained;
-
-  @BeforeAll
-  static void pretrain() {
-    data = BrownFixture.get();
-    pretrained = data.pretrain(shared.resolve("pretrained"), 30, 10);
-  }
 
   @Test
   void pretrainingExportMatchesTheSavedModelOutsideTheJvm() throws Exception {
@@ -95,19 +86,7 @@ class HuggingFaceExportTest {
     Path tuned = out.resolve("spam");
     Cli.ok(
         Cli.run(
-            "finetune",
-            "--task",
-            "sst-2",
-            "--data-dir",
-            "data/sample/spam",
-            "--checkpoint",
-            pretrained.toString(),
-            "--config",
-            data.config.toString(),
-            "--vocab",
-            data.vocab.toString(),
-            "--output-dir",
-            tuned.toString(),
+            data.finetune("sst-2", "data/sample/spam", pretrained, tuned),
             "--epochs",
             "1",
             "--batch-size",
@@ -136,40 +115,29 @@ class HuggingFaceExportTest {
 
   @Test
   void badExportsAreRefusedAndLeaveNothing() throws Exception {
-    // Into a folder that holds files.
+    Path relaxed = out.resolve("relaxed");
+    Cli.ok(Cli.run(data.pretrainRelaxed(relaxed), "--steps", "2"));
     Path busy = Files.createDirectories(out.resolve("busy"));
     Files.writeString(busy.resolve("keep.txt"), "mine");
-    Cli.Outcome o = export(pretrained, busy, "huggingface");
-    assertEquals(CoreBert.EXIT_RUNTIME, o.code());
-    assertTrue(o.err().contains("is not empty"), o.err());
-    assertEquals(List.of("keep.txt"), list(busy));
+    for (String format : List.of("savedmodel", "huggingface")) {
+      // Into a folder that holds files.
+      Cli.Outcome o = export(pretrained, busy, format);
+      assertEquals(CoreBert.EXIT_RUNTIME, o.code());
+      assertTrue(o.err().contains("is not empty"), o.err());
+      assertEquals(List.of("keep.txt"), list(busy));
 
-    // A relaxed checkpoint.
-    Path relaxed = out.resolve("relaxed");
-    Cli.ok(
-        Cli.run(
-            "pretrain",
-            "--config",
-            data.config.toString(),
-            "--model",
-            "relaxed",
-            "--input",
-            data.trainGlob(),
-            "--output-dir",
-            relaxed.toString(),
-            "--steps",
-            "2"));
-    o = export(relaxed, out.resolve("from-relaxed"), "huggingface");
-    assertEquals(CoreBert.EXIT_RUNTIME, o.code());
-    assertTrue(o.err().contains("relaxed checkpoint must be converted first"), o.err());
-    assertFalse(Files.exists(out.resolve("from-relaxed")));
-    assertEquals(List.of("busy", "relaxed"), list(out));
+      // A relaxed checkpoint.
+      o = export(relaxed, out.resolve("from-relaxed"), format);
+      assertEquals(CoreBert.EXIT_RUNTIME, o.code());
+      assertTrue(o.err().contains("relaxed checkpoint must be converted first"), o.err());
+      assertEquals(List.of("busy", "relaxed"), list(out), "nothing written for " + format);
+    }
 
     // An unknown format.
     assertEquals(CoreBert.EXIT_USAGE, export(pretrained, out.resolve("x"), "onnx").code());
   }
 
-  private static Cli.Outcome export(Path checkpoint, Path output, String format) {
+  private Cli.Outcome export(Path checkpoint, Path output, String format) {
     return Cli.run(
         "export",
         "--config",

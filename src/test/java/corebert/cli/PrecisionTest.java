@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.train.NativeSessions;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,23 +15,9 @@ class PrecisionTest {
 
   private static Cli.Outcome train(Path out, String precision) {
     BrownFixture f = BrownFixture.get();
-    List<String> args = new ArrayList<>(f.pretrain(out.toString()));
-    args.addAll(
-        List.of(
-            "--steps",
-            "60",
-            "--batch-size",
-            "16",
-            "--lr",
-            "1e-3",
-            "--warmup-steps",
-            "0",
-            "--log-every",
-            "1",
-            "--seed",
-            "5",
-            "--precision",
-            precision));
+    List<String> args = Cli.args(f.pretrain(out.toString()), "--steps", "60");
+    args.addAll(BrownFixture.everyStepLogged(16, 5));
+    args.addAll(List.of("--precision", precision));
     if (precision.equals("fp16")) {
       args.addAll(List.of("--loss-scale", "dynamic"));
     }

@@ -67,17 +67,7 @@ class PretrainLearningTest {
       assertTrue(files.anyMatch(p -> p.getFileName().toString().startsWith("events.out.tfevents")));
     }
 
-    Map<String, Object> eval =
-        Json.parseObject(
-            Cli.run(
-                    "evaluate",
-                    "--config",
-                    data.config.toString(),
-                    "--checkpoint",
-                    out.toString(),
-                    "--input",
-                    data.evalGlob())
-                .lastLine());
+    Map<String, Object> eval = Json.parseObject(Cli.run(data.evaluate(out)).lastLine());
     double heldOutLoss = ((Number) eval.get("mlm_loss")).doubleValue();
     double heldOutAccuracy = ((Number) eval.get("mlm_accuracy")).doubleValue();
     double majority = majorityBaseline(data);

@@ -109,16 +109,7 @@ class ReliabilityTest {
   @Test
   void survivesSigkillAnywhereIncludingDuringACheckpointWrite() throws Exception {
     BrownFixture data = BrownFixture.get();
-    Path noDropout =
-        data.configWith(
-            tmp,
-            "no_dropout.json",
-            "hidden_dropout_prob",
-            "0.1",
-            "0.0",
-            "attention_probs_dropout_prob",
-            "0.1",
-            "0.0");
+    Path noDropout = data.noDropout(tmp);
     Path out = tmp.resolve("crash");
     // 321 held-out records: 10 batches of 32 an epoch, so 60 steps cross five epoch ends.
     List<String> args =

@@ -24,10 +24,6 @@ import org.tensorflow.exceptions.TFOutOfRangeException;
 import org.tensorflow.ndarray.StdArrays;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.Example;
-import org.tensorflow.proto.Feature;
-import org.tensorflow.proto.Features;
-import org.tensorflow.proto.FloatList;
-import org.tensorflow.proto.Int64List;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
@@ -109,20 +105,8 @@ class InputPipelineTest {
 
   @Test
   void readsARecordInGoogleResearchBertsLayout() {
-    // As create_pretraining_data.py's write_instance_to_example_files builds it: an OrderedDict
-    // of create_int_feature / create_float_feature, lists already padded to the max lengths.
-    Example ex =
-        Example.newBuilder()
-            .setFeatures(
-                Features.newBuilder()
-                    .putFeature("input_ids", ints(101, 7, 103, 9, 102, 11, 102, 0))
-                    .putFeature("input_mask", ints(1, 1, 1, 1, 1, 1, 1, 0))
-                    .putFeature("segment_ids", ints(0, 0, 0, 0, 0, 1, 1, 0))
-                    .putFeature("masked_lm_positions", ints(2, 5, 0))
-                    .putFeature("masked_lm_ids", ints(8, 12, 0))
-                    .putFeature("masked_lm_weights", floats(1f, 1f, 0f))
-                    .putFeature("next_sentence_labels", ints(1)))
-            .build();
+    // As create_pretraining_data.py's write_instance_to_example_files builds it.
+    Example ex = Example.newBuilder().setFeatures(PretrainingSchemaTest.bertLayout()).build();
     Path file = dir.resolve("google.tfrecord");
     try (TfRecordWriter writer = new TfRecordWriter(file)) {
       writer.write(ex.toByteArray());
@@ -135,12 +119,12 @@ class InputPipelineTest {
     assertEquals(1, batches.get(0).size());
     assertRowEquals(
         new Row(
-            new int[] {101, 7, 103, 9, 102, 11, 102, 0},
+            new int[] {2, 7, 4, 3, 9, 10, 3, 0},
             new int[] {1, 1, 1, 1, 1, 1, 1, 0},
-            new int[] {0, 0, 0, 0, 0, 1, 1, 0},
-            new int[] {2, 5, 0},
-            new int[] {8, 12, 0},
-            new float[] {1, 1, 0},
+            new int[] {0, 0, 0, 0, 1, 1, 1, 0},
+            new int[] {2, 0, 0},
+            new int[] {8, 0, 0},
+            new float[] {1, 0, 0},
             1),
         batches.get(0).get(0));
   }
@@ -316,21 +300,5 @@ class InputPipelineTest {
     assertArrayEquals(want.labels(), got.labels(), "masked_lm_ids");
     assertArrayEquals(want.weights(), got.weights(), 0f, "masked_lm_weights");
     assertEquals(want.nsp(), got.nsp(), "next_sentence_labels");
-  }
-
-  private static Feature ints(long... values) {
-    Int64List.Builder list = Int64List.newBuilder();
-    for (long v : values) {
-      list.addValue(v);
-    }
-    return Feature.newBuilder().setInt64List(list).build();
-  }
-
-  private static Feature floats(float... values) {
-    FloatList.Builder list = FloatList.newBuilder();
-    for (float v : values) {
-      list.addValue(v);
-    }
-    return Feature.newBuilder().setFloatList(list).build();
   }
 }

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,16 +21,18 @@ import org.tensorflow.proto.Example;
 class PretrainingDataCreatorTest {
   @TempDir Path dir;
 
-  private CreateDataConfig config(
-      List<Path> inputs, Path out, int maxSeq, int dupe, int shards, int threads, boolean wwm) {
-    return CreateDataConfig.builder(inputs, dir.resolve("vocab.txt"), out)
-        .maxSeqLength(maxSeq)
-        .dupeFactor(dupe)
-        .shards(shards)
-        .threads(threads)
-        .seed(42)
-        .wholeWordMask(wwm)
-        .build();
+  /** create-data's settings for {@code inputs} with the vocab in {@code dir}, seed 42. */
+  private CreateDataConfig.Builder settings(List<Path> inputs, Path out) {
+    return CreateDataConfig.builder(inputs, dir.resolve("vocab.txt"), out).seed(42);
+  }
+
+  /** Writes the test corpus and its vocab into {@code dir} and makes one shard of records. */
+  private PretrainingDataCreator.Summary createFromTestCorpus(
+      UnaryOperator<CreateDataConfig.Builder> set) {
+    Path text = TestCorpus.writeText(dir, "brown.txt");
+    TestCorpus.writeVocab(dir);
+    return PretrainingDataCreator.run(
+        set.apply(settings(List.of(text), dir.resolve("out")).shards(1)).build());
   }
 
   @Test
@@ -37,7 +41,13 @@ class PretrainingDataCreatorTest {
     Vocab vocab = Vocab.load(TestCorpus.writeVocab(dir));
     Path out = dir.resolve("out");
     PretrainingDataCreator.Summary summary =
-        PretrainingDataCreator.run(config(List.of(text), out, 64, 2, 2, 2, false));
+        PretrainingDataCreator.run(
+            settings(List.of(text), out)
+                .maxSeqLength(64)
+                .dupeFactor(2)
+                .shards(2)
+                .threads(2)
+                .build());
 
     assertEquals(6, summary.documents());
     assertTrue(summary.tokens() > 1000, "tokens " + summary.tokens());
@@ -76,12 +86,19 @@ class PretrainingDataCreatorTest {
     Path second = TestCorpus.write(dir.resolve("second.txt"), TestCorpus.TEXT.replace("the", "a"));
     TestCorpus.writeVocab(dir);
     List<Path> inputs = List.of(text, second);
-    PretrainingDataCreator.Summary one =
-        PretrainingDataCreator.run(config(inputs, dir.resolve("one"), 32, 3, 3, 1, true));
-    PretrainingDataCreator.Summary two =
-        PretrainingDataCreator.run(config(inputs, dir.resolve("two"), 32, 3, 3, 2, true));
-    PretrainingDataCreator.Summary three =
-        PretrainingDataCreator.run(config(inputs, dir.resolve("three"), 32, 3, 3, 3, true));
+    IntFunction<PretrainingDataCreator.Summary> withThreads =
+        threads ->
+            PretrainingDataCreator.run(
+                settings(inputs, dir.resolve("threads-" + threads))
+                    .maxSeqLength(32)
+                    .dupeFactor(3)
+                    .shards(3)
+                    .threads(threads)
+                    .wholeWordMask(true)
+                    .build());
+    PretrainingDataCreator.Summary one = withThreads.apply(1);
+    PretrainingDataCreator.Summary two = withThreads.apply(2);
+    PretrainingDataCreator.Summary three = withThreads.apply(3);
     assertEquals(one.instances(), two.instances());
     assertEquals(one.tokens(), three.tokens());
     for (int s = 0; s < 3; s++) {
@@ -94,10 +111,9 @@ class PretrainingDataCreatorTest {
 
   @Test
   void maskingFollowsBertStatistics() throws Exception {
-    Path text = TestCorpus.writeText(dir, "brown.txt");
-    Vocab vocab = Vocab.load(TestCorpus.writeVocab(dir));
     PretrainingDataCreator.Summary summary =
-        PretrainingDataCreator.run(config(List.of(text), dir.resolve("out"), 128, 40, 1, 1, false));
+        createFromTestCorpus(c -> c.maxSeqLength(128).dupeFactor(40));
+    Vocab vocab = Vocab.load(dir.resolve("vocab.txt"));
     long tokens = 0;
     long predictions = 0;
     long asMask = 0;
@@ -131,10 +147,9 @@ class PretrainingDataCreatorTest {
 
   @Test
   void wholeWordMaskingMasksAllPiecesOfAWord() throws Exception {
-    Path text = TestCorpus.writeText(dir, "brown.txt");
-    Vocab vocab = Vocab.load(TestCorpus.writeVocab(dir));
     PretrainingDataCreator.Summary summary =
-        PretrainingDataCreator.run(config(List.of(text), dir.resolve("out"), 64, 5, 1, 1, true));
+        createFromTestCorpus(c -> c.maxSeqLength(64).dupeFactor(5).wholeWordMask(true));
+    Vocab vocab = Vocab.load(dir.resolve("vocab.txt"));
     int continuationsMasked = 0;
     for (Example ex : readAll(summary.files())) {
       long[] original = ints(ex, PretrainingSchema.INPUT_IDS).clone();
@@ -164,16 +179,10 @@ class PretrainingDataCreatorTest {
   void emptyCorpusIsRejectedAndLeavesNoFiles() throws Exception {
     Path blank = TestCorpus.write(dir.resolve("blank.txt"), "\n  \n\n");
     TestCorpus.writeVocab(dir);
-    Path out = dir.resolve("out");
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> PretrainingDataCreator.run(config(List.of(blank), out, 32, 1, 2, 2, false)));
-    assertTrue(e.getMessage().startsWith("corpus is empty: "), e.getMessage());
-    assertTrue(e.getMessage().contains("blank.txt"), e.getMessage());
-    try (Stream<Path> listing = Files.list(out)) {
-      assertEquals(0, listing.count());
-    }
+    String message = refusal(blank);
+    assertTrue(message.startsWith("corpus is empty: "), message);
+    assertTrue(message.contains("blank.txt"), message);
+    assertNoFiles(dir.resolve("out"));
   }
 
   @Test
@@ -187,37 +196,25 @@ class PretrainingDataCreatorTest {
     content[prefix.length + 2] = '\n';
     Files.write(bad, content);
     TestCorpus.writeVocab(dir);
-    Path out = dir.resolve("out");
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> PretrainingDataCreator.run(config(List.of(bad), out, 32, 1, 2, 2, false)));
-    assertTrue(e.getMessage().startsWith(bad + ": line 3: invalid UTF-8"), e.getMessage());
-    try (Stream<Path> listing = Files.list(out)) {
-      assertEquals(0, listing.count());
-    }
+    String message = refusal(bad);
+    assertTrue(message.startsWith(bad + ": line 3: invalid UTF-8"), message);
+    assertNoFiles(dir.resolve("out"));
   }
 
   @Test
   void missingVocabAndBadConfigAreNamed() {
     Path text = TestCorpus.writeText(dir, "brown.txt");
-    IllegalArgumentException vocab =
-        assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                PretrainingDataCreator.run(
-                    config(List.of(text), dir.resolve("o"), 32, 1, 1, 1, false)));
-    assertTrue(
-        vocab.getMessage().contains(dir.resolve("vocab.txt").toString()), vocab.getMessage());
+    String vocab = refusal(text);
+    assertTrue(vocab.contains(dir.resolve("vocab.txt").toString()), vocab);
     IllegalArgumentException seq =
         assertThrows(
             IllegalArgumentException.class,
-            () -> config(List.of(text), dir.resolve("o"), 4, 1, 1, 1, false));
+            () -> settings(List.of(text), dir.resolve("o")).maxSeqLength(4).build());
     assertEquals("maxSeqLength must be >= 8, got 4", seq.getMessage());
     IllegalArgumentException shards =
         assertThrows(
             IllegalArgumentException.class,
-            () -> config(List.of(text), dir.resolve("o"), 32, 1, 0, 1, false));
+            () -> settings(List.of(text), dir.resolve("o")).shards(0).build());
     assertTrue(shards.getMessage().startsWith("shards"), shards.getMessage());
   }
 
@@ -227,11 +224,27 @@ class PretrainingDataCreatorTest {
     TestCorpus.writeVocab(dir);
     Path out = Files.createDirectories(dir.resolve("out"));
     Files.write(out.resolve("old.tfrecord"), new byte[0]);
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> PretrainingDataCreator.run(config(List.of(text), out, 32, 1, 1, 1, false)));
-    assertTrue(e.getMessage().contains("old.tfrecord"), e.getMessage());
+    String message = refusal(text);
+    assertTrue(message.contains("old.tfrecord"), message);
+  }
+
+  /** create-data of {@code input} into dir/out (seq 32, 2 shards, 2 threads) fails: the message. */
+  private String refusal(Path input) {
+    CreateDataConfig config =
+        settings(List.of(input), dir.resolve("out"))
+            .maxSeqLength(32)
+            .dupeFactor(1)
+            .shards(2)
+            .threads(2)
+            .build();
+    return assertThrows(IllegalArgumentException.class, () -> PretrainingDataCreator.run(config))
+        .getMessage();
+  }
+
+  private static void assertNoFiles(Path dir) throws IOException {
+    try (Stream<Path> listing = Files.list(dir)) {
+      assertEquals(List.of(), listing.toList());
+    }
   }
 
   static List<Example> readAll(List<Path> files) throws IOException {

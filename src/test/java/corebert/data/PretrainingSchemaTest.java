@@ -17,7 +17,7 @@ import org.tensorflow.proto.Int64List;
 class PretrainingSchemaTest {
 
   /** What create_pretraining_data.py writes for max_seq_length 8, max_predictions_per_seq 3. */
-  private static Features.Builder bertLayout() {
+  static Features.Builder bertLayout() {
     return Features.newBuilder()
         .putFeature("input_ids", ints(2, 7, 4, 3, 9, 10, 3, 0))
         .putFeature("input_mask", ints(1, 1, 1, 1, 1, 1, 1, 0))

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -67,28 +68,23 @@ class TfRecordTest {
 
   @Test
   void flippedDataByteIsReportedWithRecordIndex() throws Exception {
-    Path file = writeThree("flip.tfrecord");
-    byte[] bytes = Files.readAllBytes(file);
     int secondRecordData = (12 + 5 + 4) + 12;
-    bytes[secondRecordData + 2] ^= 0x10;
-    Files.write(file, bytes);
-    try (TfRecordReader reader = new TfRecordReader(file)) {
-      reader.next();
-      CorruptRecordException e = assertThrows(CorruptRecordException.class, reader::next);
-      assertEquals(file + ": record 1: data CRC mismatch", e.getMessage());
-    }
+    Path file = withFlippedBits("flip.tfrecord", secondRecordData + 2, 0x10);
+    assertCorruptAfter(file, 1, "record 1: data CRC mismatch");
   }
 
   @Test
   void flippedLengthByteIsReported() throws Exception {
-    Path file = writeThree("len.tfrecord");
+    assertCorruptAfter(
+        withFlippedBits("len.tfrecord", 1, 0x01), 0, "record 0: length CRC mismatch");
+  }
+
+  /** The three records of {@link #writeThree} with byte {@code offset} XORed by {@code bits}. */
+  private Path withFlippedBits(String name, int offset, int bits) throws IOException {
+    Path file = writeThree(name);
     byte[] bytes = Files.readAllBytes(file);
-    bytes[1] ^= 0x01;
-    Files.write(file, bytes);
-    try (TfRecordReader reader = new TfRecordReader(file)) {
-      CorruptRecordException e = assertThrows(CorruptRecordException.class, reader::next);
-      assertEquals(file + ": record 0: length CRC mismatch", e.getMessage());
-    }
+    bytes[offset] ^= (byte) bits;
+    return Files.write(file, bytes);
   }
 
   @Test
@@ -99,15 +95,18 @@ class TfRecordTest {
     for (int cut = 2 * recordBytes + 1; cut < bytes.length; cut++) {
       Path truncated = dir.resolve("cut" + cut + ".tfrecord");
       Files.write(truncated, Arrays.copyOf(bytes, cut));
-      try (TfRecordReader reader = new TfRecordReader(truncated)) {
-        reader.next();
-        reader.next();
-        CorruptRecordException e = assertThrows(CorruptRecordException.class, reader::next);
-        assertTrue(
-            e.getMessage()
-                .equals(truncated + ": record 2: truncated (file ends inside the record)"),
-            e.getMessage());
+      assertCorruptAfter(truncated, 2, "record 2: truncated (file ends inside the record)");
+    }
+  }
+
+  /** {@code good} records read, and the next fails with "FILE: {@code expected}". */
+  private static void assertCorruptAfter(Path file, int good, String expected) {
+    try (TfRecordReader reader = new TfRecordReader(file)) {
+      for (int i = 0; i < good; i++) {
+        assertTrue(reader.next() != null, "record " + i);
       }
+      CorruptRecordException e = assertThrows(CorruptRecordException.class, reader::next);
+      assertEquals(file + ": " + expected, e.getMessage());
     }
   }
 

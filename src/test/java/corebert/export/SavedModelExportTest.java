@@ -117,7 +117,8 @@ class SavedModelExportTest {
         assertThrows(
             IllegalArgumentException.class,
             () -> SavedModelExport.export(cfg, checkpoint, vocab, dir.resolve("saved")));
-    assertTrue(e.getMessage().contains("convert a relaxed one first"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("a relaxed checkpoint must be converted first"), e.getMessage());
     assertFalse(Files.exists(dir.resolve("saved")));
     assertFalse(Files.exists(dir.resolve(".saved.tmp")));
   }

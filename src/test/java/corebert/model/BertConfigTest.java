@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -105,5 +107,13 @@ class BertConfigTest {
             0.03,
             Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
     assertEquals(relaxed, BertConfig.fromJson(relaxed.toJson()));
+  }
+
+  @Test
+  void bertFieldsAreExactlyGoogleResearchsKeysAndValues() {
+    BertConfig cfg = BertConfig.fromJson(BERT_BASE_UNCASED);
+    assertEquals(
+        new TreeMap<>(Json.parseObject(BERT_BASE_UNCASED)),
+        new TreeMap<>(Json.parseObject(Json.write(cfg.bertFields()))));
   }
 }

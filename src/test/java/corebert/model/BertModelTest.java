@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Graph;
@@ -109,37 +110,39 @@ class BertModelTest {
         .toList();
   }
 
-  @Test
-  void fullModelHasBertShapesAndCheckpointNames() throws Exception {
+  /** Builds {@code variant}, checks its checkpoint names against a golden file, and runs it. */
+  private static void assertNamesAndShapes(
+      BertConfig cfg, BertModel.Variant variant, String goldenFile, Consumer<Graph> more)
+      throws Exception {
     try (Graph graph = new Graph()) {
-      Built b = build(graph, TINY, BertModel.Variant.FULL);
-      assertEquals(golden("bert_tiny_full_variables.txt"), variableNames(graph));
+      Built b = build(graph, cfg, variant);
+      assertEquals(golden(goldenFile), variableNames(graph));
+      more.accept(graph);
       runAndCheckShapes(graph, b);
     }
   }
 
   @Test
-  void relaxedModelHasFactorisedFfnNames() throws Exception {
-    try (Graph graph = new Graph()) {
-      Built b = build(graph, TINY, BertModel.Variant.RELAXED);
-      assertEquals(golden("bert_tiny_relaxed_variables.txt"), variableNames(graph));
-      runAndCheckShapes(graph, b);
-    }
+  void fullAndRelaxedModelsHaveBertShapesAndCheckpointNames() throws Exception {
+    assertNamesAndShapes(TINY, BertModel.Variant.FULL, "bert_tiny_full_variables.txt", g -> {});
+    // The relaxed model's FFN kernels are factorised: kernel_u and kernel_v.
+    assertNamesAndShapes(
+        TINY, BertModel.Variant.RELAXED, "bert_tiny_relaxed_variables.txt", g -> {});
   }
 
   @Test
   void deeplyRelaxedModelFactorisesTheAttentionKernelsToo() throws Exception {
-    try (Graph graph = new Graph()) {
-      Built b = build(graph, TINY_DEEP, BertModel.Variant.RELAXED);
-      assertEquals(golden("bert_tiny_relaxed_attention_variables.txt"), variableNames(graph));
-      assertEquals(
-          Shape.of(HIDDEN, 3),
-          graph
-              .operationOrThrow("bert/encoder/layer_1/attention/self/key/kernel_u")
-              .output(0)
-              .shape());
-      runAndCheckShapes(graph, b);
-    }
+    assertNamesAndShapes(
+        TINY_DEEP,
+        BertModel.Variant.RELAXED,
+        "bert_tiny_relaxed_attention_variables.txt",
+        graph ->
+            assertEquals(
+                Shape.of(HIDDEN, 3),
+                graph
+                    .operationOrThrow("bert/encoder/layer_1/attention/self/key/kernel_u")
+                    .output(0)
+                    .shape()));
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.data.InputPipeline;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.model.PretrainingHeads;
@@ -46,16 +47,13 @@ class TowerPlacementTest {
   void eachTowersGradientKernelsRunOnItsOwnDeviceAndTheSumIsOneReplicas() {
     float[] oneLoss;
     List<float[]> oneGrads;
+    // The reference: one replica over the whole batch, gradients by plain addGradients.
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
+      InputPipeline.Batch batch = TrainStepTest.batch(tf);
       PretrainingHeads.Losses l =
           PretrainingModel.build(
-              tf,
-              TrainStepTest.TINY,
-              Variant.FULL,
-              TrainStepTest.batch(tf),
-              SEED,
-              VariableStore.create());
+              tf, TrainStepTest.TINY, Variant.FULL, batch, SEED, VariableStore.create());
       Output<?>[] grads =
           g.addGradients(
               l.total().asOutput(), AdamWeightDecay.outputs(ModelRestore.variablesSoFar(g)));
