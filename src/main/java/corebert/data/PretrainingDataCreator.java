@@ -22,6 +22,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
 import java.util.logging.Logger;
 
 /**
@@ -86,6 +87,49 @@ public final class PretrainingDataCreator {
    *     holds TFRecords, invalid UTF-8 (naming file and line), or an empty corpus
    */
   public static Summary run(CreateDataConfig config) {
+    Vocab vocab = checkInputsAndLoadVocab(config);
+    prepareOutputDir(config.outputDir());
+    logSettings(config, vocab);
+
+    int shards = config.shards();
+    int workers = Math.min(config.threads(), shards);
+    List<Path> temps = new ArrayList<>();
+    List<Path> finals = new ArrayList<>();
+    for (int s = 0; s < shards; s++) {
+      String name = shardName(s, shards);
+      finals.add(config.outputDir().resolve(name));
+      temps.add(config.outputDir().resolve("." + name + ".tmp"));
+    }
+    Progress progress = new Progress();
+    AtomicBoolean failed = new AtomicBoolean();
+    long start = System.nanoTime();
+    ExecutorService pool = Executors.newFixedThreadPool(workers, daemon("create-data-worker"));
+    ScheduledExecutorService reporter =
+        Executors.newSingleThreadScheduledExecutor(daemon("create-data-progress"));
+    reporter.scheduleAtFixedRate(
+        () -> progress.log(start), PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
+    try {
+      runAll(
+          pool,
+          workers,
+          w -> new Worker(config, vocab, w, workers, temps, progress, failed)::run,
+          failed);
+      if (progress.documents.sum() == 0) {
+        throw new IllegalArgumentException("corpus is empty: " + config.inputs());
+      }
+      publish(temps, finals);
+    } finally {
+      pool.shutdownNow();
+      reporter.shutdownNow();
+      deleteQuietly(temps);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    progress.log(start);
+    return new Summary(
+        progress.documents.sum(), progress.instances.sum(), progress.tokens.sum(), seconds, finals);
+  }
+
+  private static Vocab checkInputsAndLoadVocab(CreateDataConfig config) {
     for (Path input : config.inputs()) {
       if (!Files.isRegularFile(input)) {
         throw new IllegalArgumentException("input file not found: " + input);
@@ -94,8 +138,10 @@ public final class PretrainingDataCreator {
     if (!Files.isRegularFile(config.vocab())) {
       throw new IllegalArgumentException("vocab file not found: " + config.vocab());
     }
-    Vocab vocab = Vocab.load(config.vocab());
-    prepareOutputDir(config.outputDir());
+    return Vocab.load(config.vocab());
+  }
+
+  private static void logSettings(CreateDataConfig config, Vocab vocab) {
     LOG.info(
         () ->
             String.format(
@@ -116,78 +162,60 @@ public final class PretrainingDataCreator {
                 config.seed(),
                 config.wholeWordMask(),
                 config.lowerCase()));
+  }
 
-    int shards = config.shards();
-    int workers = Math.min(config.threads(), shards);
-    List<Path> temps = new ArrayList<>();
-    List<Path> finals = new ArrayList<>();
-    for (int s = 0; s < shards; s++) {
-      String name = shardName(s, shards);
-      finals.add(config.outputDir().resolve(name));
-      temps.add(config.outputDir().resolve("." + name + ".tmp"));
+  /**
+   * Runs {@code workers} workers on the pool and waits for all of them; a failing worker sets
+   * {@code failed} so that the others stop, and its error (not a stopped worker's) is rethrown.
+   */
+  private static void runAll(
+      ExecutorService pool, int workers, IntFunction<Runnable> worker, AtomicBoolean failed) {
+    List<Future<?>> futures = new ArrayList<>();
+    for (int t = 0; t < workers; t++) {
+      Runnable w = worker.apply(t);
+      futures.add(
+          pool.submit(
+              () -> {
+                try {
+                  w.run();
+                } catch (RuntimeException | Error e) {
+                  failed.set(true);
+                  throw e;
+                }
+              }));
     }
-    Progress progress = new Progress();
-    AtomicBoolean failed = new AtomicBoolean();
-    long start = System.nanoTime();
-    ExecutorService pool = Executors.newFixedThreadPool(workers, daemon("create-data-worker"));
-    ScheduledExecutorService reporter =
-        Executors.newSingleThreadScheduledExecutor(daemon("create-data-progress"));
-    reporter.scheduleAtFixedRate(
-        () -> progress.log(start), PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
-    try {
-      List<Future<?>> futures = new ArrayList<>();
-      for (int t = 0; t < workers; t++) {
-        int worker = t;
-        futures.add(
-            pool.submit(
-                () -> {
-                  try {
-                    new Worker(config, vocab, worker, workers, temps, progress, failed).run();
-                  } catch (RuntimeException | Error e) {
-                    failed.set(true);
-                    throw e;
-                  }
-                }));
-      }
-      RuntimeException first = null;
-      for (Future<?> f : futures) {
-        try {
-          f.get();
-        } catch (ExecutionException e) {
-          // Report the worker that failed, not one that stopped because of it.
-          if (first == null || first instanceof StoppedException) {
-            first = asRuntime(e.getCause());
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          failed.set(true);
-          first = first != null ? first : new IllegalStateException("interrupted", e);
+    RuntimeException first = null;
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (first == null || first instanceof StoppedException) {
+          first = asRuntime(e.getCause());
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        failed.set(true);
+        first = first != null ? first : new IllegalStateException("interrupted", e);
       }
-      if (first != null) {
-        throw first;
-      }
-      if (progress.documents.sum() == 0) {
-        throw new IllegalArgumentException("corpus is empty: " + config.inputs());
-      }
-      for (int s = 0; s < shards; s++) {
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** Renames each finished temporary shard to its final name. */
+  private static void publish(List<Path> temps, List<Path> finals) {
+    for (int s = 0; s < temps.size(); s++) {
+      try {
         Files.move(
             temps.get(s),
             finals.get(s),
             StandardCopyOption.ATOMIC_MOVE,
             StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot rename " + temps.get(s), e);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot rename shards in " + config.outputDir(), e);
-    } finally {
-      pool.shutdownNow();
-      reporter.shutdownNow();
-      deleteQuietly(temps);
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    progress.log(start);
-    return new Summary(
-        progress.documents.sum(), progress.instances.sum(), progress.tokens.sum(), seconds, finals);
   }
 
   /** {@code part-00003-of-00004.tfrecord}, the name of shard 3 of 4. */
