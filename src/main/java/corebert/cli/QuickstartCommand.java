@@ -33,7 +33,7 @@ final class QuickstartCommand implements Command {
   private static final Logger LOG = Logger.getLogger(QuickstartCommand.class.getName());
   private static final int VOCAB_SIZE = 4000;
   static final int SEQ = 64;
-  static final int PREDICTIONS = 10;
+  private static final int PREDICTIONS = 10;
   private static final int DEFAULT_RELAXED_STEPS = 600;
   private static final int DEFAULT_FULL_STEPS = 900;
   private static final int BATCH = 32;

@@ -6,6 +6,7 @@ import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
 import corebert.model.Shapes;
 import corebert.model.VariableStore;
+import corebert.train.Checkpoints;
 import corebert.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +62,7 @@ public final class SavedModelExport {
           "cannot load a full BERT of this config from "
               + checkpoint
               + " (a relaxed checkpoint must be converted first): "
-              + e.getMessage().lines().findFirst().orElse(""),
+              + Checkpoints.firstLine(e),
           e);
     }
   }

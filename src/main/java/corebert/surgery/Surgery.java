@@ -114,7 +114,7 @@ public final class Surgery {
         throw new IllegalArgumentException(
             relaxedPrefix
                 + " is not a relaxed checkpoint of this config: "
-                + e.getMessage().lines().findFirst().orElse(""),
+                + Checkpoints.firstLine(e),
             e);
       }
       Transfer t = transfer(relaxed, full);

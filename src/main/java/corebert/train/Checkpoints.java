@@ -148,11 +148,7 @@ public final class Checkpoints {
       // TF's own write failed (e.g. no space left); nothing partial may stay behind.
       deleteQuietly(tmp);
       throw new UncheckedIOException(
-          "cannot save checkpoint "
-              + dir.resolve(name)
-              + ": "
-              + e.getMessage().lines().findFirst().orElse(""),
-          new IOException(e));
+          "cannot save checkpoint " + dir.resolve(name) + ": " + firstLine(e), new IOException(e));
     }
   }
 
@@ -275,5 +271,10 @@ public final class Checkpoints {
     } catch (IOException ignored) {
       // best effort: the failure being reported matters more
     }
+  }
+
+  /** A TensorFlow error's first line: its message without the node trace that follows. */
+  public static String firstLine(TensorFlowException e) {
+    return e.getMessage().lines().findFirst().orElse("");
   }
 }

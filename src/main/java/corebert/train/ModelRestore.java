@@ -104,11 +104,7 @@ public final class ModelRestore {
         }
       } catch (TensorFlowException e) {
         throw new IllegalArgumentException(
-            "cannot restore the model from "
-                + checkpoint
-                + ": "
-                + e.getMessage().lines().findFirst().orElse(""),
-            e);
+            "cannot restore the model from " + checkpoint + ": " + Checkpoints.firstLine(e), e);
       }
       if (!mismatches.isEmpty()) {
         throw new IllegalArgumentException(

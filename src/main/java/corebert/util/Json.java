@@ -43,7 +43,7 @@ public final class Json {
 
   /**
    * A record as a JSON object: its components in declaration order, each under the key given at its
-   * place in {@code keys} (one key per component).
+   * place in {@code keys} (one key per component; a null key leaves that component out).
    */
   public static Map<String, Object> fields(Record r, String... keys) {
     RecordComponent[] components = r.getClass().getRecordComponents();
