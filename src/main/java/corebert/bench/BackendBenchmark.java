@@ -1,5 +1,6 @@
 package corebert.bench;
 
+import corebert.model.Precision;
 import corebert.util.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -36,10 +38,12 @@ public final class BackendBenchmark {
   private BackendBenchmark() {}
 
   /**
-   * @param stepArgs the `bench step` arguments to repeat (without --output and --xla)
+   * @param stepArgs the `bench step` arguments to repeat (without --output, --xla and --precision)
+   * @param precision every run's, resolved once here: auto would pick fp32 where oneDNN is off
    * @param main corebert's main class, which each child JVM runs
    */
-  public static void run(List<String> stepArgs, Path prefix, String command, Class<?> main)
+  public static void run(
+      List<String> stepArgs, Precision precision, Path prefix, String command, Class<?> main)
       throws IOException, InterruptedException {
     Path work = Path.of("work", "bench-backends"); // each setting's own JSON and log
     Files.createDirectories(work);
@@ -49,6 +53,7 @@ public final class BackendBenchmark {
       Path childPrefix = work.resolve("backend-" + i);
       List<String> args = new ArrayList<>(List.of("bench", "step"));
       args.addAll(stepArgs);
+      args.addAll(List.of("--precision", precision.name().toLowerCase(Locale.ROOT)));
       args.addAll(List.of("--output", childPrefix.toString()));
       if (b.xla()) {
         args.add("--xla");
@@ -67,7 +72,7 @@ public final class BackendBenchmark {
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", command);
-    out.put("machine", Machine.facts(false));
+    out.put("machine", Machine.facts(false, precision));
     out.put("settings", settings);
     out.put("examples_per_sec_over_default", ratios(settings));
     Results.write(prefix, out);

@@ -67,7 +67,7 @@ public final class DataBenchmark {
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", s.command());
-    out.put("machine", Machine.facts(false));
+    out.put("machine", Machine.facts(false, null));
     out.put("child_heap_mb", s.heapMb());
     out.put("max_seq_length", s.maxSeqLength());
     out.put("shards", s.shards());

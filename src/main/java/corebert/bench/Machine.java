@@ -1,9 +1,9 @@
 package corebert.bench;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import corebert.model.Precision;
+import corebert.train.CpuFeatures;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.tensorflow.TensorFlow;
 
@@ -11,27 +11,22 @@ import org.tensorflow.TensorFlow;
 final class Machine {
   private Machine() {}
 
-  static Map<String, Object> facts(boolean xla) {
+  /**
+   * Cores, CPU, the CPU flags that decide bf16's speed, TensorFlow, the backends, and {@code
+   * precision}, the matmul type the runs used (null where no model ran).
+   */
+  static Map<String, Object> facts(boolean xla, Precision precision) {
+    CpuFeatures cpu = CpuFeatures.ofThisMachine();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("cores", Runtime.getRuntime().availableProcessors());
-    m.put("cpu", cpuModel());
+    m.put("cpu", cpu.model());
+    m.put("cpu_flags", cpu.recorded());
+    cpu.isaCap().ifPresent(cap -> m.put("onednn_max_cpu_isa", cap));
     m.put("tensorflow", TensorFlow.version());
     m.put("tensorflow_java", "1.1.0");
     m.put("xla", xla);
-    m.put("onednn", !"0".equals(System.getenv("TF_ENABLE_ONEDNN_OPTS")));
+    m.put("onednn", cpu.onednn());
+    m.put("precision", precision == null ? null : precision.name().toLowerCase(Locale.ROOT));
     return m;
-  }
-
-  private static String cpuModel() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-        if (line.startsWith("model name")) {
-          return line.substring(line.indexOf(':') + 1).trim();
-        }
-      }
-    } catch (IOException e) {
-      // not Linux
-    }
-    return System.getProperty("os.arch");
   }
 }

@@ -3,6 +3,7 @@ package corebert.bench;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.ModelStats;
+import corebert.model.Precision;
 import corebert.train.Checkpoints;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
@@ -78,7 +79,7 @@ public final class ScaleBenchmark {
 
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", s.command());
-    out.put("machine", Machine.facts(false));
+    out.put("machine", Machine.facts(false, Precision.FP32));
     out.put("config", s.config().toString());
     out.put("parameters", params);
     out.put("batch_per_worker", s.workerBatch());
@@ -142,6 +143,9 @@ public final class ScaleBenchmark {
               String.valueOf(s.logEvery()),
               "--save-every",
               String.valueOf(Integer.MAX_VALUE),
+              // fp32 on every machine: the bytes per step measured are of fp32 weights/gradients.
+              "--precision",
+              "fp32",
               "--cluster",
               String.join(",", addresses),
               "--task",

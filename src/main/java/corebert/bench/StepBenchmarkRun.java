@@ -43,7 +43,7 @@ public final class StepBenchmarkRun {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("command", command);
     out.put("config", configFile.toString());
-    out.put("machine", Machine.facts(xla));
+    out.put("machine", Machine.facts(xla, precision));
     out.put("precision", precision.name().toLowerCase());
     out.put("warmup_steps", warmup);
     out.put("timed_steps", steps);

@@ -18,7 +18,8 @@ import org.apache.commons.cli.Options;
 /**
  * `corebert bench core-vs-baseline`: CoRe against from-scratch BERTs under the fair protocol of
  * DESIGN.md: a learning-rate sweep for the baseline, no more CoRe settings than that, every setting
- * with every seed; held-out loss along the way, speedup to the best baseline's final loss.
+ * with every seed; held-out loss with every scored token masked along the way, speedup to the best
+ * baseline's final loss.
  */
 final class BenchCoreCommand implements Command {
   private static final String OUTPUT = "eval/core-vs-baseline";
@@ -99,7 +100,7 @@ final class BenchCoreCommand implements Command {
             "full-warmup-steps",
             "N",
             "CoRe phase 2's re-warm-up (default " + DEFAULT_FULL_WARMUP + ")"));
-    o.addOption(valued("precision", "fp32|bf16", "type of every run's matmuls (default fp32)"));
+    o.addOption(precisionOption("type of every run's matmuls"));
     o.addOption(
         valued(
             "dropout",

@@ -38,8 +38,7 @@ final class BenchStepCommand implements Command {
     o.addOption(valued("warmup", "N", "untimed steps first (default 2)"));
     o.addOption(outputPrefix(OUTPUT));
     o.addOption(flag("xla", "XLA global JIT (bin/corebert sets TF_XLA_FLAGS)"));
-    o.addOption(
-        valued("precision", "fp32|bf16|fp16", "type of the model's matmuls (default fp32)"));
+    o.addOption(precisionOption("type of the model's matmuls"));
     o.addOption(
         valued(
             "qkv",
@@ -67,13 +66,12 @@ final class BenchStepCommand implements Command {
         throw new UsageException("--backends runs both XLA settings; drop --xla");
       }
       List<String> args = new ArrayList<>();
-      for (String flag :
-          List.of("config", "seqs", "batches", "steps", "warmup", "precision", "qkv")) {
+      for (String flag : List.of("config", "seqs", "batches", "steps", "warmup", "qkv")) {
         if (line.hasOption(flag)) {
           args.addAll(List.of("--" + flag, line.getOptionValue(flag)));
         }
       }
-      BackendBenchmark.run(args, prefix, echo(name(), line), CoreBert.class);
+      BackendBenchmark.run(args, precision(line), prefix, echo(name(), line), CoreBert.class);
       System.out.println(prefix + ".json");
       return 0;
     }

@@ -69,6 +69,7 @@ final class ConvertCommand implements Command {
     out.put("max_copied_diff", r.maxCopiedDifference());
     out.put("max_ffn_output_diff", r.maxFfnDifference());
     out.put("max_dense_output_diff", r.maxDenseDifference());
+    out.put("qk_norm_per_layer", r.qkNorms());
     System.out.println(Json.write(out));
     return 0;
   }

@@ -1,6 +1,9 @@
 package corebert.cli;
 
 import corebert.model.Precision;
+import corebert.train.CpuFeatures;
+import corebert.train.NativeSessions;
+import corebert.train.PrecisionChoice;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystems;
@@ -10,13 +13,17 @@ import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 
 /** Typed, validated reads of command-line values; every failure names the flag and the value. */
 final class Flags {
+  private static final Logger LOG = Logger.getLogger(Flags.class.getName());
+
   private Flags() {}
 
   /** An option taking one value, shown as {@code --name ARG}. */
@@ -68,13 +75,34 @@ final class Flags {
     return o;
   }
 
-  /** {@code --precision}: fp32 (default), bf16 or fp16. */
+  /** {@code --precision}, with {@code what} it sets and what auto means. */
+  static Option precisionOption(String what) {
+    return valued(
+        "precision",
+        "auto|fp32|bf16|fp16",
+        what
+            + "; auto (the default) takes bf16 on a GPU or on a CPU with native bf16 (avx512_bf16"
+            + " or amx_bf16) and fp32 elsewhere, where bf16 is slower");
+  }
+
+  /**
+   * {@code --precision}: auto (default), fp32, bf16 or fp16, resolved for this machine; logs the
+   * choice and why, and warns when an explicit bf16 will be slower than fp32 here.
+   */
   static Precision precision(CommandLine line) {
+    String name = line.getOptionValue("precision", "auto");
+    Optional<Precision> requested;
     try {
-      return Precision.parse(line.getOptionValue("precision", "fp32"));
+      requested =
+          name.equalsIgnoreCase("auto") ? Optional.empty() : Optional.of(Precision.parse(name));
     } catch (IllegalArgumentException e) {
-      throw new UsageException("--" + e.getMessage());
+      throw new UsageException("--precision must be auto, fp32, bf16 or fp16, got '" + name + "'");
     }
+    PrecisionChoice choice =
+        PrecisionChoice.resolve(requested, CpuFeatures.ofThisMachine(), NativeSessions::gpuCount);
+    LOG.info(choice.logLine());
+    choice.warning().ifPresent(w -> LOG.warning("--precision " + name + ": " + w));
+    return choice.precision();
   }
 
   /** Comma-separated integers, each at least {@code min}. */

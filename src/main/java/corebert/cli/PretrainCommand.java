@@ -108,11 +108,9 @@ final class PretrainCommand implements Command {
             "dynamic loss scaling for fp16: halve on overflow, double after 2000 good steps"
                 + " (default none)"));
     o.addOption(
-        valued(
-            "precision",
-            "fp32|bf16|fp16",
+        precisionOption(
             "type of the model's matmuls; variables, LayerNorm, softmax and the optimizer stay"
-                + " fp32 (default fp32)"));
+                + " fp32"));
     o.addOption(
         valued(
             "shuffle-buffer",

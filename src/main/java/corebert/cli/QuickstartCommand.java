@@ -69,6 +69,7 @@ final class QuickstartCommand implements Command {
         valued("relaxed-steps", "N1", "phase-1 steps (default " + DEFAULT_RELAXED_STEPS + ")"));
     o.addOption(valued("full-steps", "N2", "phase-2 steps (default " + DEFAULT_FULL_STEPS + ")"));
     o.addOption(flag("xla", "compile with XLA"));
+    o.addOption(precisionOption("type of the model's matmuls"));
     return o;
   }
 
@@ -118,6 +119,7 @@ final class QuickstartCommand implements Command {
             .logEvery(50)
             .keepCheckpoints(2)
             .xla(line.hasOption("xla"))
+            .precision(precision(line))
             .build();
     Map<String, Object> core =
         CorePipeline.run(

@@ -87,9 +87,15 @@ public final class CorePipeline {
       // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
       summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
       if (!plan.evalInputs().isEmpty()) {
-        summary.put("relaxed_eval", eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc));
+        Map<String, Object> before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
+        Map<String, Object> after = eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc);
+        summary.put("relaxed_eval", before);
+        summary.put("converted_eval", after);
+        // What the switch costs in what the model knows from context (no copying of visible
+        // tokens): masked held-out loss right after surgery minus right before it.
         summary.put(
-            "converted_eval", eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc));
+            "switch_jump",
+            (double) after.get("mlm_loss_masked") - (double) before.get("mlm_loss_masked"));
       }
     } else {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
@@ -116,6 +122,7 @@ public final class CorePipeline {
         s -> {
           summary.put("surgery_step", s.step());
           summary.put("surgery_max_ffn_diff", s.maxFfnDifference());
+          summary.put("qk_norm_per_layer", s.qkNorms());
         });
     if (!plan.evalInputs().isEmpty()) {
       summary.put("final_eval", eval(cfg, Variant.FULL, full.checkpoint(), plan, tc));
@@ -139,7 +146,12 @@ public final class CorePipeline {
   private static Map<String, Object> eval(
       BertConfig cfg, Variant variant, Path checkpoint, Plan plan, TrainConfig tc) {
     Map<String, Object> m =
-        Evaluator.evaluate(cfg, variant, checkpoint, plan.evalInputs(), tc.batchSize());
+        Evaluator.evaluate(
+            cfg,
+            variant,
+            checkpoint,
+            Evaluator.HeldOut.of(plan.evalInputs(), tc.inputs()),
+            tc.batchSize());
     LOG.info(variant.name().toLowerCase() + " " + checkpoint.getFileName() + ": " + m);
     return m;
   }

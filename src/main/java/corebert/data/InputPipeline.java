@@ -15,6 +15,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.data.Iterator;
 import org.tensorflow.op.io.ParseExample;
 import org.tensorflow.proto.Example;
+import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
@@ -47,7 +48,36 @@ public final class InputPipeline {
       Operand<TInt32> maskedLmPositions, // [B, P]
       Operand<TInt32> maskedLmIds, // [B, P]
       Operand<TFloat32> maskedLmWeights, // [B, P]
-      Operand<TInt32> nextSentenceLabels) {} // [B]
+      Operand<TInt32> nextSentenceLabels) { // [B]
+
+    /**
+     * This batch with {@code maskId} shown at every scored position (weight > 0), whatever the
+     * records show there: the 10% of scored tokens that google-research's masking leaves visible
+     * can then not be copied, so the masked-LM loss measures what the context tells.
+     */
+    public Batch withScoredPositionsShowing(Ops tf, int maskId) {
+      Operand<TInt32> seq = tf.gather(tf.shape(inputIds), tf.constant(1), tf.constant(0));
+      // [B, P, T]: a one at each scored position's index, zeros for padding predictions.
+      Operand<TInt32> scored =
+          tf.dtypes.cast(tf.math.greater(maskedLmWeights, tf.constant(0f)), TInt32.class);
+      Operand<TInt32> hits =
+          tf.math.mul(
+              tf.oneHot(maskedLmPositions, seq, tf.constant(1), tf.constant(0)),
+              tf.expandDims(scored, tf.constant(-1)));
+      Operand<TBool> isScored =
+          tf.math.greater(tf.sum(hits, tf.constant(1)), tf.constant(0)); // [B, T]
+      Operand<TInt32> ids =
+          tf.select(isScored, tf.fill(tf.shape(inputIds), tf.constant(maskId)), inputIds);
+      return new Batch(
+          ids,
+          inputMask,
+          segmentIds,
+          maskedLmPositions,
+          maskedLmIds,
+          maskedLmWeights,
+          nextSentenceLabels);
+    }
+  }
 
   /**
    * The pipeline's ops. Run {@code init} before the first step of each epoch and after every

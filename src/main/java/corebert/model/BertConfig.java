@@ -54,15 +54,27 @@ public record BertConfig(
   public record Relaxed(String attention, int ffnRank, int attentionRank) {
     public static final String LINEAR_ELU = "linear_elu";
 
+    /**
+     * Softmax attention kept in the relaxed model: only the kernels are factorised, so surgery
+     * preserves the whole model's function and there is no jump at the switch.
+     */
+    public static final String SOFTMAX = "softmax";
+
     /** The paper's relaxation: linear attention and rank-r FFN kernels, full Q/K/V/O. */
     public Relaxed(String attention, int ffnRank) {
       this(attention, ffnRank, 0);
     }
 
     public Relaxed {
-      if (!LINEAR_ELU.equals(attention)) {
+      if (!LINEAR_ELU.equals(attention) && !SOFTMAX.equals(attention)) {
         throw new IllegalArgumentException(
-            "relaxed.attention must be '" + LINEAR_ELU + "', got '" + attention + "'");
+            "relaxed.attention must be '"
+                + LINEAR_ELU
+                + "' or '"
+                + SOFTMAX
+                + "', got '"
+                + attention
+                + "'");
       }
       if (ffnRank < 1) {
         throw new IllegalArgumentException("relaxed.ffn_rank must be >= 1, got " + ffnRank);
@@ -71,6 +83,11 @@ public record BertConfig(
         throw new IllegalArgumentException(
             "relaxed.attention_rank must be >= 1 (or 0 for full Q/K/V/O), got " + attentionRank);
       }
+    }
+
+    /** Whether the relaxed model uses linear attention (else softmax, as the full model). */
+    public boolean linearAttention() {
+      return LINEAR_ELU.equals(attention);
     }
 
     /** Whether the Q, K, V and O kernels are factorised too. */

@@ -230,7 +230,8 @@ public final class BertModel {
    * Multi-head self-attention over [B*T, H]. FULL uses scaled dot-product softmax attention with
    * padding masked by adding -10000 to its logits. RELAXED uses linear attention (Katharopoulos et
    * al. 2020, eq. 6) with φ = elu + 1: never builds a T×T matrix, costs O(T·D²) per head, and masks
-   * padding by zeroing φ(K) at pad positions.
+   * padding by zeroing φ(K) at pad positions; or, with {@code "attention": "softmax"} in the
+   * relaxed block, FULL's softmax attention.
    *
    * @return the per-head contexts concatenated, [B*T, H]
    */
@@ -244,8 +245,9 @@ public final class BertModel {
     Operand<TFloat32> q = splitHeads(projected.get(0), batch, seq); // [B, N, T, D]
     Operand<TFloat32> k = splitHeads(projected.get(1), batch, seq); // [B, N, T, D]
     Operand<TFloat32> v = splitHeads(projected.get(2), batch, seq); // [B, N, T, D]
+    boolean softmax = variant == Variant.FULL || !cfg.requireRelaxed().linearAttention();
     Operand<TFloat32> context =
-        variant == Variant.FULL
+        softmax
             ? softmaxAttention(
                 tf,
                 layers,

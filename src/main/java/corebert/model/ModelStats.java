@@ -29,6 +29,7 @@ public record ModelStats(long parameters, double forwardFlopsPerToken) {
     boolean relaxed = v == Variant.RELAXED;
     long r = relaxed ? c.requireRelaxed().ffnRank() : 0;
     long a = relaxed ? c.requireRelaxed().attentionRank() : 0; // 0: full Q/K/V/O
+    boolean linear = relaxed && c.requireRelaxed().linearAttention();
 
     long embeddings = (c.vocabSize() + c.maxPositionEmbeddings() + c.typeVocabSize()) * h + 2 * h;
     long projection = a > 0 ? 2 * h * a : h * h; // one of Q, K, V, O
@@ -42,7 +43,7 @@ public record ModelStats(long parameters, double forwardFlopsPerToken) {
     // Per token: projections 4·H² (4·2·H·A factorised), attention mixing, FFN.
     double projections = 2.0 * 4 * projection;
     double mixing =
-        relaxed
+        linear
             ? 2.0 * 2 * h * d // φ(K)ᵀV accumulation and φ(Q)·(KV): 2·D² per head, N heads
             : 2.0 * 2 * seq * h; // QKᵀ and P·V: 2·T·D per head, N heads
     double feedForward = relaxed ? 2.0 * 2 * r * (h + i) : 2.0 * 2 * h * i;

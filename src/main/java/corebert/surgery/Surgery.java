@@ -63,7 +63,8 @@ public final class Surgery {
       int rebuilt,
       double maxCopiedDifference,
       double maxFfnDifference,
-      double maxDenseDifference) {}
+      double maxDenseDifference,
+      List<Double> qkNorms) {}
 
   /** The report surgery leaves next to the checkpoint it wrote. */
   private Surgery() {}
@@ -80,7 +81,10 @@ public final class Surgery {
           ((Number) m.get("rebuilt")).intValue(),
           ((Number) m.get("max_copied_diff")).doubleValue(),
           ((Number) m.get("max_ffn_diff")).doubleValue(),
-          ((Number) m.getOrDefault("max_dense_diff", m.get("max_ffn_diff"))).doubleValue());
+          ((Number) m.getOrDefault("max_dense_diff", m.get("max_ffn_diff"))).doubleValue(),
+          // Reports written before the Q·K norms were measured have none.
+          ((List<?>) m.getOrDefault("qk_norm_per_layer", List.of()))
+              .stream().map(x -> ((Number) x).doubleValue()).toList());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read surgery report " + file, e);
     }
@@ -95,6 +99,7 @@ public final class Surgery {
     m.put("max_copied_diff", r.maxCopiedDifference());
     m.put("max_ffn_diff", r.maxFfnDifference());
     m.put("max_dense_diff", r.maxDenseDifference());
+    m.put("qk_norm_per_layer", r.qkNorms());
     Checkpoints.writeAtomically(dir.resolve(RunDir.SURGERY_REPORT), Json.writePretty(m));
   }
 
@@ -234,7 +239,91 @@ public final class Surgery {
                   + " %.3e, FFN outputs by %.3e (tolerance %.0e); nothing kept",
               copiedDiff, denseDiff, ffnDiff, TOLERANCE));
     }
-    return new Report(written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff);
+    return new Report(
+        written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff, qkNorms(cfg, back));
+  }
+
+  /**
+   * Per layer, the spectral norm of Wq·Wkᵀ ([H, H] from TF's [in, out] kernels). Softmax
+   * attention's logits are x·Wq·Wkᵀ·xᵀ/√d (biases aside), so it bounds how sharp softmax can be
+   * after surgery; linear attention hardly depends on it, so phase 1 can let it grow.
+   */
+  private static List<Double> qkNorms(BertConfig cfg, CheckpointGraph full) {
+    int layers = cfg.numHiddenLayers();
+    int h = cfg.hiddenSize();
+    List<String> names = new ArrayList<>();
+    for (int l = 0; l < layers; l++) {
+      names.add(join(BERT, ENCODER, layer(l), ATTENTION, SELF, QUERY, KERNEL));
+      names.add(join(BERT, ENCODER, layer(l), ATTENTION, SELF, KEY, KERNEL));
+    }
+    List<Double> norms = new ArrayList<>();
+    try (Result r = full.read(names)) {
+      for (int l = 0; l < layers; l++) {
+        float[] q = floats((TFloat32) r.get(2 * l));
+        float[] k = floats((TFloat32) r.get(2 * l + 1));
+        norms.add(spectralNorm(timesTransposed(q, k, h, h), h, h));
+      }
+    }
+    return norms;
+  }
+
+  /** A·Bᵀ for row-major A [n, m] and B [p, m]: [n, p]. */
+  static double[] timesTransposed(float[] a, float[] b, int n, int m) {
+    int p = b.length / m;
+    double[] c = new double[n * p];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < p; j++) {
+        double sum = 0;
+        for (int t = 0; t < m; t++) {
+          sum += (double) a[i * m + t] * b[j * m + t];
+        }
+        c[i * p + j] = sum;
+      }
+    }
+    return c;
+  }
+
+  /** The largest singular value of row-major A [n, m], by 200 power iterations on AᵀA. */
+  static double spectralNorm(double[] a, int n, int m) {
+    double[] v = new double[m];
+    for (int j = 0; j < m; j++) {
+      v[j] = 1 + 0.01 * j; // fixed, and not orthogonal to the top singular vector in practice
+    }
+    double sigma = 0;
+    double[] av = new double[n];
+    for (int it = 0; it < 200; it++) {
+      double norm = Math.sqrt(dot(v, v));
+      if (norm == 0) {
+        return 0;
+      }
+      for (int j = 0; j < m; j++) {
+        v[j] /= norm;
+      }
+      for (int i = 0; i < n; i++) {
+        double sum = 0;
+        for (int j = 0; j < m; j++) {
+          sum += a[i * m + j] * v[j];
+        }
+        av[i] = sum;
+      }
+      sigma = Math.sqrt(dot(av, av)); // |A v| for unit v
+      double[] next = new double[m];
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < m; j++) {
+          next[j] += a[i * m + j] * av[i];
+        }
+      }
+      v = next;
+    }
+    return sigma;
+  }
+
+  private static double dot(double[] x, double[] y) {
+    double s = 0;
+    for (int i = 0; i < x.length; i++) {
+      s += x[i] * y[i];
+    }
+    return s;
   }
 
   /**

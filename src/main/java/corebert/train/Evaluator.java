@@ -1,53 +1,133 @@
 package corebert.train;
 
 import corebert.data.InputPipeline;
+import corebert.data.ScoredTokens;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.model.PretrainingHeads;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.logging.Logger;
 import org.tensorflow.Result;
+import org.tensorflow.Session;
 import org.tensorflow.exceptions.TFOutOfRangeException;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * Held-out masked-LM loss and accuracy and next-sentence accuracy of a checkpoint: one ordered pass
- * over the data with dropout off, averaged exactly over all predictions (weighted sums, not a mean
- * of batch means).
+ * Held-out metrics of a checkpoint: one ordered pass over the data with dropout off, averaged
+ * exactly over all predictions (weighted sums, not a mean of batch means).
+ *
+ * <p>Besides the masked-LM loss and accuracy on the records as written, it reports them with every
+ * scored position shown as [MASK] ({@code _masked}): google-research's masking leaves 10% of the
+ * scored tokens visible, so the plain loss also rewards copying them, while the masked one only
+ * rewards what the context tells. {@code unigram_loss} is the same loss for an add-one unigram
+ * model, which uses no context at all: a model whose masked loss is not below it has learned
+ * nothing from context.
  */
 public final class Evaluator {
+  private static final Logger LOG = Logger.getLogger(Evaluator.class.getName());
+
+  /** Counts of already scanned record sets, keyed by their files' paths, sizes and times. */
+  private static final Map<List<String>, ScoredTokens> COUNTED = new HashMap<>();
+
   private Evaluator() {}
 
-  /** The metrics as an ordered map: mlm_loss, mlm_accuracy, nsp_accuracy, examples. */
+  /**
+   * Held-out records and what the masked metrics need.
+   *
+   * @param inputs the held-out pretraining TFRecords
+   * @param trainingInputs the training records, whose unigram model scores the held-out labels;
+   *     empty: the held-out records' own (a slightly optimistic reference)
+   * @param maskId [MASK]'s id; empty: read off the held-out records ({@link ScoredTokens#maskId})
+   */
+  public record HeldOut(List<Path> inputs, List<Path> trainingInputs, OptionalInt maskId) {
+    public HeldOut {
+      inputs = List.copyOf(inputs);
+      trainingInputs = List.copyOf(trainingInputs);
+    }
+
+    /** {@code inputs}, with the unigram model of {@code trainingInputs} and [MASK] read off. */
+    public static HeldOut of(List<Path> inputs, List<Path> trainingInputs) {
+      return new HeldOut(inputs, trainingInputs, OptionalInt.empty());
+    }
+  }
+
+  /**
+   * What a model that uses no context scores on the held-out labels: an add-one unigram model's
+   * loss and its top token's accuracy.
+   *
+   * @param of whose labels the unigram model counts: "training records" or "held-out records"
+   */
+  public record Unigram(double loss, double accuracy, String of) {}
+
+  /** The unigram reference of {@code heldOut} for a model of {@code vocabSize} tokens. */
+  public static Unigram unigram(HeldOut heldOut, int vocabSize) {
+    ScoredTokens scored = counted(heldOut.inputs());
+    boolean own = heldOut.trainingInputs().isEmpty();
+    ScoredTokens model = own ? scored : counted(heldOut.trainingInputs());
+    return new Unigram(
+        model.unigramLoss(scored, vocabSize),
+        model.unigramAccuracy(scored),
+        own ? "held-out records" : "training records");
+  }
+
+  /** Sums over the pass, for one set of losses. */
+  private static final class Sums {
+    double loss;
+    double correct;
+    double weight;
+    double nspCorrect;
+  }
+
+  /**
+   * The metrics as an ordered map: mlm_loss, mlm_accuracy, mlm_loss_masked, mlm_accuracy_masked,
+   * unigram_loss, unigram_accuracy, unigram_of, nsp_accuracy, examples.
+   */
   public static Map<String, Object> evaluate(
-      BertConfig cfg, Variant variant, Path checkpoint, List<Path> inputs, int batchSize) {
+      BertConfig cfg, Variant variant, Path checkpoint, HeldOut heldOut, int batchSize) {
+    Unigram unigram = unigram(heldOut, cfg.vocabSize());
+    int maskId =
+        heldOut.maskId().isPresent()
+            ? heldOut.maskId().getAsInt()
+            : Math.toIntExact(counted(heldOut.inputs()).maskId());
+    List<Path> inputs = heldOut.inputs();
     InputPipeline.DataShape shape = InputPipeline.inspect(inputs);
-    try (PretrainingGraph g = PretrainingGraph.forEval(cfg, variant, inputs, batchSize, shape)) {
+    try (PretrainingGraph g =
+        PretrainingGraph.forEval(cfg, variant, inputs, batchSize, shape, OptionalInt.of(maskId))) {
       g.initialize();
       g.restoreModel(checkpoint);
       g.startInput(0, 0);
-      double lossSum = 0;
-      double correctSum = 0;
-      double weightSum = 0;
-      double nspCorrect = 0;
+      List<PretrainingHeads.Losses> losses = List.of(g.losses, g.maskedLosses.orElseThrow());
+      List<Sums> sums = List.of(new Sums(), new Sums());
       long examples = 0;
       while (true) {
-        try (Result r =
-            g.session
-                .runner()
-                .fetch(g.losses.mlmLossSum())
-                .fetch(g.losses.mlmCorrectSum())
-                .fetch(g.losses.mlmWeightSum())
-                .fetch(g.losses.nspCorrectSum())
-                .fetch(g.inputs.get(0).batch().nextSentenceLabels())
-                .run()) {
-          lossSum += ((TFloat32) r.get(0)).getFloat();
-          correctSum += ((TFloat32) r.get(1)).getFloat();
-          weightSum += ((TFloat32) r.get(2)).getFloat();
-          nspCorrect += ((TFloat32) r.get(3)).getFloat();
-          examples += ((TInt32) r.get(4)).shape().get(0);
+        Session.Runner runner =
+            g.session.runner().fetch(g.inputs.get(0).batch().nextSentenceLabels());
+        for (PretrainingHeads.Losses l : losses) {
+          runner
+              .fetch(l.mlmLossSum())
+              .fetch(l.mlmCorrectSum())
+              .fetch(l.mlmWeightSum())
+              .fetch(l.nspCorrectSum());
+        }
+        try (Result r = runner.run()) {
+          examples += ((TInt32) r.get(0)).shape().get(0);
+          for (int i = 0; i < sums.size(); i++) {
+            Sums s = sums.get(i);
+            s.loss += ((TFloat32) r.get(1 + 4 * i)).getFloat();
+            s.correct += ((TFloat32) r.get(2 + 4 * i)).getFloat();
+            s.weight += ((TFloat32) r.get(3 + 4 * i)).getFloat();
+            s.nspCorrect += ((TFloat32) r.get(4 + 4 * i)).getFloat();
+          }
         } catch (TFOutOfRangeException endOfData) {
           break;
         }
@@ -55,12 +135,42 @@ public final class Evaluator {
       if (examples == 0) {
         throw new IllegalArgumentException("no evaluation examples in " + inputs);
       }
+      Sums plain = sums.get(0);
+      Sums masked = sums.get(1);
       Map<String, Object> out = new LinkedHashMap<>();
-      out.put("mlm_loss", lossSum / weightSum);
-      out.put("mlm_accuracy", correctSum / weightSum);
-      out.put("nsp_accuracy", nspCorrect / examples);
+      out.put("mlm_loss", plain.loss / plain.weight);
+      out.put("mlm_accuracy", plain.correct / plain.weight);
+      out.put("mlm_loss_masked", masked.loss / masked.weight);
+      out.put("mlm_accuracy_masked", masked.correct / masked.weight);
+      out.put("unigram_loss", unigram.loss());
+      out.put("unigram_accuracy", unigram.accuracy());
+      out.put("unigram_of", unigram.of());
+      out.put("nsp_accuracy", plain.nspCorrect / examples);
       out.put("examples", examples);
       return out;
     }
+  }
+
+  /** The scored tokens of {@code files}, counted once per JVM while the files stay unchanged. */
+  private static synchronized ScoredTokens counted(List<Path> files) {
+    List<String> key = new ArrayList<>();
+    for (Path f : files) {
+      try {
+        key.add(f.toAbsolutePath() + ":" + Files.size(f) + ":" + Files.getLastModifiedTime(f));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + f, e);
+      }
+    }
+    return COUNTED.computeIfAbsent(
+        key,
+        k -> {
+          long start = System.nanoTime();
+          ScoredTokens t = ScoredTokens.count(files);
+          LOG.fine(
+              String.format(
+                  "counted %d scored tokens in %d files in %.1f s",
+                  t.labels(), files.size(), (System.nanoTime() - start) / 1e9));
+          return t;
+        });
   }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -47,11 +48,15 @@ public final class PretrainingGraph implements AutoCloseable {
       Op setStep,
       Placeholder<TInt64> stepFeed) {}
 
-  /** The model over the batch: its losses, its variables and (replicated) its summed gradients. */
+  /**
+   * The model over the batch: its losses, its variables, (replicated) its summed gradients, and
+   * (for evaluation) its losses with every scored position shown as [MASK].
+   */
   private record Model(
       PretrainingHeads.Losses losses,
       List<Variable<TFloat32>> vars,
-      Optional<DataParallel.Replicated> replicated) {}
+      Optional<DataParallel.Replicated> replicated,
+      Optional<PretrainingHeads.Losses> masked) {}
 
   final Graph graph;
   final Session session;
@@ -60,6 +65,9 @@ public final class PretrainingGraph implements AutoCloseable {
   final List<InputPipeline.Pipeline> inputs;
 
   final PretrainingHeads.Losses losses;
+
+  /** In an evaluation graph given [MASK]'s id: the losses with every scored position masked. */
+  final Optional<PretrainingHeads.Losses> maskedLosses;
 
   /** Model variables (no optimizer slots, no step), in creation order. */
   final List<Variable<TFloat32>> modelVariables;
@@ -81,6 +89,7 @@ public final class PretrainingGraph implements AutoCloseable {
     this.session = session;
     this.inputs = inputs;
     this.losses = model.losses();
+    this.maskedLosses = model.masked();
     this.modelVariables = model.vars();
     this.training = training;
     this.initFromCheckpoint = initFromCheckpoint;
@@ -89,17 +98,30 @@ public final class PretrainingGraph implements AutoCloseable {
   /** The training graph: shuffled, repeating input, dropout on, optimizer and step. */
   public static PretrainingGraph forTraining(
       BertConfig cfg, TrainConfig tc, InputPipeline.DataShape shape) {
-    return build(cfg, tc.variant(), tc.inputs(), tc.batchSize(), shape, Optional.of(tc), tc.xla());
+    return build(
+        cfg,
+        tc.variant(),
+        tc.inputs(),
+        tc.batchSize(),
+        shape,
+        Optional.of(tc),
+        OptionalInt.empty(),
+        tc.xla());
   }
 
-  /** The evaluation graph: one ordered pass over the input, dropout off, no optimizer. */
+  /**
+   * The evaluation graph: one ordered pass over the input, dropout off, no optimizer; given {@code
+   * maskId}, also the losses with every scored position showing it ({@link #maskedLosses}).
+   */
   public static PretrainingGraph forEval(
       BertConfig cfg,
       Variant variant,
       List<Path> inputs,
       int batchSize,
-      InputPipeline.DataShape shape) {
-    return build(cfg.withoutDropout(), variant, inputs, batchSize, shape, Optional.empty(), false);
+      InputPipeline.DataShape shape,
+      OptionalInt maskId) {
+    return build(
+        cfg.withoutDropout(), variant, inputs, batchSize, shape, Optional.empty(), maskId, false);
   }
 
   private static PretrainingGraph build(
@@ -109,6 +131,7 @@ public final class PretrainingGraph implements AutoCloseable {
       int batchSize,
       InputPipeline.DataShape shape,
       Optional<TrainConfig> training,
+      OptionalInt maskId,
       boolean xla) {
     requireFits(cfg, shape);
     training.ifPresent(tc -> NativeSessions.requireKernels(tc.precision()));
@@ -119,7 +142,7 @@ public final class PretrainingGraph implements AutoCloseable {
           inputPipelines(tf, inputs, batchSize, shape, training);
       List<InputPipeline.Batch> batches =
           pipelines.stream().map(InputPipeline.Pipeline::batch).toList();
-      Model model = model(tf, graph, cfg, variant, batches, batchSize, training);
+      Model model = model(tf, graph, cfg, variant, batches, batchSize, training, maskId);
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
       Optional<Training> train = training.map(tc -> training(tf, graph, tc, model));
       Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
@@ -176,7 +199,10 @@ public final class PretrainingGraph implements AutoCloseable {
     }
   }
 
-  /** One model over the whole batch, or data-parallel replicas sharing its variables. */
+  /**
+   * One model over the whole batch, or data-parallel replicas sharing its variables; given {@code
+   * maskId}, a second copy of the one model over the batch with its scored positions masked.
+   */
   private static Model model(
       Ops tf,
       Graph graph,
@@ -184,15 +210,30 @@ public final class PretrainingGraph implements AutoCloseable {
       Variant variant,
       List<InputPipeline.Batch> batches,
       int batchSize,
-      Optional<TrainConfig> training) {
+      Optional<TrainConfig> training,
+      OptionalInt maskId) {
     long seed = training.map(TrainConfig::seed).orElse(0L);
     Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
     if (parallel.replicas() == 1) {
       VariableStore store =
           VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
-      PretrainingHeads.Losses losses =
-          PretrainingModel.build(tf, cfg, variant, InputPipeline.concat(tf, batches), seed, store);
-      return new Model(losses, ModelRestore.variablesSoFar(graph), Optional.empty());
+      InputPipeline.Batch batch = InputPipeline.concat(tf, batches);
+      PretrainingHeads.Losses losses = PretrainingModel.build(tf, cfg, variant, batch, seed, store);
+      List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
+      Optional<PretrainingHeads.Losses> masked = Optional.empty();
+      if (maskId.isPresent()) {
+        Ops mt = tf.withSubScope("scored_masked");
+        masked =
+            Optional.of(
+                PretrainingModel.build(
+                    mt,
+                    cfg,
+                    variant,
+                    batch.withScoredPositionsShowing(mt, maskId.getAsInt()),
+                    seed,
+                    store.replay()));
+      }
+      return new Model(losses, vars, Optional.empty(), masked);
     }
     TrainConfig tc = training.orElseThrow();
     DataParallel.Replicated replicated =
@@ -211,7 +252,8 @@ public final class PretrainingGraph implements AutoCloseable {
         String.format(
             "%d tower(s) x %d accumulation step(s): %d examples per replica",
             parallel.towers(), parallel.accumulateSteps(), parallel.replicaBatch(batchSize)));
-    return new Model(replicated.losses(), replicated.vars(), Optional.of(replicated));
+    return new Model(
+        replicated.losses(), replicated.vars(), Optional.of(replicated), Optional.empty());
   }
 
   private static AdamWeightDecay.Settings settings(TrainConfig tc) {

@@ -17,7 +17,7 @@ class FairProtocolTest {
   private static final List<Long> SEEDS = List.of(1L, 2L);
 
   private static Point p(double sec, String phase, double loss) {
-    return new Point(sec, 0, phase, loss, 0);
+    return new Point(sec, 0, phase, loss, 0, loss, 0);
   }
 
   /** A full-BERT curve with points at 100, 200, ... seconds. */

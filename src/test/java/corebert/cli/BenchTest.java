@@ -142,7 +142,7 @@ class BenchTest {
   }
 
   private static double finalLoss(Object run) {
-    return num(run, "final_mlm_loss");
+    return num(run, "final_mlm_loss_masked");
   }
 
   private static double num(Object map, String key) {

@@ -33,7 +33,9 @@ class CoreTest {
             "--warmup-steps",
             "100",
             "--log-every",
-            "100"));
+            "100",
+            "--seed",
+            BrownFixture.SEED));
     Map<String, Object> conversion =
         Json.parseObject(
             Cli.run(
@@ -84,6 +86,17 @@ class CoreTest {
     Map<String, Object> first = Json.parseObject(Cli.run(args, "--full-steps", "15").lastLine());
     assertEquals(35L, ((Number) first.get("step")).longValue());
     assertEquals(20L, ((Number) first.get("surgery_step")).longValue());
+    // The switch's cost on the held-out loss with every scored token masked, from the run's own
+    // evaluations right before and right after surgery; the unigram reference is the training
+    // records'.
+    Map<?, ?> before = (Map<?, ?>) first.get("relaxed_eval");
+    Map<?, ?> after = (Map<?, ?>) first.get("converted_eval");
+    assertEquals(
+        ((Number) after.get("mlm_loss_masked")).doubleValue()
+            - ((Number) before.get("mlm_loss_masked")).doubleValue(),
+        ((Number) first.get("switch_jump")).doubleValue(),
+        1e-12);
+    assertEquals("training records", before.get("unigram_of"));
 
     // A rerun with a longer phase 2 continues it: no relaxed step, no second surgery.
     Cli.Outcome second = Cli.run(args, "--full-steps", "25");

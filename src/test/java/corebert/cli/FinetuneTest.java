@@ -31,12 +31,13 @@ class FinetuneTest {
   @TempDir Path out;
 
   private final BrownFixture data = BrownFixture.get();
-  private final Path pretrained = data.pretrained(200, 80);
+  private final Path pretrained = data.pretrained(700, 300);
 
   @Test
   void spamAssassinBeatsTheMajorityClassAndTheExportAnswersAlike() throws Exception {
     Path spam = Path.of("data/sample/spam");
-    double accuracy = fineTune(spam, out.resolve("spam"), 6, "--export");
+    // 10 epochs: at 6 one seed of three ended at 0.825, a thin margin over majority + 0.1.
+    double accuracy = fineTune(spam, out.resolve("spam"), 10, "--export");
 
     // The exported classifier gives the fine-tuned model's dev accuracy, example for example.
     Path saved = out.resolve("spam/saved_model");
@@ -69,7 +70,7 @@ class FinetuneTest {
 
   @Test
   void brownGenreBeatsTheMajorityClass() throws Exception {
-    fineTune(Path.of("data/sample/genre"), out.resolve("genre"), 4);
+    fineTune(Path.of("data/sample/genre"), out.resolve("genre"), 6);
   }
 
   @Test
@@ -136,18 +137,24 @@ class FinetuneTest {
     assertTrue(o.err().contains("--task tsv needs --text-column and --label-column"), o.err());
   }
 
-  /** `finetune` of the pretrained model, {@code epochs} at lr 5e-4, batch 16, 64 tokens. */
+  /**
+   * `finetune` of the pretrained model, {@code epochs} at lr 1e-4, batch 16, 64 tokens. At 5e-4 the
+   * classifier fell back to the majority class on some seeds and CPUs (spam 0.700 against a
+   * majority of 0.700 with oneDNN's AVX2 kernels, issue 19).
+   */
   private List<String> fineTuning(String task, Path dataDir, Path output, int epochs) {
     return Cli.args(
         data.finetune(task, dataDir, pretrained, output),
         "--epochs",
         String.valueOf(epochs),
         "--lr",
-        "5e-4",
+        "1e-4",
         "--batch-size",
         "16",
         "--max-seq-length",
-        "64");
+        "64",
+        "--seed",
+        BrownFixture.SEED);
   }
 
   /** Fine-tunes the pretrained model on an SST-2-format task; returns its dev accuracy. */

@@ -6,15 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.data.HandMadeRecords;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.CheckpointGraph;
 import corebert.train.Checkpoints;
+import corebert.train.Evaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,6 +63,80 @@ class SurgeryTest {
         assertEquals(42, ((TInt64) step.get(0)).getLong());
       }
     }
+  }
+
+  @Test
+  void softmaxRelaxationMakesTheWholeSwitchExact() throws Exception {
+    Path records = HandMadeRecords.write(dir.resolve("heldout.tfrecord"), label -> 4);
+    for (String attention : List.of("softmax", "linear_elu")) {
+      BertConfig cfg = BertConfig.fromJson(TINY.replace("linear_elu", attention));
+      // Weights of scale 0.3 (not 0.1), so that attention is far from uniform and the logits far
+      // from flat.
+      Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve(attention + "-relaxed"), 5, 0.3);
+      Surgery.Report r = Surgery.convert(cfg, relaxed, dir.resolve(attention + "-full"));
+      Evaluator.HeldOut heldOut =
+          new Evaluator.HeldOut(List.of(records), List.of(), OptionalInt.of(4));
+      Map<String, Object> before = Evaluator.evaluate(cfg, Variant.RELAXED, relaxed, heldOut, 6);
+      Map<String, Object> after = Evaluator.evaluate(cfg, Variant.FULL, r.checkpoint(), heldOut, 6);
+      double jump = num(after, "mlm_loss") - num(before, "mlm_loss");
+      System.err.printf("%s relaxation: held-out loss jumps by %.2e at surgery%n", attention, jump);
+      if (attention.equals("softmax")) {
+        // Only kernels were factorised: the converted model computes the relaxed one's function.
+        assertEquals(0, jump, 1e-5, "switch jump with a softmax relaxation");
+        assertEquals(num(before, "mlm_accuracy"), num(after, "mlm_accuracy"));
+      } else {
+        // Linear attention gives way to softmax: the function changes at the switch.
+        assertTrue(Math.abs(jump) > 1e-3, "linear -> softmax jump " + jump);
+      }
+    }
+  }
+
+  private static double num(Map<String, Object> m, String key) {
+    return ((Number) m.get(key)).doubleValue();
+  }
+
+  @Test
+  void reportsTheQkScaleOfEveryLayer() throws Exception {
+    // The maths on matrices whose answer is known.
+    assertArrayEquals(
+        new double[] {17, 23, 39, 53},
+        Surgery.timesTransposed(new float[] {1, 2, 3, 4}, new float[] {5, 6, 7, 8}, 2, 2));
+    assertEquals(5, Surgery.spectralNorm(new double[] {3, 0, 0, 0, -5, 0, 0, 0, 1}, 3, 3), 1e-9);
+    // u·vᵀ with |u| = 3, |v| = 5.
+    double[] outer = new double[9];
+    double[] u = {1, 2, 2};
+    double[] v = {0, 3, 4};
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 3; j++) {
+        outer[i * 3 + j] = u[i] * v[j];
+      }
+    }
+    assertEquals(15, Surgery.spectralNorm(outer, 3, 3), 1e-9);
+
+    // The report names each layer's ‖Wq·Wkᵀ‖₂ of the converted model, in layer order.
+    BertConfig cfg = BertConfig.fromJson(TINY);
+    Surgery.Report r =
+        Surgery.convert(
+            cfg, writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 7), dir.resolve("full"));
+    assertEquals(2, r.qkNorms().size());
+    for (int l = 0; l < 2; l++) {
+      String self = "bert/encoder/layer_" + l + "/attention/self/";
+      Map<String, float[]> w =
+          read(
+              cfg,
+              Variant.FULL,
+              r.checkpoint(),
+              List.of(self + "query/kernel", self + "key/kernel"));
+      double expected =
+          Surgery.spectralNorm(
+              Surgery.timesTransposed(
+                  w.get(self + "query/kernel"), w.get(self + "key/kernel"), 32, 32),
+              32,
+              32);
+      assertTrue(expected > 0);
+      assertEquals(expected, r.qkNorms().get(l), 1e-9 * expected);
+    }
+    assertEquals(r.qkNorms(), Surgery.readReport(dir.resolve("full")).qkNorms());
   }
 
   /** The float variables {@code names} of a {@code variant} checkpoint, copied to the host. */
@@ -147,6 +224,14 @@ class SurgeryTest {
 
   /** A relaxed checkpoint with random weights, random moments and the given step. */
   private static Path writeRelaxedCheckpoint(BertConfig cfg, Path out, long step) {
+    return writeRelaxedCheckpoint(cfg, out, step, 0.1);
+  }
+
+  /**
+   * A relaxed checkpoint at {@code step} with Gaussian weights of standard deviation {@code scale}
+   * (LayerNorm gammas 1 plus such noise) and random second moments.
+   */
+  private static Path writeRelaxedCheckpoint(BertConfig cfg, Path out, long step, double scale) {
     Random random = new Random(7);
     try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.RELAXED)) {
       for (String name : g.names()) {
@@ -159,9 +244,12 @@ class SurgeryTest {
         try (TFloat32 t = TFloat32.tensorOf(g.shape(name))) {
           float[] x = new float[(int) g.shape(name).size()];
           for (int i = 0; i < x.length; i++) {
+            double noise = random.nextGaussian() * scale;
             x[i] =
                 (float)
-                    (name.endsWith("adam_v") ? random.nextDouble() : random.nextGaussian() * 0.1);
+                    (name.endsWith("adam_v")
+                        ? random.nextDouble()
+                        : name.endsWith("gamma") ? 1 + noise : noise);
           }
           t.copyFrom(DataBuffers.of(x, true, false));
           g.write(name, t);
