@@ -59,8 +59,9 @@ public final class CoreVsBaseline {
 
   /**
    * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the relaxed
-   * ranks, and both phases' peak learning rates. A shorter budget lets CoRe's learning rate anneal
-   * sooner; the target is the same.
+   * ranks, both phases' peak learning rates, and the switch's levers: softmax attention kept in
+   * phase 1, and phase 1's bound on the Q·K scale (0: none). A shorter budget lets CoRe's learning
+   * rate anneal sooner; the target is the same.
    */
   public record CoreSetting(
       double budgetFraction,
@@ -69,23 +70,32 @@ public final class CoreVsBaseline {
       int attentionRank,
       double relaxedLr,
       double fullLr,
-      boolean jointSchedule) {
+      boolean jointSchedule,
+      boolean softmax,
+      double qkBound) {
+    /** The run's name; the levers appear only when set, so earlier names still match. */
     String name() {
       return String.format(
           Locale.ROOT,
-          "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s",
+          "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s%s%s",
           budgetFraction,
           fraction,
           ffnRank,
           attentionRank,
           relaxedLr,
           fullLr,
-          jointSchedule ? "-joint" : "");
+          jointSchedule ? "-joint" : "",
+          softmax ? "-softmax" : "",
+          qkBound > 0 ? String.format(Locale.ROOT, "-qk%g", qkBound) : "");
     }
 
     BertConfig config(BertConfig base) {
       return base.withRelaxed(
-          new BertConfig.Relaxed(base.requireRelaxed().attention(), ffnRank, attentionRank));
+          new BertConfig.Relaxed(
+              softmax ? BertConfig.Relaxed.SOFTMAX : BertConfig.Relaxed.LINEAR_ELU,
+              ffnRank,
+              attentionRank,
+              qkBound));
     }
 
     Map<String, Object> toJson() {
@@ -97,7 +107,9 @@ public final class CoreVsBaseline {
           "attention_rank",
           "relaxed_learning_rate",
           "full_learning_rate",
-          "joint_schedule");
+          "joint_schedule",
+          "softmax_attention",
+          "qk_bound");
     }
   }
 

@@ -88,7 +88,10 @@ final class BenchCoreCommand implements Command {
                 + " (default "
                 + CoreCommand.DEFAULT_FULL_LR
                 + "), joint (1: phase 1's learning"
-                + " rate decays over the whole run; 0: each phase anneals; default 1)"));
+                + " rate decays over the whole run; 0: each phase anneals; default 1), softmax (1:"
+                + " phase 1 keeps softmax attention, so surgery is exact; default: the config's),"
+                + " qk-bound (bound on each layer's |Wq|_F*|Wk|_F in phase 1, 0: none; default:"
+                + " the config's)"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
     o.addOption(
         valued(
@@ -223,6 +226,8 @@ final class BenchCoreCommand implements Command {
     v.put("relaxed-lr", 1e-3);
     v.put("full-lr", CoreCommand.DEFAULT_FULL_LR);
     v.put("joint", 1.0);
+    v.put("softmax", relaxed.linearAttention() ? 0.0 : 1.0);
+    v.put("qk-bound", relaxed.qkBound());
     for (String part : spec.split(",")) {
       if (part.isBlank()) {
         continue;
@@ -246,7 +251,9 @@ final class BenchCoreCommand implements Command {
     requireIn(v, "relaxed-lr", 1e-9, 0.999);
     requireIn(v, "full-lr", 1e-9, 0.999);
     requireIn(v, "joint", 0, 1);
-    for (String rank : List.of("ffn-rank", "attention-rank", "joint")) {
+    requireIn(v, "softmax", 0, 1);
+    requireIn(v, "qk-bound", 0, Double.MAX_VALUE);
+    for (String rank : List.of("ffn-rank", "attention-rank", "joint", "softmax")) {
       if (v.get(rank) != Math.rint(v.get(rank))) {
         throw new UsageException("--core: " + rank + " must be an integer, got " + v.get(rank));
       }
@@ -258,7 +265,9 @@ final class BenchCoreCommand implements Command {
         v.get("attention-rank").intValue(),
         v.get("relaxed-lr"),
         v.get("full-lr"),
-        v.get("joint") == 1);
+        v.get("joint") == 1,
+        v.get("softmax") == 1,
+        v.get("qk-bound"));
   }
 
   private static void requireIn(Map<String, Double> v, String key, double min, double max) {

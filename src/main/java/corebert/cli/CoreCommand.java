@@ -34,7 +34,14 @@ final class CoreCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
-    o.addOption(required("config", "FILE", "bert_config.json with a \"relaxed\" block"));
+    o.addOption(
+        required(
+            "config",
+            "FILE",
+            "bert_config.json with a \"relaxed\" block: attention (linear_elu, or softmax for an"
+                + " exact switch), ffn_rank, attention_rank (0: full Q/K/V/O), qk_bound (bound on"
+                + " each layer's |Wq|_F*|Wk|_F in phase 1, which softmax sees after surgery; 0:"
+                + " none)"));
     o.addOption(valued("relaxed-steps", "N1", "phase-1 (relaxed) steps, with --full-steps"));
     o.addOption(valued("full-steps", "N2", "phase-2 (full) steps after surgery"));
     o.addOption(

@@ -56,10 +56,10 @@ public final class InputPipeline {
      * can then not be copied, so the masked-LM loss measures what the context tells.
      */
     public Batch withScoredPositionsShowing(Ops tf, int maskId) {
-      Operand<TInt32> seq = tf.gather(tf.shape(inputIds), tf.constant(1), tf.constant(0));
-      // [B, P, T]: a one at each scored position's index, zeros for padding predictions.
-      Operand<TInt32> scored =
+      Operand<TInt32> seq = tf.gather(tf.shape(inputIds), tf.constant(1), tf.constant(0)); // T
+      Operand<TInt32> scored = // [B, P]: 1 for a scored prediction, 0 for padding
           tf.dtypes.cast(tf.math.greater(maskedLmWeights, tf.constant(0f)), TInt32.class);
+      // [B, P, T]: a one at each scored prediction's position.
       Operand<TInt32> hits =
           tf.math.mul(
               tf.oneHot(maskedLmPositions, seq, tf.constant(1), tf.constant(0)),

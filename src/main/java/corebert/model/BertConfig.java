@@ -45,13 +45,15 @@ public record BertConfig(
   /**
    * CoRe's phase-1 changes: kernelised linear attention and rank-r feed-forward factors.
    *
-   * @param attention the attention kernel; only {@code linear_elu} (φ = elu + 1, Katharopoulos et
-   *     al. 2020) is implemented
+   * @param attention the attention: {@code linear_elu} (φ = elu + 1, Katharopoulos et al. 2020), or
+   *     {@code softmax} (BERT's own; only the kernels are relaxed, so surgery is exact)
    * @param ffnRank rank r of the U·V factorisation of both FFN kernels
    * @param attentionRank rank of the U·V factorisation of the Q, K, V and O kernels, or 0 to keep
    *     them full (CoRe's paper keeps them; factorising them too is corebert's deeper relaxation)
+   * @param qkBound bound B on each layer's ‖Wq‖_F·‖Wk‖_F during phase 1, which bounds the Q·K scale
+   *     softmax attention starts from after surgery (0: none; see corebert.train.QkBound)
    */
-  public record Relaxed(String attention, int ffnRank, int attentionRank) {
+  public record Relaxed(String attention, int ffnRank, int attentionRank, double qkBound) {
     public static final String LINEAR_ELU = "linear_elu";
 
     /**
@@ -63,6 +65,11 @@ public record BertConfig(
     /** The paper's relaxation: linear attention and rank-r FFN kernels, full Q/K/V/O. */
     public Relaxed(String attention, int ffnRank) {
       this(attention, ffnRank, 0);
+    }
+
+    /** As the paper's, with Q/K/V/O factorised at {@code attentionRank} (0: full). */
+    public Relaxed(String attention, int ffnRank, int attentionRank) {
+      this(attention, ffnRank, attentionRank, 0);
     }
 
     public Relaxed {
@@ -78,6 +85,10 @@ public record BertConfig(
       }
       if (ffnRank < 1) {
         throw new IllegalArgumentException("relaxed.ffn_rank must be >= 1, got " + ffnRank);
+      }
+      if (!(qkBound >= 0)) {
+        throw new IllegalArgumentException(
+            "relaxed.qk_bound must be >= 0 (0: no bound), got " + qkBound);
       }
       if (attentionRank < 0) {
         throw new IllegalArgumentException(
@@ -165,7 +176,8 @@ public record BertConfig(
               new Relaxed(
                   stringKey(rm, "relaxed.attention", "attention", Relaxed.LINEAR_ELU),
                   intKey(rm, "relaxed.ffn_rank", "ffn_rank", null),
-                  intKey(rm, "relaxed.attention_rank", "attention_rank", 0)));
+                  intKey(rm, "relaxed.attention_rank", "attention_rank", 0),
+                  doubleKey(rm, "qk_bound", 0)));
       requireEmpty(rm, "relaxed.");
     } else if (relaxedValue != null) {
       throw new IllegalArgumentException("'relaxed' must be an object, got " + relaxedValue);
@@ -198,6 +210,9 @@ public record BertConfig(
           rm.put("ffn_rank", r.ffnRank());
           if (r.factorisesAttention()) {
             rm.put("attention_rank", r.attentionRank());
+          }
+          if (r.qkBound() > 0) {
+            rm.put("qk_bound", r.qkBound());
           }
           m.put("relaxed", rm);
         });

@@ -69,11 +69,6 @@ public final class VariableNames {
     return join(BERT, EMBEDDINGS, WORD_EMBEDDINGS);
   }
 
-  /** {@code bert/encoder/layer_i/intermediate/dense} or {@code .../output/dense}. */
-  public static String ffnDense(int layer, boolean intermediate) {
-    return join(BERT, ENCODER, layer(layer), intermediate ? INTERMEDIATE : OUTPUT, DENSE);
-  }
-
   public static String slot(String variable, String slot) {
     return variable + "/" + slot;
   }

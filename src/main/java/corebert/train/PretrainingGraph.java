@@ -144,7 +144,7 @@ public final class PretrainingGraph implements AutoCloseable {
           pipelines.stream().map(InputPipeline.Pipeline::batch).toList();
       Model model = model(tf, graph, cfg, variant, batches, batchSize, training, maskId);
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
-      Optional<Training> train = training.map(tc -> training(tf, graph, tc, model));
+      Optional<Training> train = training.map(tc -> training(tf, graph, cfg, tc, model));
       Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
       return new PretrainingGraph(graph, session, pipelines, model, train, initFromCheckpoint);
     } catch (RuntimeException e) {
@@ -260,8 +260,12 @@ public final class PretrainingGraph implements AutoCloseable {
     return AdamWeightDecay.Settings.bert(tc.optimizer(), tc.dynamicLossScale());
   }
 
-  /** The global step, the learning-rate schedule, the optimizer and the input position. */
-  private static Training training(Ops tf, Graph graph, TrainConfig tc, Model model) {
+  /**
+   * The global step, the learning-rate schedule, the optimizer (in a relaxed model with a {@code
+   * qk_bound}, followed by {@link QkBound}) and the input position.
+   */
+  private static Training training(
+      Ops tf, Graph graph, BertConfig cfg, TrainConfig tc, Model model) {
     Variable<TInt64> globalStep = PretrainingModel.globalStep(tf);
     Operand<TFloat32> rate =
         tf.withName(Endpoints.LEARNING_RATE)
@@ -279,6 +283,9 @@ public final class PretrainingGraph implements AutoCloseable {
                 settings(tc))
             : AdamWeightDecay.build(
                 tf, graph, model.losses().total(), model.vars(), rate, globalStep, settings(tc));
+    if (tc.variant() == Variant.RELAXED && cfg.requireRelaxed().qkBound() > 0) {
+      update = QkBound.after(tf, update, model.vars(), cfg, cfg.requireRelaxed().qkBound());
+    }
     Placeholder<TInt64> stepFeed =
         tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
     Op setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);

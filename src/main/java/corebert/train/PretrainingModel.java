@@ -17,8 +17,10 @@ import org.tensorflow.types.TInt64;
 
 /**
  * The one place that builds "encoder + pretraining heads over a batch" and the one place that
- * creates the global step. Training, data-parallel replicas, checkpoint graphs, exports, benchmarks
- * and fine-tuning all come through here, so the variables they create carry the same names.
+ * creates the global step. Training, evaluation, data-parallel replicas, checkpoint graphs
+ * (surgery), the step benchmark and the Hugging Face export build their model here, so the
+ * variables they create carry the same names; fine-tuning and the SavedModel export build the
+ * encoder alone with {@link corebert.model.BertModel#build} and take the global step from here.
  */
 public final class PretrainingModel {
   private PretrainingModel() {}

@@ -1,6 +1,7 @@
 package corebert.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,6 +108,15 @@ class BertConfigTest {
             0.03,
             Optional.of(new BertConfig.Relaxed("linear_elu", 4)));
     assertEquals(relaxed, BertConfig.fromJson(relaxed.toJson()));
+    // The switch's levers: softmax kept in phase 1, a bound on the Q·K scale.
+    BertConfig levers = relaxed.withRelaxed(new BertConfig.Relaxed("softmax", 4, 8, 2.5));
+    assertEquals(levers, BertConfig.fromJson(levers.toJson()));
+    assertTrue(levers.toJson().contains("\"qk_bound\": 2.5"), levers.toJson());
+    assertFalse(levers.requireRelaxed().linearAttention());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> new BertConfig.Relaxed("linear_elu", 4, 0, -1));
+    assertTrue(e.getMessage().contains("relaxed.qk_bound must be >= 0"), e.getMessage());
   }
 
   @Test
