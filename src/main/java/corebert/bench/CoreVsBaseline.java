@@ -16,6 +16,7 @@ import corebert.train.MetricsLog;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
+import corebert.train.TrainingOutcome;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -317,7 +318,7 @@ public final class CoreVsBaseline {
     LOG.info(setting + ", seed " + seed + ": full BERT from scratch for " + budget + " s");
     String started = Instant.now().toString();
     long t0 = System.nanoTime();
-    Trainer.Outcome o = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, dir, lr, seed, budget));
+    TrainingOutcome o = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, dir, lr, seed, budget));
     double wall = (System.nanoTime() - t0) / 1e9;
     List<Point> curve = curve(s, s.cfg(), dir, dir, Variant.FULL, "full", 0);
     Map<String, Object> json = new LinkedHashMap<>();

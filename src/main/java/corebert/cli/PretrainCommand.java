@@ -12,6 +12,7 @@ import corebert.train.Cluster;
 import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
+import corebert.train.TrainingOutcome;
 import corebert.util.Json;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
@@ -334,11 +335,11 @@ final class PretrainCommand implements Command {
     BertConfig cfg = variant == Variant.RELAXED ? relaxedConfig(line) : config(line);
     TrainConfig tc = trainConfig(line, variant, "steps");
     requireSeqLength(line, tc);
-    Optional<Trainer.Outcome> trained = asChief(tc, () -> Trainer.train(cfg, tc));
+    Optional<TrainingOutcome> trained = asChief(tc, () -> Trainer.train(cfg, tc));
     if (trained.isEmpty()) {
       return 0;
     }
-    Trainer.Outcome outcome = trained.get();
+    TrainingOutcome outcome = trained.get();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("step", outcome.step());
     out.put("loss", outcome.loss());

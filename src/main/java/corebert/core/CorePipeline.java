@@ -8,6 +8,7 @@ import corebert.train.Evaluator;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
+import corebert.train.TrainingOutcome;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class CorePipeline {
     Optional<Surgery.Report> surgery = Optional.empty();
     if (Checkpoints.latest(fullDir).isEmpty()) {
       LOG.info("CoRe phase 1: relaxed BERT");
-      Trainer.Outcome relaxed =
+      TrainingOutcome relaxed =
           Trainer.train(
               cfg,
               phase(tc, Variant.RELAXED, relaxedDir)
@@ -103,7 +104,7 @@ public final class CorePipeline {
     // Phase 2's schedule starts where surgery left the step, also when resuming phase 2.
     long phase2Start = Surgery.readReport(fullDir).step();
     LOG.info("CoRe phase 2: full BERT from step " + phase2Start);
-    Trainer.Outcome full =
+    TrainingOutcome full =
         Trainer.train(
             cfg,
             phase(tc, Variant.FULL, fullDir)

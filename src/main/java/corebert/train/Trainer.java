@@ -22,17 +22,10 @@ import org.tensorflow.types.TInt64;
 public final class Trainer {
   private static final Logger LOG = Logger.getLogger(Trainer.class.getName());
 
-  /**
-   * How a run ended. {@code setupSec} is the wall time before the first step (graph, session,
-   * restore), which {@code elapsedSec} leaves out.
-   */
-  public record Outcome(
-      long step, double loss, double elapsedSec, double setupSec, Path checkpoint) {}
-
   private Trainer() {}
 
   /** Trains until {@code tc.steps()} or the time budget, then saves and returns. */
-  public static Outcome train(BertConfig cfg, TrainConfig tc) {
+  public static TrainingOutcome train(BertConfig cfg, TrainConfig tc) {
     long setupStart = System.nanoTime();
     InputPipeline.DataShape shape = InputPipeline.inspect(tc.inputs());
     Path dir = tc.outputDir();

@@ -65,7 +65,7 @@ final class TrainingLoop {
   }
 
   /** Trains to the end, saves a final checkpoint, and returns how the run ended. */
-  Trainer.Outcome run(double setupSec) {
+  TrainingOutcome run(double setupSec) {
     at = position.read(g.session);
     g.startInput(epochSeed(at.epoch()), at.records());
     batchInEpoch = at.records() > 0;
@@ -87,7 +87,7 @@ final class TrainingLoop {
     if (lastCheckpoint == null || Checkpoints.stepOf(lastCheckpoint) != step) {
       save();
     }
-    return new Trainer.Outcome(step, lastLoss, elapsedSec(), setupSec, lastCheckpoint);
+    return new TrainingOutcome(step, lastLoss, elapsedSec(), setupSec, lastCheckpoint);
   }
 
   private double runSec() {
