@@ -284,7 +284,9 @@ public final class PretrainingGraph implements AutoCloseable {
             : AdamWeightDecay.build(
                 tf, graph, model.losses().total(), model.vars(), rate, globalStep, settings(tc));
     if (tc.variant() == Variant.RELAXED && cfg.requireRelaxed().qkBound() > 0) {
-      update = QkBound.after(tf, update, model.vars(), cfg, cfg.requireRelaxed().qkBound());
+      double bound = cfg.requireRelaxed().qkBound();
+      LOG.info("Q·K scale bounded: every layer's |Wq|_F·|Wk|_F at most " + bound);
+      update = QkBound.after(tf, update, model.vars(), cfg, bound);
     }
     Placeholder<TInt64> stepFeed =
         tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
