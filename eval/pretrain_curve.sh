@@ -17,7 +17,8 @@ bin/corebert pretrain --config "$cfg" --model "$model" --input "$train" \
   --output-dir "$d/ckpt" --time-budget "$budget" --save-every-secs "${EVERY:-60}" --save-every 100000 \
   --keep-checkpoints 1000 --log-every 50 "$@" > "$d/out" 2> "$d/log"
 : > "$d/curve.tsv"
-for index in $(ls "$d"/ckpt/model.ckpt-*.index | sort -t- -k3 -n); do
+# In step order (the run's name may hold dashes, so sort on the number after "ckpt-").
+for index in $(ls "$d"/ckpt/model.ckpt-*.index | sed 's/.*ckpt-\([0-9]*\)\.index$/\1 &/' | sort -n | cut -d' ' -f2); do
   ckpt=${index%.index}
   step=${ckpt##*-}
   sec=$(grep "\"step\":$step," "$d/ckpt/metrics.jsonl" | sed 's/.*"elapsed_sec":\([0-9.]*\).*/\1/')
