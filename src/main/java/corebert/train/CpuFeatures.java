@@ -44,7 +44,7 @@ public record CpuFeatures(
 
   /** Parses /proc/cpuinfo text (x86 "flags" lines) and oneDNN's switches from {@code env}. */
   public static CpuFeatures parse(String cpuinfo, Map<String, String> env) {
-    String model = System.getProperty("os.arch");
+    String model = null; // the first processor's, like its flags
     Set<String> flags = new TreeSet<>();
     boolean flagsSeen = false;
     for (String line : cpuinfo.split("\n")) {
@@ -54,7 +54,7 @@ public record CpuFeatures(
       }
       String key = line.substring(0, colon).trim();
       String value = line.substring(colon + 1).trim();
-      if (key.equals("model name") && model.equals(System.getProperty("os.arch"))) {
+      if (key.equals("model name") && model == null) {
         model = value;
       } else if (key.equals("flags") && !flagsSeen) {
         flags.addAll(Arrays.asList(value.split("\\s+")));
@@ -67,7 +67,10 @@ public record CpuFeatures(
             .map(s -> s.trim().toUpperCase(Locale.ROOT))
             .filter(s -> !s.isEmpty());
     return new CpuFeatures(
-        model, Set.copyOf(flags), cap, !"0".equals(env.get("TF_ENABLE_ONEDNN_OPTS")));
+        model == null ? System.getProperty("os.arch") : model,
+        Set.copyOf(flags),
+        cap,
+        !"0".equals(env.get("TF_ENABLE_ONEDNN_OPTS")));
   }
 
   public boolean has(String flag) {

@@ -3,10 +3,7 @@ package corebert.data;
 import java.nio.file.Path;
 import java.util.function.IntUnaryOperator;
 import org.tensorflow.proto.Example;
-import org.tensorflow.proto.Feature;
 import org.tensorflow.proto.Features;
-import org.tensorflow.proto.FloatList;
-import org.tensorflow.proto.Int64List;
 
 /** Pretraining records written by hand, in google-research's layout, for evaluation tests. */
 public final class HandMadeRecords {
@@ -26,28 +23,16 @@ public final class HandMadeRecords {
         ids[5] = shown.applyAsInt((int) labels[1]);
         Features.Builder f =
             Features.newBuilder()
-                .putFeature("input_ids", ints(ids))
-                .putFeature("input_mask", ints(1, 1, 1, 1, 1, 1, 1, 1))
-                .putFeature("segment_ids", ints(0, 0, 0, 0, 1, 1, 1, 1))
-                .putFeature("masked_lm_positions", ints(3, 5, 0))
-                .putFeature("masked_lm_ids", ints(labels))
-                .putFeature(
-                    "masked_lm_weights",
-                    Feature.newBuilder()
-                        .setFloatList(FloatList.newBuilder().addValue(1).addValue(1).addValue(0))
-                        .build())
-                .putFeature("next_sentence_labels", ints(r % 2));
+                .putFeature("input_ids", PretrainingSchemaTest.ints(ids))
+                .putFeature("input_mask", PretrainingSchemaTest.ints(1, 1, 1, 1, 1, 1, 1, 1))
+                .putFeature("segment_ids", PretrainingSchemaTest.ints(0, 0, 0, 0, 1, 1, 1, 1))
+                .putFeature("masked_lm_positions", PretrainingSchemaTest.ints(3, 5, 0))
+                .putFeature("masked_lm_ids", PretrainingSchemaTest.ints(labels))
+                .putFeature("masked_lm_weights", PretrainingSchemaTest.floats(1, 1, 0))
+                .putFeature("next_sentence_labels", PretrainingSchemaTest.ints(r % 2));
         w.write(Example.newBuilder().setFeatures(f).build().toByteArray());
       }
     }
     return file;
-  }
-
-  private static Feature ints(long... values) {
-    Int64List.Builder list = Int64List.newBuilder();
-    for (long v : values) {
-      list.addValue(v);
-    }
-    return Feature.newBuilder().setInt64List(list).build();
   }
 }

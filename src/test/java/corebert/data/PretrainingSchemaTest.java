@@ -103,12 +103,12 @@ class PretrainingSchemaTest {
     assertThrows(IllegalArgumentException.class, () -> PretrainingSchema.toExample(inst, 6, 3));
   }
 
-  private static Feature ints(long... values) {
+  static Feature ints(long... values) {
     List<Long> list = Arrays.stream(values).boxed().collect(Collectors.toList());
     return Feature.newBuilder().setInt64List(Int64List.newBuilder().addAllValue(list)).build();
   }
 
-  private static Feature floats(float... values) {
+  static Feature floats(float... values) {
     FloatList.Builder list = FloatList.newBuilder();
     for (float v : values) {
       list.addValue(v);
