@@ -61,8 +61,9 @@ public final class CoreVsBaseline {
   /**
    * One CoRe setting: its budget as a share of the baselines', phase 1's share of that, the relaxed
    * ranks, both phases' peak learning rates, and the switch's levers: softmax attention kept in
-   * phase 1, and phase 1's bound on the Q·K scale (0: none). A shorter budget lets CoRe's learning
-   * rate anneal sooner; the target is the same.
+   * phase 1, phase 1's bound on the Q·K scale (0: none), a temperature fitted at surgery, and phase
+   * 2's blended start (its steps; 0: none). A shorter budget lets CoRe's learning rate anneal
+   * sooner; the target is the same.
    */
   public record CoreSetting(
       double budgetFraction,
@@ -73,12 +74,14 @@ public final class CoreVsBaseline {
       double fullLr,
       boolean jointSchedule,
       boolean softmax,
-      double qkBound) {
+      double qkBound,
+      boolean fitTemperature,
+      long blendSteps) {
     /** The run's name; the levers appear only when set, so earlier names still match. */
     String name() {
       return String.format(
           Locale.ROOT,
-          "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s%s%s",
+          "core-b%.2f-f%.2f-r%d-a%d-lr%.0e-%.0e%s%s%s%s%s",
           budgetFraction,
           fraction,
           ffnRank,
@@ -87,7 +90,13 @@ public final class CoreVsBaseline {
           fullLr,
           jointSchedule ? "-joint" : "",
           softmax ? "-softmax" : "",
-          qkBound > 0 ? String.format(Locale.ROOT, "-qk%g", qkBound) : "");
+          qkBound > 0 ? String.format(Locale.ROOT, "-qk%g", qkBound) : "",
+          fitTemperature ? "-tau" : "",
+          blendSteps > 0 ? "-blend" + blendSteps : "");
+    }
+
+    CorePipeline.Handover handover() {
+      return new CorePipeline.Handover(fitTemperature, blendSteps);
     }
 
     BertConfig config(BertConfig base) {
@@ -110,7 +119,9 @@ public final class CoreVsBaseline {
           "full_learning_rate",
           "joint_schedule",
           "softmax_attention",
-          "qk_bound");
+          "qk_bound",
+          "fit_temperature",
+          "blend_steps");
     }
   }
 
@@ -373,7 +384,8 @@ public final class CoreVsBaseline {
                 c.fullLr(),
                 s.fullWarmupSteps(),
                 c.jointSchedule(),
-                List.of()));
+                List.of(),
+                c.handover()));
     double wall = (System.nanoTime() - t0) / 1e9;
     // The switch costs surgery plus phase 2's graph and restore; CoRe's clock counts both.
     double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();

@@ -91,7 +91,9 @@ final class BenchCoreCommand implements Command {
                 + " rate decays over the whole run; 0: each phase anneals; default 1), softmax (1:"
                 + " phase 1 keeps softmax attention, so surgery is exact; default: the config's),"
                 + " qk-bound (bound on each layer's |Wq|_F*|Wk|_F in phase 1, 0: none; default:"
-                + " the config's)"));
+                + " the config's), temperature (1: fit a softmax temperature per layer at"
+                + " surgery; default 0), blend (phase 2 blends linear attention into softmax over"
+                + " this many steps; default 0)"));
     o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
     o.addOption(
         valued(
@@ -228,6 +230,8 @@ final class BenchCoreCommand implements Command {
     v.put("joint", 1.0);
     v.put("softmax", relaxed.linearAttention() ? 0.0 : 1.0);
     v.put("qk-bound", relaxed.qkBound());
+    v.put("temperature", 0.0);
+    v.put("blend", 0.0);
     for (String part : spec.split(",")) {
       if (part.isBlank()) {
         continue;
@@ -253,10 +257,20 @@ final class BenchCoreCommand implements Command {
     requireIn(v, "joint", 0, 1);
     requireIn(v, "softmax", 0, 1);
     requireIn(v, "qk-bound", 0, Double.MAX_VALUE);
-    for (String rank : List.of("ffn-rank", "attention-rank", "joint", "softmax")) {
+    requireIn(v, "temperature", 0, 1);
+    requireIn(v, "blend", 0, Integer.MAX_VALUE);
+    for (String rank :
+        List.of("ffn-rank", "attention-rank", "joint", "softmax", "temperature", "blend")) {
       if (v.get(rank) != Math.rint(v.get(rank))) {
         throw new UsageException("--core: " + rank + " must be an integer, got " + v.get(rank));
       }
+    }
+    if (v.get("blend") > 0 && v.get("temperature") == 1) {
+      throw new UsageException("--core: temperature and blend are alternatives: choose one");
+    }
+    if (v.get("blend") > 0 && v.get("softmax") == 1) {
+      throw new UsageException(
+          "--core: blend mixes linear attention into softmax; with softmax=1 there is none");
     }
     return new CoreVsBaseline.CoreSetting(
         v.get("budget"),
@@ -267,7 +281,9 @@ final class BenchCoreCommand implements Command {
         v.get("full-lr"),
         v.get("joint") == 1,
         v.get("softmax") == 1,
-        v.get("qk-bound"));
+        v.get("qk-bound"),
+        v.get("temperature") == 1,
+        v.get("blend").longValue());
   }
 
   private static void requireIn(Map<String, Double> v, String key, double min, double max) {

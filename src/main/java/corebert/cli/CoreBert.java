@@ -34,6 +34,7 @@ public final class CoreBert {
           new PretrainCommand(),
           new EvaluateCommand(),
           new ConvertCommand(),
+          new ImportCommand(),
           new CoreCommand(),
           new ExportCommand(),
           new FinetuneCommand(),

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** `corebert core`: relaxed pretraining → surgery → full pretraining, resumable, one directory. */
@@ -67,6 +68,23 @@ final class CoreCommand implements Command {
             "joint: phase 1's learning rate decays over the whole run, so only phase 2 anneals;"
                 + " per-phase: each phase decays to 0 at its own end (default joint)"));
     o.addOption(
+        Option.builder()
+            .longOpt("fit-temperature")
+            .desc(
+                "at surgery, fit a softmax temperature per layer on 16 training batches (to the MLM"
+                    + " loss with every scored position shown as [MASK]) and fold it into the"
+                    + " query kernel and bias: linear attention lets the Q·K scale grow, and"
+                    + " softmax is then too sharp")
+            .build());
+    o.addOption(
+        valued(
+            "blend-steps",
+            "N",
+            "phase 2's attention is (1-m)*linear + m*softmax with m rising from 0 to 1 over its"
+                + " first N steps: at m = 0 the converted model computes what the relaxed one did,"
+                + " after the ramp it is a plain BERT (needs linear attention; default 0: softmax"
+                + " at once; not with --fit-temperature)"));
+    o.addOption(
         Flags.optionalList(
             "eval-input",
             "GLOB",
@@ -107,9 +125,28 @@ final class CoreCommand implements Command {
     double relaxedLr = doubleValue(line, "relaxed-lr", tc.learningRate(), 1e-9, 0.999);
     double fullLr = doubleValue(line, "full-lr", DEFAULT_FULL_LR, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
+    long blend = longValue(line, "blend-steps", 0, 0);
+    if (blend > 0 && line.hasOption("fit-temperature")) {
+      throw new UsageException(
+          "--fit-temperature and --blend-steps are alternatives (the temperature is fitted for"
+              + " softmax alone): choose one");
+    }
+    if (blend > 0 && !cfg.requireRelaxed().linearAttention()) {
+      throw new UsageException(
+          "--blend-steps blends linear attention into softmax, but --config's relaxed model"
+              + " already has softmax attention");
+    }
     CorePipeline.Plan plan =
         new CorePipeline.Plan(
-            n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval);
+            n1,
+            n2,
+            fraction,
+            relaxedLr,
+            fullLr,
+            warmup,
+            jointSchedule(line),
+            eval,
+            new CorePipeline.Handover(line.hasOption("fit-temperature"), blend));
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
     // the other tasks keep serving.
     Optional<Map<String, Object>> summary =

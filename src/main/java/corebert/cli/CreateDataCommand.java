@@ -18,14 +18,16 @@ final class CreateDataCommand implements Command {
 
   @Override
   public String summary() {
-    return "turn text (one sentence per line, blank line between documents) into TFRecords";
+    return "turn a corpus (text, documents or JSON Lines, optionally gzipped) into TFRecords";
   }
 
   @Override
   public Options options() {
-    return new Options()
-        .addOption(
-            Flags.requiredList("input", "GLOB", "text files or globs, repeatable (required)"))
+    Options o = new Options();
+    Flags.addCorpusFormatOptions(o);
+    return o.addOption(
+            Flags.requiredList(
+                "input", "GLOB", "corpus files in --input-format, or globs; repeatable (required)"))
         .addOption(Flags.required("vocab", "FILE", "BERT vocab.txt (required)"))
         .addOption(
             Flags.required(
@@ -126,6 +128,7 @@ final class CreateDataCommand implements Command {
             .seed(Flags.longValue(line, "seed", CreateDataConfig.DEFAULT_SEED, Long.MIN_VALUE))
             .wholeWordMask(line.hasOption("whole-word-mask"))
             .lowerCase(!line.hasOption("no-lowercase"))
+            .format(Flags.corpusFormat(line), Flags.textField(line))
             .build();
     PretrainingDataCreator.Summary summary = PretrainingDataCreator.run(config);
     LOG.info(

@@ -1,5 +1,6 @@
 package corebert.cli;
 
+import corebert.data.CorpusFormat;
 import corebert.model.Precision;
 import corebert.train.CpuFeatures;
 import corebert.train.NativeSessions;
@@ -19,6 +20,7 @@ import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /** Typed, validated reads of command-line values; every failure names the flag and the value. */
 final class Flags {
@@ -83,6 +85,31 @@ final class Flags {
         what
             + "; auto (the default) takes bf16 on a GPU or on a CPU with native bf16 (avx512_bf16"
             + " or amx_bf16) and fp32 elsewhere, where bf16 is slower");
+  }
+
+  /** --input-format and --text-field, for commands that read corpus text. */
+  static void addCorpusFormatOptions(Options o) {
+    o.addOption(
+        valued(
+            "input-format",
+            "auto|text|documents|jsonl",
+            "text: google-research's one sentence per line, blank lines between documents;"
+                + " documents: one document per file, sentences split by java.text.BreakIterator;"
+                + " jsonl: one JSON document per line; any of them gzipped when the name ends in"
+                + " .gz (default auto: jsonl for .jsonl/.json names, else text)"));
+    o.addOption(valued("text-field", "NAME", "the JSONL field holding the text (default text)"));
+  }
+
+  static CorpusFormat corpusFormat(CommandLine line) {
+    try {
+      return CorpusFormat.parse(line.getOptionValue("input-format", "auto"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--input-format: " + e.getMessage());
+    }
+  }
+
+  static String textField(CommandLine line) {
+    return line.getOptionValue("text-field", "text");
   }
 
   /**

@@ -3,6 +3,7 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.data.InputPipeline;
+import corebert.export.HuggingFaceImport;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
@@ -73,7 +74,9 @@ final class PretrainCommand implements Command {
         valued(
             "init-checkpoint",
             "CKPT",
-            "start from these weights (dir or prefix, ours or google-research/bert's)"));
+            "start from these weights: a checkpoint (dir or prefix, ours or"
+                + " google-research/bert's) or a Hugging Face BERT folder, imported once into"
+                + " OUTPUT-DIR/hf-init"));
     o.addOption(
         valued(
             "save-every",
@@ -172,6 +175,27 @@ final class PretrainCommand implements Command {
   }
 
   /**
+   * The checkpoint {@code --init-checkpoint} names; a Hugging Face model folder is imported into
+   * {@code outputDir/hf-init} first, once (the import is atomic, so a complete one is reused).
+   */
+  private static Path initCheckpoint(String given, Path outputDir) {
+    Path dir = Path.of(given);
+    if (!HuggingFaceImport.isModelDir(dir)) {
+      return Checkpoints.resolve(given);
+    }
+    Path imported = outputDir.resolve(HF_INIT);
+    if (Checkpoints.latest(imported).isEmpty()) {
+      HuggingFaceImport.importModel(dir, imported);
+    } else {
+      LOG.info("using " + imported + ", imported from " + dir + " earlier");
+    }
+    return Checkpoints.resolve(imported.toString());
+  }
+
+  /** Where a Hugging Face model given as --init-checkpoint is imported, in the output dir. */
+  static final String HF_INIT = "hf-init";
+
+  /**
    * Builds the validated training settings from a parsed line; the run's length is {@code
    * stepsFlag} ({@code steps}, or core's {@code relaxed-steps}) or {@code --time-budget}.
    */
@@ -198,11 +222,12 @@ final class PretrainCommand implements Command {
     if (precision == Precision.FP16 && lossScale.equals("none")) {
       LOG.warning("--precision fp16 without --loss-scale dynamic: small gradients may underflow");
     }
+    Path outputDir = Path.of(line.getOptionValue("output-dir"));
     Optional<Path> init =
-        Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Checkpoints::resolve);
+        Optional.ofNullable(line.getOptionValue("init-checkpoint"))
+            .map(given -> initCheckpoint(given, outputDir));
     try {
-      return TrainConfig.builder(
-              variant, globs(line, "input"), Path.of(line.getOptionValue("output-dir")))
+      return TrainConfig.builder(variant, globs(line, "input"), outputDir)
           .steps(steps)
           .timeBudgetSec(budget)
           .batchSize(intValue(line, "batch-size", TrainConfig.DEFAULT_BATCH, 1))

@@ -133,7 +133,8 @@ final class QuickstartCommand implements Command {
                 CoreCommand.DEFAULT_FULL_LR,
                 Math.max(10, fullSteps / 20),
                 true,
-                eval));
+                eval,
+                CorePipeline.Handover.PLAIN));
     LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
     Map<String, Object> summary = new LinkedHashMap<>(core);
     summary.put("total_seconds", (System.nanoTime() - start) / 1e9);

@@ -20,17 +20,18 @@ final class VocabCommand implements Command {
 
   @Override
   public String summary() {
-    return "train a WordPiece vocab.txt (BERT format, lowercase by default) from text files";
+    return "train a WordPiece vocab.txt (BERT format, lowercase by default) from a corpus";
   }
 
   @Override
   public Options options() {
-    return new Options()
-        .addOption(
+    Options o = new Options();
+    Flags.addCorpusFormatOptions(o);
+    return o.addOption(
             Flags.requiredList(
                 "input",
                 "GLOB",
-                "text files, one sentence per line (repeatable; globs like data/*.txt)"))
+                "corpus files in --input-format (repeatable; globs like data/*.txt)"))
         .addOption(Flags.required("output", "FILE", "vocab.txt to write (replaced atomically)"))
         .addOption(
             Flags.valued(
@@ -50,7 +51,9 @@ final class VocabCommand implements Command {
     boolean lowerCase = !line.hasOption("no-lowercase");
     LOG.info(
         "vocab: " + inputs.size() + " input file(s), size " + size + ", lowercase " + lowerCase);
-    Vocab vocab = VocabTrainer.train(inputs, size, lowerCase);
+    Vocab vocab =
+        VocabTrainer.train(
+            inputs, Flags.corpusFormat(line), Flags.textField(line), size, lowerCase);
     vocab.write(output);
     System.out.println(output + " " + vocab.size());
     return 0;

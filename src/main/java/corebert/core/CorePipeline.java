@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.logging.Logger;
 
 /**
@@ -39,6 +40,7 @@ public final class CorePipeline {
    *     the switch: phase 2, not phase 1, then anneals, and its re-warm-up does not undo an
    *     annealed phase 1
    * @param evalInputs held-out data to measure the loss before and after surgery and at the end
+   * @param handover what softens the switch from linear to softmax attention
    */
   public record Plan(
       long relaxedSteps,
@@ -48,7 +50,8 @@ public final class CorePipeline {
       double fullLearningRate,
       long fullWarmupSteps,
       boolean jointSchedule,
-      List<Path> evalInputs) {
+      List<Path> evalInputs,
+      Handover handover) {
 
     /** How much longer than phase 1 its learning rate takes to decay to 0. */
     double relaxedDecaySpan(boolean budget) {
@@ -59,6 +62,34 @@ public final class CorePipeline {
     }
   }
 
+  /**
+   * Levers on the switch beyond the exact surgery, for a relaxed model with linear attention, whose
+   * phase 1 lets the Q·K scale grow so that softmax right after surgery is too sharp.
+   *
+   * @param fitTemperature fit a softmax temperature per layer at surgery and fold it into the query
+   *     kernels and biases
+   * @param blendSteps phase 2 starts from linear attention's output and blends into softmax's over
+   *     this many steps: (1 − m)·linear + m·softmax, m from 0 to 1; 0: softmax at once
+   */
+  public record Handover(boolean fitTemperature, long blendSteps) {
+    /** Surgery alone: softmax attention from the first step of phase 2. */
+    public static final Handover PLAIN = new Handover(false, 0);
+
+    public Handover {
+      if (blendSteps < 0) {
+        throw new IllegalArgumentException("blend steps must be >= 0, got " + blendSteps);
+      }
+      if (fitTemperature && blendSteps > 0) {
+        // The temperature is fitted for softmax alone; linear attention would see scaled queries.
+        throw new IllegalArgumentException(
+            "a fitted temperature and a blended start are alternatives: choose one");
+      }
+    }
+  }
+
+  /** Training batches the temperature is fitted on. */
+  private static final int TEMPERATURE_FIT_BATCHES = 16;
+
   private CorePipeline() {}
 
   /** Runs (or resumes) the pipeline; returns a summary for the final JSON line. */
@@ -68,6 +99,7 @@ public final class CorePipeline {
     Path relaxedDir = dir.resolve(RunDir.CORE_RELAXED);
     Path fullDir = dir.resolve(RunDir.CORE_FULL);
     boolean budget = tc.timeBudgetSec() > 0;
+    boolean blending = plan.handover().blendSteps() > 0;
     Map<String, Object> summary = new LinkedHashMap<>();
 
     Optional<Surgery.Report> surgery = Optional.empty();
@@ -84,14 +116,25 @@ public final class CorePipeline {
                   .build());
       LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
       long surgeryStart = System.nanoTime();
-      surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir));
+      Optional<Surgery.TemperatureFit> fit =
+          plan.handover().fitTemperature()
+              ? Optional.of(
+                  new Surgery.TemperatureFit(tc.inputs(), tc.batchSize(), TEMPERATURE_FIT_BATCHES))
+              : Optional.empty();
+      surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir, fit));
       // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
       summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
       if (!plan.evalInputs().isEmpty()) {
         Map<String, Object> before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
-        Map<String, Object> after = eval(cfg, Variant.FULL, surgery.get().checkpoint(), plan, tc);
+        Path converted = surgery.get().checkpoint();
+        // Phase 2 starts from the converted model as it computes at its first step: with a
+        // blended start, at softmax share 0.
+        Map<String, Object> after = eval(cfg, converted, plan, tc, blending ? 0 : 1);
         summary.put("relaxed_eval", before);
         summary.put("converted_eval", after);
+        if (blending) {
+          summary.put("converted_softmax_eval", eval(cfg, converted, plan, tc, 1));
+        }
         // What the switch costs in what the model knows from context (no copying of visible
         // tokens): masked held-out loss right after surgery minus right before it.
         summary.put(
@@ -112,6 +155,7 @@ public final class CorePipeline {
                 .scheduleStart(phase2Start)
                 .learningRate(plan.fullLearningRate())
                 .warmupSteps(plan.fullWarmupSteps())
+                .blendSteps(plan.handover().blendSteps())
                 .build());
     // With surgery, the switch's cost on top of training time: benchmarks add it back.
     summary.put("phase2_setup_sec", full.setupSec());
@@ -124,9 +168,16 @@ public final class CorePipeline {
           summary.put("surgery_step", s.step());
           summary.put("surgery_max_ffn_diff", s.maxFfnDifference());
           summary.put("qk_norm_per_layer", s.qkNorms());
+          if (!s.temperatures().isEmpty()) {
+            summary.put("temperature_per_layer", s.temperatures());
+          }
         });
     if (!plan.evalInputs().isEmpty()) {
-      summary.put("final_eval", eval(cfg, Variant.FULL, full.checkpoint(), plan, tc));
+      double m =
+          blending
+              ? Math.min(1, (full.step() - phase2Start) / (double) plan.handover().blendSteps())
+              : 1;
+      summary.put("final_eval", eval(cfg, full.checkpoint(), plan, tc, m));
     }
     return summary;
   }
@@ -146,14 +197,39 @@ public final class CorePipeline {
 
   private static Map<String, Object> eval(
       BertConfig cfg, Variant variant, Path checkpoint, Plan plan, TrainConfig tc) {
+    return eval(cfg, variant, checkpoint, plan, tc, OptionalDouble.empty());
+  }
+
+  /** The full model's metrics, its attention blended with softmax share {@code m} when m < 1. */
+  private static Map<String, Object> eval(
+      BertConfig cfg, Path checkpoint, Plan plan, TrainConfig tc, double m) {
+    return eval(
+        cfg,
+        Variant.FULL,
+        checkpoint,
+        plan,
+        tc,
+        m < 1 ? OptionalDouble.of(m) : OptionalDouble.empty());
+  }
+
+  private static Map<String, Object> eval(
+      BertConfig cfg,
+      Variant variant,
+      Path checkpoint,
+      Plan plan,
+      TrainConfig tc,
+      OptionalDouble softmaxShare) {
     Map<String, Object> m =
         Evaluator.evaluate(
             cfg,
             variant,
             checkpoint,
             Evaluator.HeldOut.of(plan.evalInputs(), tc.inputs()),
-            tc.batchSize());
-    LOG.info(variant.name().toLowerCase() + " " + checkpoint.getFileName() + ": " + m);
+            tc.batchSize(),
+            softmaxShare);
+    String blend =
+        softmaxShare.isPresent() ? " (softmax share " + softmaxShare.getAsDouble() + ")" : "";
+    LOG.info(variant.name().toLowerCase() + " " + checkpoint.getFileName() + blend + ": " + m);
     return m;
   }
 }

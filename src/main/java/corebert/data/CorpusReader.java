@@ -1,6 +1,8 @@
 package corebert.data;
 
+import corebert.util.Json;
 import java.io.BufferedReader;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -11,15 +13,20 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.text.BreakIterator;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
- * Streams documents from text in google-research/bert's format (one sentence per line, blank lines
- * between documents) without holding more than one document. Lines are decoded one by one with a
- * strict UTF-8 decoder so that an invalid byte is reported with its exact file and line.
+ * Streams documents from corpus files in any {@link CorpusFormat} (gzipped or not) without holding
+ * more than one document. Lines are decoded one by one with a strict UTF-8 decoder so that an
+ * invalid byte is reported with its exact file and line; so are JSON lines without their text.
  */
 final class CorpusReader {
   /** A UTF-8 decoder that reports invalid bytes instead of replacing them. */
@@ -45,31 +52,72 @@ final class CorpusReader {
   }
 
   private final List<Path> files;
+  private final CorpusFormat format;
+  private final String textField;
 
+  /** Files in google-research's text format (gzipped where the name ends in .gz). */
   CorpusReader(List<Path> files) {
+    this(files, CorpusFormat.TEXT, "text");
+  }
+
+  /**
+   * @param format how the files lay out documents (AUTO: by each file's extension)
+   * @param textField the JSONL field that holds a document's text
+   */
+  CorpusReader(List<Path> files, CorpusFormat format, String textField) {
     this.files = List.copyOf(files);
+    this.format = format;
+    this.textField = textField;
   }
 
   /**
    * Reads every file in order; documents never span files. Indexes count documents with at least
-   * one non-blank line, so they depend on the text only.
+   * one sentence, so they depend on the text only.
    *
    * @return the number of documents seen
-   * @throws IllegalArgumentException naming file and line when a line is not valid UTF-8
+   * @throws IllegalArgumentException naming file and line when a line is not valid UTF-8, a JSON
+   *     line has no text, or a gzip stream is truncated or corrupt
    */
   long read(DocumentSink sink) {
     long index = 0;
     for (Path file : files) {
-      FileScan scan = new FileScan(file, index, sink);
+      FileScan scan = new FileScan(file, format.of(file), textField, index, sink);
       scan.run();
       index = scan.index;
     }
     return index;
   }
 
+  /**
+   * The sentences of a text: blank lines end paragraphs, the lines of a paragraph are joined, and
+   * the JDK's sentence BreakIterator splits each paragraph.
+   */
+  static List<String> sentences(String text) {
+    List<String> out = new ArrayList<>();
+    for (String paragraph : text.split("\\n\\s*\\n")) {
+      String joined = paragraph.replaceAll("\\s+", " ").strip();
+      if (joined.isEmpty()) {
+        continue;
+      }
+      BreakIterator it = BreakIterator.getSentenceInstance(Locale.ROOT);
+      it.setText(joined);
+      for (int start = it.first(), end = it.next();
+          end != BreakIterator.DONE;
+          start = end, end = it.next()) {
+        String sentence = joined.substring(start, end).strip();
+        if (!sentence.isEmpty()) {
+          out.add(sentence);
+        }
+      }
+    }
+    return out;
+  }
+
   /** The state of reading one file: the line being assembled and the document being collected. */
   private static final class FileScan {
     private final Path file;
+    private final CorpusFormat format;
+    private final String textField;
     private final DocumentSink sink;
     private final CharsetDecoder decoder = strictUtf8();
     private long index;
@@ -80,15 +128,20 @@ final class CorpusReader {
     private boolean wanted;
     private List<String> lines = new ArrayList<>();
 
-    FileScan(Path file, long firstIndex, DocumentSink sink) {
+    /** DOCUMENTS: the file's lines, blank ones kept as paragraph breaks. */
+    private final StringBuilder document = new StringBuilder();
+
+    FileScan(Path file, CorpusFormat format, String textField, long firstIndex, DocumentSink sink) {
       this.file = file;
+      this.format = format;
+      this.textField = textField;
       this.index = firstIndex;
       this.sink = sink;
     }
 
     void run() {
       byte[] chunk = new byte[1 << 16];
-      try (InputStream in = Files.newInputStream(file)) {
+      try (InputStream in = open()) {
         int n;
         while ((n = in.read(chunk)) >= 0) {
           int start = 0;
@@ -100,13 +153,66 @@ final class CorpusReader {
           }
           append(chunk, start, n);
         }
+      } catch (EOFException e) {
+        throw new IllegalArgumentException(
+            file + ": truncated gzip stream (" + e.getMessage() + ")");
+      } catch (ZipException e) {
+        throw new IllegalArgumentException(file + ": corrupt gzip data (" + e.getMessage() + ")");
+      } catch (NoSuchFileException e) {
+        throw new IllegalArgumentException("input not found: " + file, e);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read " + file, e);
       }
       if (lineLength > 0) {
         endLine();
       }
+      if (format == CorpusFormat.DOCUMENTS) {
+        emit(sentences(document.toString()));
+      }
       endDocument();
+    }
+
+    private InputStream open() throws IOException {
+      InputStream raw = Files.newInputStream(file);
+      try {
+        return CorpusFormat.gzipped(file) ? new GZIPInputStream(raw, 1 << 16) : raw;
+      } catch (IOException e) {
+        raw.close();
+        throw e;
+      }
+    }
+
+    /** One whole document (DOCUMENTS, JSONL): its sentences, if it has any. */
+    private void emit(List<String> sentences) {
+      if (sentences.isEmpty()) {
+        return;
+      }
+      if (sink.wants(index)) {
+        sink.accept(index, sentences);
+      }
+      index++;
+    }
+
+    /** A JSON line's document: its text field's sentences. */
+    private List<String> jsonDocument(String text) {
+      Object value;
+      try {
+        value = Json.parseObject(text).get(textField);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            file + ": line " + lineNumber + ": not a JSON object (" + e.getMessage() + ")", e);
+      }
+      if (!(value instanceof String s)) {
+        throw new IllegalArgumentException(
+            file
+                + ": line "
+                + lineNumber
+                + (value == null
+                    ? ": no \"" + textField + "\" field"
+                    : ": \"" + textField + "\" is not a string")
+                + " (give the text's field with --text-field)");
+      }
+      return sentences(s);
     }
 
     private void append(byte[] bytes, int from, int to) {
@@ -128,6 +234,16 @@ final class CorpusReader {
             file + ": line " + lineNumber + ": invalid UTF-8 (" + e + ")", e);
       }
       lineLength = 0;
+      if (format == CorpusFormat.DOCUMENTS) {
+        document.append(text).append('\n');
+        return;
+      }
+      if (format == CorpusFormat.JSONL) {
+        if (!text.isEmpty()) {
+          emit(jsonDocument(text));
+        }
+        return;
+      }
       if (text.isEmpty()) {
         endDocument();
         return;

@@ -21,6 +21,8 @@ import java.util.List;
  * @param seed base seed; shard s uses a seed derived from (seed, s)
  * @param wholeWordMask mask all WordPieces of a word together
  * @param lowerCase lowercase before tokenizing (uncased vocab)
+ * @param format how the inputs lay out documents
+ * @param textField the JSONL field holding a document's text
  */
 public record CreateDataConfig(
     List<Path> inputs,
@@ -35,7 +37,9 @@ public record CreateDataConfig(
     int threads,
     long seed,
     boolean wholeWordMask,
-    boolean lowerCase) {
+    boolean lowerCase,
+    CorpusFormat format,
+    String textField) {
 
   public static final int DEFAULT_MAX_SEQ_LENGTH = 128;
   public static final int DEFAULT_MAX_PREDICTIONS_PER_SEQ = 20;
@@ -107,6 +111,8 @@ public record CreateDataConfig(
     private long seed = DEFAULT_SEED;
     private boolean wholeWordMask;
     private boolean lowerCase = true;
+    private CorpusFormat format = CorpusFormat.AUTO;
+    private String textField = "text";
 
     private Builder(List<Path> inputs, Path vocab, Path outputDir) {
       this.inputs = inputs;
@@ -164,6 +170,13 @@ public record CreateDataConfig(
       return this;
     }
 
+    /** How the inputs lay out documents; {@code textField} names JSONL's text field. */
+    public Builder format(CorpusFormat f, String field) {
+      format = f;
+      textField = field;
+      return this;
+    }
+
     public CreateDataConfig build() {
       return new CreateDataConfig(
           inputs,
@@ -178,7 +191,9 @@ public record CreateDataConfig(
           threads,
           seed,
           wholeWordMask,
-          lowerCase);
+          lowerCase,
+          format,
+          textField);
     }
   }
 }

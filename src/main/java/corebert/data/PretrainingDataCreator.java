@@ -271,7 +271,7 @@ public final class PretrainingDataCreator {
 
     void run() {
       try {
-        new CorpusReader(config.inputs()).read(this);
+        new CorpusReader(config.inputs(), config.format(), config.textField()).read(this);
         for (Shard shard : shards) {
           if (shard != null) {
             shard.finish();

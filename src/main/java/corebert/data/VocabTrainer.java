@@ -1,10 +1,5 @@
 package corebert.data;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,6 +43,15 @@ public final class VocabTrainer {
    *     every character of the corpus
    */
   public static Vocab train(List<Path> inputs, int vocabSize, boolean lowerCase) {
+    return train(inputs, CorpusFormat.TEXT, "text", vocabSize, lowerCase);
+  }
+
+  /**
+   * As {@link #train(List, int, boolean)}, for a corpus in {@code format} (JSONL documents in
+   * {@code textField}).
+   */
+  public static Vocab train(
+      List<Path> inputs, CorpusFormat format, String textField, int vocabSize, boolean lowerCase) {
     if (vocabSize <= Vocab.SPECIAL_TOKENS.size()) {
       throw new IllegalArgumentException(
           "vocab size must exceed the "
@@ -56,7 +60,8 @@ public final class VocabTrainer {
               + vocabSize);
     }
     long start = System.nanoTime();
-    Map<String, Long> wordCounts = countWords(inputs, new BasicTokenizer(lowerCase));
+    Map<String, Long> wordCounts =
+        countWords(new CorpusReader(inputs, format, textField), new BasicTokenizer(lowerCase));
     if (wordCounts.isEmpty()) {
       throw new IllegalArgumentException("corpus is empty (no words in " + inputs + ")");
     }
@@ -67,31 +72,28 @@ public final class VocabTrainer {
     return vocab;
   }
 
-  private static Map<String, Long> countWords(List<Path> inputs, BasicTokenizer basic) {
+  private static Map<String, Long> countWords(CorpusReader corpus, BasicTokenizer basic) {
     Map<String, Long> counts = new HashMap<>();
-    long lines = 0;
-    for (Path input : inputs) {
-      long lineNo = 0;
-      try (BufferedReader in = CorpusReader.strictUtf8Lines(input)) {
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
-          lineNo++;
-          for (String word : basic.tokenize(line)) {
-            counts.merge(word, 1L, Long::sum);
+    long[] lines = {0};
+    corpus.read(
+        new CorpusReader.DocumentSink() {
+          @Override
+          public boolean wants(long documentIndex) {
+            return true;
           }
-          if (++lines % LOG_EVERY_LINES == 0) {
-            LOG.info("vocab: " + lines + " lines read, " + counts.size() + " word types");
+
+          @Override
+          public void accept(long documentIndex, List<String> sentences) {
+            for (String line : sentences) {
+              for (String word : basic.tokenize(line)) {
+                counts.merge(word, 1L, Long::sum);
+              }
+              if (++lines[0] % LOG_EVERY_LINES == 0) {
+                LOG.info("vocab: " + lines[0] + " lines read, " + counts.size() + " word types");
+              }
+            }
           }
-        }
-      } catch (NoSuchFileException e) {
-        throw new IllegalArgumentException("input not found: " + input, e);
-      } catch (CharacterCodingException e) {
-        // The reader decodes ahead, so the bad bytes are at or shortly after this line.
-        throw new IllegalArgumentException(
-            input + ": invalid UTF-8 at or after line " + (lineNo + 1), e);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + input, e);
-      }
-    }
+        });
     return counts;
   }
 

@@ -130,7 +130,8 @@ public final class HuggingFaceExport {
     return out;
   }
 
-  private static float[] transpose(float[] m, int rows, int cols) {
+  /** Row-major m [rows, cols] as its transpose [cols, rows]. */
+  static float[] transpose(float[] m, int rows, int cols) {
     float[] t = new float[m.length];
     for (int i = 0; i < rows; i++) {
       for (int j = 0; j < cols; j++) {

@@ -78,35 +78,150 @@ public final class SafeTensors {
     }
   }
 
-  /** Reads a file this class wrote (float32 only): name -> tensor, in file order. */
+  /** Reads every tensor of a file: name -> tensor, in file order (float types only). */
   public static Map<String, Tensor> read(Path file) throws IOException {
-    byte[] all = Files.readAllBytes(file);
-    ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-    int headerLength = Math.toIntExact(buf.getLong(0));
-    String header = new String(all, 8, headerLength, StandardCharsets.UTF_8);
-    int dataStart = 8 + headerLength;
+    Reader r = Reader.open(file);
     Map<String, Tensor> out = new LinkedHashMap<>();
-    for (Map.Entry<String, Object> e : Json.parseObject(header).entrySet()) {
-      if (e.getKey().equals("__metadata__")) {
-        continue;
-      }
-      Map<?, ?> entry = (Map<?, ?>) e.getValue();
-      if (!"F32".equals(entry.get("dtype"))) {
-        throw new IllegalArgumentException(
-            file + ": " + e.getKey() + " is " + entry.get("dtype") + ", not F32");
-      }
-      List<?> shapeList = (List<?>) entry.get("shape");
-      long[] shape = shapeList.stream().mapToLong(x -> ((Number) x).longValue()).toArray();
-      List<?> offsets = (List<?>) entry.get("data_offsets");
-      int begin = dataStart + ((Number) offsets.get(0)).intValue();
-      int end = dataStart + ((Number) offsets.get(1)).intValue();
-      float[] values = new float[(end - begin) / 4];
-      ByteBuffer.wrap(all, begin, end - begin)
-          .order(ByteOrder.LITTLE_ENDIAN)
-          .asFloatBuffer()
-          .get(values);
-      out.put(e.getKey(), new Tensor(shape, values));
+    for (String name : r.names()) {
+      out.put(name, r.tensor(name));
     }
     return out;
+  }
+
+  /**
+   * A safetensors file's header, with each tensor decoded to float32 when asked for: F32 as it is,
+   * F16 and BF16 widened exactly. Errors name the file and the tensor.
+   */
+  public static final class Reader {
+    private final Path file;
+    private final byte[] all;
+    private final int dataStart;
+    private final Map<String, Map<?, ?>> entries = new LinkedHashMap<>();
+
+    private Reader(Path file, byte[] all, int dataStart, Map<String, Object> header) {
+      this.file = file;
+      this.all = all;
+      this.dataStart = dataStart;
+      header.forEach(
+          (name, entry) -> {
+            if (!name.equals("__metadata__")) {
+              entries.put(name, (Map<?, ?>) entry);
+            }
+          });
+    }
+
+    public static Reader open(Path file) throws IOException {
+      byte[] all = Files.readAllBytes(file);
+      if (all.length < 8) {
+        throw new IllegalArgumentException(file + ": too short for a safetensors file");
+      }
+      long headerLength = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+      if (headerLength <= 0 || 8 + headerLength > all.length) {
+        throw new IllegalArgumentException(
+            file
+                + ": header length "
+                + headerLength
+                + " does not fit a "
+                + all.length
+                + "-byte file");
+      }
+      String header = new String(all, 8, (int) headerLength, StandardCharsets.UTF_8);
+      Map<String, Object> parsed;
+      try {
+        parsed = Json.parseObject(header);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(file + ": bad safetensors header: " + e.getMessage(), e);
+      }
+      return new Reader(file, all, 8 + (int) headerLength, parsed);
+    }
+
+    /** Every tensor's name, in file order. */
+    public List<String> names() {
+      return List.copyOf(entries.keySet());
+    }
+
+    public boolean has(String name) {
+      return entries.containsKey(name);
+    }
+
+    /** The tensor's shape as the header gives it. */
+    public long[] shape(String name) {
+      List<?> shapeList = (List<?>) entry(name).get("shape");
+      return shapeList.stream().mapToLong(x -> ((Number) x).longValue()).toArray();
+    }
+
+    /** The tensor, decoded to float32. */
+    public Tensor tensor(String name) {
+      Map<?, ?> entry = entry(name);
+      String dtype = String.valueOf(entry.get("dtype"));
+      int width =
+          switch (dtype) {
+            case "F32" -> 4;
+            case "F16", "BF16" -> 2;
+            default ->
+                throw new IllegalArgumentException(
+                    file + ": " + name + " is " + dtype + ", not a float type (F32, F16, BF16)");
+          };
+      List<?> offsets = (List<?>) entry.get("data_offsets");
+      long begin = dataStart + ((Number) offsets.get(0)).longValue();
+      long end = dataStart + ((Number) offsets.get(1)).longValue();
+      long[] shape = shape(name);
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      if (begin < dataStart || end > all.length || end - begin != n * width) {
+        throw new IllegalArgumentException(
+            file
+                + ": "
+                + name
+                + "'s data ["
+                + begin
+                + ", "
+                + end
+                + ") does not hold its shape "
+                + Arrays.toString(shape)
+                + " of "
+                + dtype
+                + " in a "
+                + all.length
+                + "-byte file");
+      }
+      ByteBuffer data =
+          ByteBuffer.wrap(all, (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
+      float[] values = new float[(int) n];
+      if (width == 4) {
+        data.asFloatBuffer().get(values);
+      } else {
+        for (int i = 0; i < values.length; i++) {
+          short bits = data.getShort();
+          values[i] = dtype.equals("BF16") ? Float.intBitsToFloat(bits << 16) : halfToFloat(bits);
+        }
+      }
+      return new Tensor(shape, values);
+    }
+
+    /** IEEE 754 binary16 to float32, exactly (the JDK has this only from Java 20). */
+    static float halfToFloat(short bits) {
+      int sign = (bits & 0x8000) << 16;
+      int exponent = (bits >> 10) & 0x1f;
+      int mantissa = bits & 0x3ff;
+      if (exponent == 0x1f) {
+        return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13)); // inf or NaN
+      }
+      if (exponent == 0) {
+        float subnormal = mantissa * 0x1p-24f; // exact: at most 10 bits
+        return sign == 0 ? subnormal : -subnormal;
+      }
+      return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+    }
+
+    private Map<?, ?> entry(String name) {
+      Map<?, ?> e = entries.get(name);
+      if (e == null) {
+        throw new IllegalArgumentException(file + ": no tensor " + name);
+      }
+      return e;
+    }
   }
 }

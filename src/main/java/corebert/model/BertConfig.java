@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -221,21 +223,24 @@ public record BertConfig(
 
   /** google-research/bert's keys and their values: the config without its relaxed block. */
   public Map<String, Object> bertFields() {
-    return Json.fields(
-        this,
-        "vocab_size",
-        "hidden_size",
-        "num_hidden_layers",
-        "num_attention_heads",
-        "intermediate_size",
-        "hidden_act",
-        "hidden_dropout_prob",
-        "attention_probs_dropout_prob",
-        "max_position_embeddings",
-        "type_vocab_size",
-        "initializer_range",
-        null); // relaxed: not a google-research/bert key
+    String[] keys = Arrays.copyOf(KEYS.toArray(String[]::new), KEYS.size() + 1);
+    return Json.fields(this, keys); // the last, relaxed, is not a google-research/bert key
   }
+
+  /** google-research/bert's config keys, in the order of this record's components. */
+  public static final List<String> KEYS =
+      List.of(
+          "vocab_size",
+          "hidden_size",
+          "num_hidden_layers",
+          "num_attention_heads",
+          "intermediate_size",
+          "hidden_act",
+          "hidden_dropout_prob",
+          "attention_probs_dropout_prob",
+          "max_position_embeddings",
+          "type_vocab_size",
+          "initializer_range");
 
   /** Writes {@link #toJson()} to a file. */
   public void writeTo(Path path) {

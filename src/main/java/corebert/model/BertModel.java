@@ -231,7 +231,8 @@ public final class BertModel {
    * padding masked by adding -10000 to its logits. RELAXED uses linear attention (Katharopoulos et
    * al. 2020, eq. 6) with φ = elu + 1: never builds a T×T matrix, costs O(T·D²) per head, and masks
    * padding by zeroing φ(K) at pad positions; or, with {@code "attention": "softmax"} in the
-   * relaxed block, FULL's softmax attention.
+   * relaxed block, FULL's softmax attention. A FULL model built with a softmax share m ({@link
+   * VariableStore#withSoftmaxShare}) blends the two.
    *
    * @return the per-head contexts concatenated, [B*T, H]
    */
@@ -258,6 +259,14 @@ public final class BertModel {
                 cfg.headSize(),
                 probs -> dropout(probs, cfg.attentionProbsDropoutProb()))
             : linearAttention(tf, layers, q, k, v, mask); // [B, N, T, D]
+    if (variant == Variant.FULL && layers.softmaxShare().isPresent()) {
+      // CoRe's blended start of phase 2: (1 − m)·linear + m·softmax, exact at m = 0 and m = 1.
+      Operand<TFloat32> m = layers.softmaxShare().get();
+      Operand<TFloat32> linear = linearAttention(tf, layers, q, k, v, mask); // [B, N, T, D]
+      context =
+          tf.math.add(
+              tf.math.mul(tf.math.sub(tf.constant(1f), m), linear), tf.math.mul(m, context));
+    }
     // [B, N, T, D] -> [B, T, N, D] -> [B*T, H]
     Operand<TFloat32> merged = tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3}));
     return tf.reshape(merged, tf.constant(new int[] {-1, cfg.hiddenSize()}));

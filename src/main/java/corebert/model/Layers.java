@@ -2,6 +2,7 @@ package corebert.model;
 
 import static corebert.model.VariableNames.*;
 
+import java.util.Optional;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
@@ -61,6 +62,11 @@ final class Layers {
   /** Whether the encoder fuses its query, key and value matmuls. */
   boolean fusedQkv() {
     return store.fusedQkv();
+  }
+
+  /** The share of softmax in a blended attention ({@link VariableStore#withSoftmaxShare}). */
+  Optional<Operand<TFloat32>> softmaxShare() {
+    return store.softmaxShare();
   }
 
   /** A [size] variable starting at {@code value} (0 for biases and beta, 1 for gamma). */

@@ -64,7 +64,35 @@ public final class Surgery {
       double maxCopiedDifference,
       double maxFfnDifference,
       double maxDenseDifference,
-      List<Double> qkNorms) {}
+      List<Double> qkNorms,
+      List<Double> temperatures) {
+    Report withTemperatures(List<Double> tau) {
+      return new Report(
+          checkpoint,
+          step,
+          copied,
+          rebuilt,
+          maxCopiedDifference,
+          maxFfnDifference,
+          maxDenseDifference,
+          qkNorms,
+          List.copyOf(tau));
+    }
+  }
+
+  /**
+   * Fit a softmax temperature per layer ({@link Temperature}) on the first {@code batches} batches
+   * of {@code batchSize} records of {@code inputs} (training records).
+   */
+  public record TemperatureFit(List<Path> inputs, int batchSize, int batches) {
+    public TemperatureFit {
+      inputs = List.copyOf(inputs);
+      if (inputs.isEmpty() || batchSize < 1 || batches < 1) {
+        throw new IllegalArgumentException(
+            "a temperature fit needs records, a batch size and batches >= 1");
+      }
+    }
+  }
 
   /** The report surgery leaves next to the checkpoint it wrote. */
   private Surgery() {}
@@ -83,11 +111,16 @@ public final class Surgery {
           ((Number) m.get("max_ffn_diff")).doubleValue(),
           ((Number) m.getOrDefault("max_dense_diff", m.get("max_ffn_diff"))).doubleValue(),
           // Reports written before the Q·K norms were measured have none.
-          ((List<?>) m.getOrDefault("qk_norm_per_layer", List.of()))
-              .stream().map(x -> ((Number) x).doubleValue()).toList());
+          doubles(m.getOrDefault("qk_norm_per_layer", List.of())),
+          // Reports of conversions without a fitted temperature have none.
+          doubles(m.getOrDefault("temperature_per_layer", List.of())));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read surgery report " + file, e);
     }
+  }
+
+  private static List<Double> doubles(Object jsonList) {
+    return ((List<?>) jsonList).stream().map(x -> ((Number) x).doubleValue()).toList();
   }
 
   private static void writeReport(Path dir, Report r) {
@@ -100,6 +133,9 @@ public final class Surgery {
     m.put("max_ffn_diff", r.maxFfnDifference());
     m.put("max_dense_diff", r.maxDenseDifference());
     m.put("qk_norm_per_layer", r.qkNorms());
+    if (!r.temperatures().isEmpty()) {
+      m.put("temperature_per_layer", r.temperatures());
+    }
     Checkpoints.writeAtomically(dir.resolve(RunDir.SURGERY_REPORT), Json.writePretty(m));
   }
 
@@ -109,6 +145,16 @@ public final class Surgery {
    * is written.
    */
   public static Report convert(BertConfig cfg, Path relaxedPrefix, Path outputDir) {
+    return convert(cfg, relaxedPrefix, outputDir, Optional.empty());
+  }
+
+  /**
+   * As {@link #convert(BertConfig, Path, Path)}; with {@code fit}, the checked conversion then gets
+   * a softmax temperature per layer folded into its query kernels and biases ({@link Temperature})
+   * and is written again.
+   */
+  public static Report convert(
+      BertConfig cfg, Path relaxedPrefix, Path outputDir, Optional<TemperatureFit> fit) {
     cfg.requireRelaxed();
     refuseOtherArchitecture(cfg, relaxedPrefix);
     try (CheckpointGraph relaxed = CheckpointGraph.build(cfg, Variant.RELAXED);
@@ -136,6 +182,16 @@ public final class Surgery {
                 t.copied(),
                 t.rebuilt().size(),
                 t.step());
+        if (fit.isPresent()) {
+          Path scratch = outputDir.resolve(".temperature-fit");
+          try {
+            List<Double> tau = Temperature.fitAndFold(cfg, full, t.step(), fit.get(), scratch);
+            full.save(outputDir, t.step());
+            report = report.withTemperatures(tau);
+          } finally {
+            removeScratch(scratch);
+          }
+        }
         writeReport(outputDir, report);
         LOG.info(
             String.format(
@@ -240,7 +296,15 @@ public final class Surgery {
               copiedDiff, denseDiff, ffnDiff, TOLERANCE));
     }
     return new Report(
-        written, step, copied, rebuiltCount, copiedDiff, ffnDiff, denseDiff, qkNorms(cfg, back));
+        written,
+        step,
+        copied,
+        rebuiltCount,
+        copiedDiff,
+        ffnDiff,
+        denseDiff,
+        qkNorms(cfg, back),
+        List.of());
   }
 
   /**
@@ -536,6 +600,14 @@ public final class Surgery {
               + " and "
               + want.attentionRank()
               + "; nothing written");
+    }
+  }
+
+  private static void removeScratch(Path dir) {
+    try {
+      Checkpoints.deleteRecursively(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + dir, e);
     }
   }
 

@@ -14,6 +14,7 @@ import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
@@ -34,16 +35,21 @@ public final class CheckpointGraph implements AutoCloseable {
   /** Every variable by name, in creation order: model variables, then slots, then the step. */
   private final Map<String, Output<?>> variables;
 
+  /** The model's own variables (no slots, no step), in creation order. */
+  private final List<String> modelNames;
+
   private final Map<String, Placeholder<?>> feeds;
   private final Map<String, Op> assigns;
 
   private CheckpointGraph(
       Graph graph,
       Map<String, Output<?>> variables,
+      List<String> modelNames,
       Map<String, Placeholder<?>> feeds,
       Map<String, Op> assigns) {
     this.graph = graph;
     this.variables = variables;
+    this.modelNames = modelNames;
     this.feeds = feeds;
     this.assigns = assigns;
     this.session = new Session(graph);
@@ -82,13 +88,19 @@ public final class CheckpointGraph implements AutoCloseable {
         feeds.put(e.getKey(), placeholderLike(set, e.getValue()));
         assigns.put(e.getKey(), assign(set, e.getValue(), feeds.get(e.getKey())));
       }
-      CheckpointGraph g = new CheckpointGraph(graph, vars, feeds, assigns);
+      List<String> modelNames = model.stream().map(v -> v.op().name()).toList();
+      CheckpointGraph g = new CheckpointGraph(graph, vars, modelNames, feeds, assigns);
       g.session.initialize();
       return g;
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
+  }
+
+  /** Names of the model's variables: no optimizer slots, no step. */
+  public List<String> modelNames() {
+    return modelNames;
   }
 
   /** Names of every variable, model variables first. */
@@ -115,6 +127,20 @@ public final class CheckpointGraph implements AutoCloseable {
     Session.Runner runner = session.runner();
     names.forEach(n -> runner.fetch(variable(n)));
     return runner.run();
+  }
+
+  /** The float variables {@code names}, copied to the host, in order. */
+  public Map<String, float[]> readFloats(List<String> names) {
+    Map<String, float[]> values = new LinkedHashMap<>();
+    try (Result r = read(names)) {
+      for (int i = 0; i < names.size(); i++) {
+        TFloat32 t = (TFloat32) r.get(i);
+        float[] v = new float[(int) t.shape().size()];
+        t.copyTo(DataBuffers.of(v, false, false));
+        values.put(names.get(i), v);
+      }
+    }
+    return values;
   }
 
   /** Overwrites one variable. */

@@ -4,7 +4,6 @@ import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Endpoints;
-import corebert.model.Precision;
 import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
 import java.util.ArrayList;
@@ -56,7 +55,7 @@ final class DataParallel {
       long seed,
       Parallelism p,
       AdamWeightDecay.Settings settings,
-      Precision precision) {
+      VariableStore store) {
     int b = p.replicaBatch(batchSize);
     boolean gpus = NativeSessions.gpuCount() > 0;
     if (!gpus && p.numGpus() > 1) {
@@ -72,7 +71,6 @@ final class DataParallel {
     Operand<TFloat32> predictions = all.math.add(weightSum, all.constant(1e-5f));
     Operand<TFloat32> replicaShare = all.constant((float) b / batchSize);
 
-    VariableStore store = VariableStore.create(precision);
     List<Variable<TFloat32>> vars = null;
     AdamWeightDecay.LossScale lossScale = null;
     Output<?>[] sum = null;

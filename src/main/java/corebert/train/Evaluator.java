@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.logging.Logger;
 import org.tensorflow.Result;
@@ -94,6 +95,21 @@ public final class Evaluator {
    */
   public static Map<String, Object> evaluate(
       BertConfig cfg, Variant variant, Path checkpoint, HeldOut heldOut, int batchSize) {
+    return evaluate(cfg, variant, checkpoint, heldOut, batchSize, OptionalDouble.empty());
+  }
+
+  /**
+   * As {@link #evaluate(BertConfig, Variant, Path, HeldOut, int)}; given {@code softmaxShare}, of a
+   * full model whose attention blends linear attention into softmax with that share (CoRe's blended
+   * start of phase 2).
+   */
+  public static Map<String, Object> evaluate(
+      BertConfig cfg,
+      Variant variant,
+      Path checkpoint,
+      HeldOut heldOut,
+      int batchSize,
+      OptionalDouble softmaxShare) {
     Unigram unigram = unigram(heldOut, cfg.vocabSize());
     int maskId =
         heldOut.maskId().isPresent()
@@ -102,7 +118,8 @@ public final class Evaluator {
     List<Path> inputs = heldOut.inputs();
     InputPipeline.DataShape shape = InputPipeline.inspect(inputs);
     try (PretrainingGraph g =
-        PretrainingGraph.forEval(cfg, variant, inputs, batchSize, shape, OptionalInt.of(maskId))) {
+        PretrainingGraph.forEval(
+            cfg, variant, inputs, batchSize, shape, OptionalInt.of(maskId), softmaxShare)) {
       g.initialize();
       g.restoreModel(checkpoint);
       g.startInput(0, 0);
@@ -148,6 +165,66 @@ public final class Evaluator {
       out.put("nsp_accuracy", plain.nspCorrect / examples);
       out.put("examples", examples);
       return out;
+    }
+  }
+
+  /**
+   * The masked MLM loss of one checkpoint after another on the same first batches of some records:
+   * one graph for all, each checkpoint restored into it. Surgery fits its temperatures with it.
+   */
+  public static final class Probe implements AutoCloseable {
+    private final PretrainingGraph graph;
+    private final List<Path> inputs;
+    private final int batches;
+
+    private Probe(PretrainingGraph graph, List<Path> inputs, int batches) {
+      this.graph = graph;
+      this.inputs = inputs;
+      this.batches = batches;
+    }
+
+    /** A probe on the first {@code batches} batches of {@code inputs}, in file order. */
+    public static Probe open(
+        BertConfig cfg, Variant variant, List<Path> inputs, int batchSize, int batches) {
+      int maskId = Math.toIntExact(counted(inputs).maskId());
+      PretrainingGraph g =
+          PretrainingGraph.forEval(
+              cfg,
+              variant,
+              inputs,
+              batchSize,
+              InputPipeline.inspect(inputs),
+              OptionalInt.of(maskId),
+              OptionalDouble.empty());
+      g.initialize();
+      return new Probe(g, List.copyOf(inputs), batches);
+    }
+
+    /** The checkpoint's MLM loss with every scored position shown as [MASK]. */
+    public double maskedLoss(Path checkpoint) {
+      graph.restoreModel(checkpoint);
+      graph.startInput(0, 0);
+      PretrainingHeads.Losses masked = graph.maskedLosses.orElseThrow();
+      double loss = 0;
+      double weight = 0;
+      for (int b = 0; b < batches; b++) {
+        try (Result r =
+            graph.session.runner().fetch(masked.mlmLossSum()).fetch(masked.mlmWeightSum()).run()) {
+          loss += ((TFloat32) r.get(0)).getFloat();
+          weight += ((TFloat32) r.get(1)).getFloat();
+        } catch (TFOutOfRangeException endOfData) {
+          break;
+        }
+      }
+      if (weight == 0) {
+        throw new IllegalArgumentException("no scored tokens to probe in " + inputs);
+      }
+      return loss / weight;
+    }
+
+    @Override
+    public void close() {
+      graph.close();
     }
   }
 

@@ -54,7 +54,8 @@ public final class ModelRestore {
     List<Variable<TFloat32>> vars = new ArrayList<>();
     for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
       GraphOperation op = it.next();
-      if (op.type().equals("VariableV2")) {
+      // Float variables only: a training graph's step may already exist.
+      if (op.type().equals("VariableV2") && TFloat32.class.equals(op.output(0).type())) {
         vars.add(new Variable<>(op));
       }
     }

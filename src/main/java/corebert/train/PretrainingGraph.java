@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
@@ -106,12 +107,15 @@ public final class PretrainingGraph implements AutoCloseable {
         shape,
         Optional.of(tc),
         OptionalInt.empty(),
+        OptionalDouble.empty(),
         tc.xla());
   }
 
   /**
    * The evaluation graph: one ordered pass over the input, dropout off, no optimizer; given {@code
-   * maskId}, also the losses with every scored position showing it ({@link #maskedLosses}).
+   * maskId}, also the losses with every scored position showing it ({@link #maskedLosses}); given
+   * {@code softmaxShare}, a full model's attention blends linear attention into softmax with that
+   * share ({@link VariableStore#withSoftmaxShare}).
    */
   public static PretrainingGraph forEval(
       BertConfig cfg,
@@ -119,9 +123,18 @@ public final class PretrainingGraph implements AutoCloseable {
       List<Path> inputs,
       int batchSize,
       InputPipeline.DataShape shape,
-      OptionalInt maskId) {
+      OptionalInt maskId,
+      OptionalDouble softmaxShare) {
     return build(
-        cfg.withoutDropout(), variant, inputs, batchSize, shape, Optional.empty(), maskId, false);
+        cfg.withoutDropout(),
+        variant,
+        inputs,
+        batchSize,
+        shape,
+        Optional.empty(),
+        maskId,
+        softmaxShare,
+        false);
   }
 
   private static PretrainingGraph build(
@@ -132,6 +145,7 @@ public final class PretrainingGraph implements AutoCloseable {
       InputPipeline.DataShape shape,
       Optional<TrainConfig> training,
       OptionalInt maskId,
+      OptionalDouble softmaxShare,
       boolean xla) {
     requireFits(cfg, shape);
     training.ifPresent(tc -> NativeSessions.requireKernels(tc.precision()));
@@ -142,9 +156,13 @@ public final class PretrainingGraph implements AutoCloseable {
           inputPipelines(tf, inputs, batchSize, shape, training);
       List<InputPipeline.Batch> batches =
           pipelines.stream().map(InputPipeline.Pipeline::batch).toList();
-      Model model = model(tf, graph, cfg, variant, batches, batchSize, training, maskId);
+      // The step exists before the model, whose blended attention may read it.
+      Optional<Variable<TInt64>> globalStep = training.map(tc -> PretrainingModel.globalStep(tf));
+      VariableStore store = store(tf, training, globalStep, softmaxShare);
+      Model model = model(tf, graph, cfg, variant, batches, batchSize, training, maskId, store);
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
-      Optional<Training> train = training.map(tc -> training(tf, graph, cfg, tc, model));
+      Optional<Training> train =
+          training.map(tc -> training(tf, graph, cfg, tc, model, globalStep.orElseThrow()));
       Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
       return new PretrainingGraph(graph, session, pipelines, model, train, initFromCheckpoint);
     } catch (RuntimeException e) {
@@ -200,6 +218,43 @@ public final class PretrainingGraph implements AutoCloseable {
   }
 
   /**
+   * Where the model's variables come from, in the run's precision; with blend steps, whose full
+   * model's softmax share m = clip((step − schedule start) / blend steps, 0, 1); in an evaluation
+   * graph, with the given share.
+   */
+  private static VariableStore store(
+      Ops tf,
+      Optional<TrainConfig> training,
+      Optional<Variable<TInt64>> globalStep,
+      OptionalDouble softmaxShare) {
+    VariableStore store =
+        VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
+    if (softmaxShare.isPresent()) {
+      return store.withSoftmaxShare(tf.constant((float) softmaxShare.getAsDouble()));
+    }
+    if (training.isEmpty() || training.get().blendSteps() == 0) {
+      return store;
+    }
+    TrainConfig tc = training.get();
+    Ops b = tf.withSubScope("softmax_share");
+    Operand<TFloat32> sinceSwitch =
+        b.dtypes.cast(
+            b.math.sub(b.identity(globalStep.orElseThrow()), b.constant(tc.scheduleStart())),
+            TFloat32.class);
+    Operand<TFloat32> m =
+        b.clipByValue(
+            b.math.div(sinceSwitch, b.constant((float) tc.blendSteps())),
+            b.constant(0f),
+            b.constant(1f));
+    LOG.info(
+        "blended start: attention is (1 - m)·linear + m·softmax, m rising from 0 at step "
+            + tc.scheduleStart()
+            + " to 1 at step "
+            + (tc.scheduleStart() + tc.blendSteps()));
+    return store.withSoftmaxShare(b.withName("m").identity(m));
+  }
+
+  /**
    * One model over the whole batch, or data-parallel replicas sharing its variables; given {@code
    * maskId}, a second copy of the one model over the batch with its scored positions masked.
    */
@@ -211,12 +266,11 @@ public final class PretrainingGraph implements AutoCloseable {
       List<InputPipeline.Batch> batches,
       int batchSize,
       Optional<TrainConfig> training,
-      OptionalInt maskId) {
+      OptionalInt maskId,
+      VariableStore store) {
     long seed = training.map(TrainConfig::seed).orElse(0L);
     Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
     if (parallel.replicas() == 1) {
-      VariableStore store =
-          VariableStore.create(training.map(TrainConfig::precision).orElse(Precision.FP32));
       InputPipeline.Batch batch = InputPipeline.concat(tf, batches);
       PretrainingHeads.Losses losses = PretrainingModel.build(tf, cfg, variant, batch, seed, store);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
@@ -238,16 +292,7 @@ public final class PretrainingGraph implements AutoCloseable {
     TrainConfig tc = training.orElseThrow();
     DataParallel.Replicated replicated =
         DataParallel.build(
-            tf,
-            graph,
-            cfg,
-            variant,
-            batches,
-            batchSize,
-            seed,
-            parallel,
-            settings(tc),
-            tc.precision());
+            tf, graph, cfg, variant, batches, batchSize, seed, parallel, settings(tc), store);
     LOG.info(
         String.format(
             "%d tower(s) x %d accumulation step(s): %d examples per replica",
@@ -265,8 +310,12 @@ public final class PretrainingGraph implements AutoCloseable {
    * qk_bound}, followed by {@link QkBound}) and the input position.
    */
   private static Training training(
-      Ops tf, Graph graph, BertConfig cfg, TrainConfig tc, Model model) {
-    Variable<TInt64> globalStep = PretrainingModel.globalStep(tf);
+      Ops tf,
+      Graph graph,
+      BertConfig cfg,
+      TrainConfig tc,
+      Model model,
+      Variable<TInt64> globalStep) {
     Operand<TFloat32> rate =
         tf.withName(Endpoints.LEARNING_RATE)
             .identity(tc.schedule().build(tf, tf.identity(globalStep)));

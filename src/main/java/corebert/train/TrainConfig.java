@@ -41,6 +41,9 @@ import java.util.Optional;
  * @param scheduleStart global step where this run's learning-rate schedule starts (CoRe phase 2)
  * @param decaySpan the learning rate decays linearly to 0 at this multiple of the run's length (1:
  *     at its end; CoRe's joint schedule lets phase 1 decay over the whole CoRe run)
+ * @param blendSteps a full model's attention is (1 − m)·linear + m·softmax with m rising linearly
+ *     from 0 at {@code scheduleStart} to 1 this many steps later (CoRe's blended start of phase 2);
+ *     0: softmax only
  * @param parallel towers, gradient accumulation and cluster of this run
  */
 public record TrainConfig(
@@ -68,6 +71,7 @@ public record TrainConfig(
     String phase,
     long scheduleStart,
     double decaySpan,
+    long blendSteps,
     Parallelism parallel) {
 
   public TrainConfig {
@@ -89,6 +93,10 @@ public record TrainConfig(
     require(maxBadSteps >= 1, "max bad steps must be >= 1, got " + maxBadSteps);
     require(shuffleBuffer >= 1, "shuffle buffer must be >= 1, got " + shuffleBuffer);
     require(decaySpan >= 1, "decay span must be >= 1, got " + decaySpan);
+    require(blendSteps >= 0, "blend steps must be >= 0, got " + blendSteps);
+    require(
+        blendSteps == 0 || variant == Variant.FULL,
+        "only the full model blends linear attention into softmax");
     parallel.replicaBatch(batchSize); // the global batch must split evenly
     inputs = List.copyOf(inputs);
   }
@@ -148,6 +156,7 @@ public record TrainConfig(
     b.phase = phase;
     b.scheduleStart = scheduleStart;
     b.decaySpan = decaySpan;
+    b.blendSteps = blendSteps;
     b.parallel = parallel;
     return b;
   }
@@ -178,6 +187,7 @@ public record TrainConfig(
     private String phase;
     private long scheduleStart;
     private double decaySpan = 1;
+    private long blendSteps;
     private Parallelism parallel = Parallelism.SINGLE;
 
     private Builder(Variant variant, List<Path> inputs, Path outputDir) {
@@ -300,6 +310,11 @@ public record TrainConfig(
       return this;
     }
 
+    public Builder blendSteps(long n) {
+      blendSteps = n;
+      return this;
+    }
+
     public Builder parallel(Parallelism p) {
       parallel = p;
       return this;
@@ -331,6 +346,7 @@ public record TrainConfig(
           phase,
           scheduleStart,
           decaySpan,
+          blendSteps,
           parallel);
     }
   }
@@ -348,6 +364,9 @@ public record TrainConfig(
     m.put("warmup_steps", warmupSteps);
     m.put("schedule_start", scheduleStart);
     m.put("decay_span", decaySpan);
+    if (blendSteps > 0) {
+      m.put("blend_steps", blendSteps);
+    }
     m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(null));
     m.put("save_every", saveEvery);
     m.put("save_every_sec", saveEverySec);

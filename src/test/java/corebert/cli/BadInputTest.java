@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,6 +43,30 @@ class BadInputTest {
     assertCreateDataRefused(blank, data.vocab, "corpus is empty");
     Path empty = Files.write(tmp.resolve("empty.txt"), new byte[0]);
     assertCreateDataRefused(empty, data.vocab, "corpus is empty");
+  }
+
+  @Test
+  void badCorpusFilesInEveryFormatNameTheFileAndLine() throws IOException {
+    String doc = "{\"text\": \"The jury said. It was fine.\"}\n";
+    Path noField = Files.writeString(tmp.resolve("nofield.jsonl"), doc + "{\"body\": \"x\"}\n");
+    assertCreateDataRefused(noField, data.vocab, "nofield.jsonl: line 2: no \"text\" field");
+    Path notJson = Files.writeString(tmp.resolve("notjson.jsonl"), doc + doc + "The jury.\n");
+    assertCreateDataRefused(notJson, data.vocab, "notjson.jsonl: line 3: not a JSON object");
+    Path latin1 = tmp.resolve("latin1.jsonl");
+    Files.write(
+        latin1, (doc + "{\"text\": \"caf\u00e9\"}\n").getBytes(StandardCharsets.ISO_8859_1));
+    assertCreateDataRefused(latin1, data.vocab, "latin1.jsonl: line 2: invalid UTF-8");
+    Path allEmpty = Files.writeString(tmp.resolve("empty.jsonl"), "{\"text\": \"  \"}\n\n");
+    assertCreateDataRefused(allEmpty, data.vocab, "corpus is empty");
+    // A gzip stream cut in half.
+    Path gz = tmp.resolve("cut.txt.gz");
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(bytes)) {
+      z.write(Files.readAllBytes(Path.of("data/sample/brown-sample-train.txt")));
+    }
+    byte[] whole = bytes.toByteArray();
+    Files.write(gz, java.util.Arrays.copyOf(whole, whole.length / 2));
+    assertCreateDataRefused(gz, data.vocab, "cut.txt.gz: truncated gzip stream");
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
+import corebert.surgery.Surgery;
 import corebert.train.CheckpointGraph;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
@@ -126,6 +127,57 @@ class CoreTest {
     assertEquals(
         heldOutLoss(out.resolve("full"), "full"),
         ((Number) Json.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
+  }
+
+  @Test
+  void switchLeversRunThroughCore() {
+    List<String> common =
+        Cli.args(
+            data.onTrainingShards("core"),
+            "--relaxed-steps",
+            "20",
+            "--full-steps",
+            "12",
+            "--log-every",
+            "5",
+            "--eval-input",
+            data.evalGlob());
+    // A blended start begins where the relaxed model ended: its measured jump is rounding only.
+    Map<String, Object> blended =
+        Json.parseObject(
+            Cli.run(common, "--output-dir", out.resolve("blend").toString(), "--blend-steps", "8")
+                .lastLine());
+    assertEquals(32L, ((Number) blended.get("step")).longValue());
+    double jump = ((Number) blended.get("switch_jump")).doubleValue();
+    assertTrue(Math.abs(jump) < 1e-3, "blended switch jump " + jump);
+    Map<?, ?> softmax = (Map<?, ?>) blended.get("converted_softmax_eval");
+    Map<?, ?> relaxed = (Map<?, ?>) blended.get("relaxed_eval");
+    double softmaxJump =
+        ((Number) softmax.get("mlm_loss_masked")).doubleValue()
+            - ((Number) relaxed.get("mlm_loss_masked")).doubleValue();
+    assertTrue(Math.abs(softmaxJump) > 10 * Math.abs(jump), "softmax at once: " + softmaxJump);
+
+    // A fitted temperature per layer, in the summary and in surgery's report.
+    Path tauDir = out.resolve("tau");
+    Map<String, Object> fitted =
+        Json.parseObject(
+            Cli.run(common, "--output-dir", tauDir.toString(), "--fit-temperature").lastLine());
+    List<?> tau = (List<?>) fitted.get("temperature_per_layer");
+    assertEquals(2, tau.size(), "one per layer: " + tau);
+    assertEquals(
+        tau.stream().map(t -> ((Number) t).doubleValue()).toList(),
+        Surgery.readReport(tauDir.resolve(RunDir.CORE_FULL)).temperatures());
+
+    Cli.Outcome both =
+        Cli.run(
+            common,
+            "--output-dir",
+            out.resolve("both").toString(),
+            "--fit-temperature",
+            "--blend-steps",
+            "8");
+    assertEquals(2, both.code(), both.err());
+    assertTrue(both.err().contains("choose one"), both.err());
   }
 
   private double heldOutLoss(Path checkpoint, String model) {

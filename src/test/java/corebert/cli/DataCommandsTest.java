@@ -3,12 +3,18 @@ package corebert.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import corebert.util.Json;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +90,50 @@ Others said the roads were badly needed in rural counties .
     assertTrue(
         inspected.strip().endsWith(",\"max_seq_length\":32,\"max_predictions_per_seq\":5}"),
         inspected);
+  }
+
+  @Test
+  void vocabAndCreateDataReadDocumentsAndGzippedJsonLines() throws Exception {
+    // The Brown sample's documents as one file each, and as gzipped JSON Lines.
+    String sample = Files.readString(Path.of("data/sample/brown-sample-train.txt"));
+    List<String> documents =
+        Arrays.stream(sample.split("\n\\s*\n")).filter(d -> !d.isBlank()).limit(40).toList();
+    Path docs = Files.createDirectories(dir.resolve("docs"));
+    StringBuilder jsonl = new StringBuilder();
+    for (int i = 0; i < documents.size(); i++) {
+      Files.writeString(docs.resolve(String.format("doc-%03d.txt", i)), documents.get(i));
+      jsonl.append(Json.write(Map.of("id", i, "text", documents.get(i)))).append('\n');
+    }
+    Path gz = dir.resolve("corpus.jsonl.gz");
+    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+      out.write(jsonl.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    Path vocab = dir.resolve("vocab.txt");
+    Cli.ok(
+        Cli.run("vocab", "--input", gz.toString(), "--output", vocab.toString(), "--size", "800"));
+    assertEquals(800, Files.readAllLines(vocab).size());
+    for (List<String> input :
+        List.of(
+            List.of("--input", gz.toString()),
+            List.of("--input", docs + "/*.txt", "--input-format", "documents"))) {
+      Path out = dir.resolve("records-" + input.size());
+      List<String> args = Cli.args(List.of("create-data"), input.toArray(String[]::new));
+      String created =
+          Cli.ok(
+                  Cli.run(
+                      args,
+                      "--vocab",
+                      vocab.toString(),
+                      "--output",
+                      out.toString(),
+                      "--max-seq-length",
+                      "64",
+                      "--max-predictions",
+                      "10"))
+              .strip();
+      String json = created.substring(created.lastIndexOf('\n') + 1);
+      assertTrue(json.startsWith("{\"documents\":" + documents.size() + ","), input + ": " + json);
+    }
   }
 
   @Test

@@ -68,7 +68,7 @@ class VocabTrainerTest {
                 IllegalArgumentException.class,
                 () -> VocabTrainer.train(List.of(latin1), 100, true))
             .getMessage();
-    assertTrue(message.contains(latin1 + ": invalid UTF-8"), message);
+    assertTrue(message.contains(latin1 + ": line 2: invalid UTF-8"), message);
     Path text = dir.resolve("text.txt");
     Files.writeString(text, TEXT, StandardCharsets.UTF_8);
     assertThrows(IllegalArgumentException.class, () -> VocabTrainer.train(List.of(text), 20, true));

@@ -8,21 +8,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.data.HandMadeRecords;
 import corebert.model.BertConfig;
+import corebert.model.BertModel;
 import corebert.model.BertModel.Variant;
+import corebert.model.VariableStore;
 import corebert.train.CheckpointGraph;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
 import org.tensorflow.Result;
+import org.tensorflow.Session;
 import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
 
@@ -139,19 +146,181 @@ class SurgeryTest {
     assertEquals(r.qkNorms(), Surgery.readReport(dir.resolve("full")).qkNorms());
   }
 
-  /** The float variables {@code names} of a {@code variant} checkpoint, copied to the host. */
-  private static Map<String, float[]> read(
-      BertConfig cfg, Variant variant, Path checkpoint, List<String> names) {
-    Map<String, float[]> values = new HashMap<>();
-    try (CheckpointGraph g = CheckpointGraph.build(cfg, variant)) {
-      g.restore(checkpoint.toString());
-      try (Result r = g.read(names)) {
-        for (int i = 0; i < names.size(); i++) {
-          values.put(names.get(i), values((TFloat32) r.get(i)));
+  @Test
+  void fittedTemperatureScalesEveryLayersQueryAndLowersTheMaskedLoss() throws Exception {
+    Path records = HandMadeRecords.write(dir.resolve("train.tfrecord"), label -> 4);
+    BertConfig cfg = BertConfig.fromJson(TINY);
+    // Query and key kernels 5 times larger than the rest: the Q·K scale of a long phase 1 with
+    // linear attention, so softmax after surgery is far too sharp.
+    Path relaxed =
+        scaleQueriesAndKeys(cfg, writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 9, 0.3), 5);
+    Surgery.Report plain = Surgery.convert(cfg, relaxed, dir.resolve("plain"));
+    Surgery.Report fitted =
+        Surgery.convert(
+            cfg,
+            relaxed,
+            dir.resolve("fitted"),
+            Optional.of(new Surgery.TemperatureFit(List.of(records), 6, 1)));
+    assertTrue(plain.temperatures().isEmpty());
+    List<Double> tau = fitted.temperatures();
+    assertEquals(2, tau.size());
+    assertEquals(tau, Surgery.readReport(dir.resolve("fitted")).temperatures());
+    assertFalse(Files.exists(dir.resolve("fitted/.temperature-fit")), "trial checkpoints removed");
+    assertTrue(tau.stream().anyMatch(t -> t != 1), "a sharp softmax gets a temperature: " + tau);
+
+    // Same names and shapes; the query kernel and bias are τ times the relaxed ones, the rest is
+    // untouched.
+    for (int l = 0; l < 2; l++) {
+      List<String> query = Temperature.queryVariables(l);
+      String key = "bert/encoder/layer_" + l + "/attention/self/key/kernel";
+      List<String> names = List.of(query.get(0), query.get(1), key);
+      Map<String, float[]> before = read(cfg, Variant.RELAXED, relaxed, names);
+      Map<String, float[]> after = read(cfg, Variant.FULL, fitted.checkpoint(), names);
+      for (String q : query) {
+        float[] expected = before.get(q).clone();
+        for (int i = 0; i < expected.length; i++) {
+          expected[i] *= tau.get(l).floatValue();
+        }
+        assertArrayEquals(expected, after.get(q), q);
+      }
+      assertArrayEquals(before.get(key), after.get(key), key);
+    }
+    // So every logit (x·Wq + bq)·Kᵀ/√D scales by τ: the encoder's own query layer says so.
+    String queryKernel = Temperature.queryVariables(1).get(0);
+    BertModel.Dense query = new BertModel.Dense(queryKernel, 32, 32, 0);
+    float[] q1 = denseOutput(cfg, query, plain.checkpoint());
+    float[] qTau = denseOutput(cfg, query, fitted.checkpoint());
+    for (int i = 0; i < q1.length; i++) {
+      assertEquals(tau.get(1) * q1[i], qTau[i], 1e-5 * (1 + Math.abs(q1[i])), "query " + i);
+    }
+    // The fit starts at τ = 1 and keeps only improvements on the records it was fitted on.
+    Evaluator.HeldOut fitData =
+        new Evaluator.HeldOut(List.of(records), List.of(), OptionalInt.of(4));
+    double withoutTau =
+        num(
+            Evaluator.evaluate(cfg, Variant.FULL, plain.checkpoint(), fitData, 6),
+            "mlm_loss_masked");
+    double withTau =
+        num(
+            Evaluator.evaluate(cfg, Variant.FULL, fitted.checkpoint(), fitData, 6),
+            "mlm_loss_masked");
+    assertTrue(
+        withTau < withoutTau, "masked loss " + withTau + " with τ, " + withoutTau + " without");
+  }
+
+  /** Multiplies every layer's query and key kernels of a relaxed checkpoint by {@code factor}. */
+  private static Path scaleQueriesAndKeys(BertConfig cfg, Path relaxed, float factor) {
+    try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.RELAXED)) {
+      g.restore(relaxed.toString());
+      for (int l = 0; l < cfg.numHiddenLayers(); l++) {
+        for (String kind : List.of("query", "key")) {
+          String name = "bert/encoder/layer_" + l + "/attention/self/" + kind + "/kernel";
+          float[] w;
+          try (Result r = g.read(List.of(name))) {
+            w = values((TFloat32) r.get(0));
+          }
+          for (int i = 0; i < w.length; i++) {
+            w[i] *= factor;
+          }
+          try (TFloat32 t = TFloat32.tensorOf(g.shape(name), DataBuffers.of(w, true, false))) {
+            g.write(name, t);
+          }
+        }
+      }
+      return g.save(relaxed.getParent(), Checkpoints.stepOf(relaxed));
+    }
+  }
+
+  /** The converted model's dense layer {@code d} on a fixed random input [4, in], flattened. */
+  private static float[] denseOutput(BertConfig cfg, BertModel.Dense d, Path checkpoint) {
+    float[][] x = new float[4][d.in()];
+    Random random = new Random(3);
+    for (float[] row : x) {
+      for (int j = 0; j < row.length; j++) {
+        row[j] = (float) random.nextGaussian();
+      }
+    }
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> y =
+          BertModel.denseLayers(tf, cfg, List.of(d), List.of(tf.constant(x))).get(0);
+      try (Session s = new Session(g)) {
+        s.restore(checkpoint.toString());
+        try (TFloat32 out = (TFloat32) s.runner().fetch(y).run().get(0)) {
+          return values(out);
         }
       }
     }
-    return values;
+  }
+
+  @Test
+  void blendedAttentionStartsAtTheRelaxedModelAndEndsAsBert() throws Exception {
+    BertConfig cfg = BertConfig.fromJson(TINY).withoutDropout();
+    Path relaxed = writeRelaxedCheckpoint(cfg, dir.resolve("relaxed"), 5, 0.3);
+    Path converted = Surgery.convert(cfg, relaxed, dir.resolve("full")).checkpoint();
+    float[] relaxedOut = encode(cfg, Variant.RELAXED, relaxed, OptionalDouble.empty());
+    float[] blendAt0 = encode(cfg, Variant.FULL, converted, OptionalDouble.of(0));
+    float[] blendAtHalf = encode(cfg, Variant.FULL, converted, OptionalDouble.of(0.5));
+    float[] blendAt1 = encode(cfg, Variant.FULL, converted, OptionalDouble.of(1));
+    float[] bert = encode(cfg, Variant.FULL, converted, OptionalDouble.empty());
+    double startGap = 0;
+    double switchGap = 0;
+    double halfGap = 0;
+    for (int i = 0; i < bert.length; i++) {
+      startGap = Math.max(startGap, Math.abs(blendAt0[i] - relaxedOut[i]));
+      switchGap = Math.max(switchGap, Math.abs(bert[i] - relaxedOut[i]));
+      halfGap = Math.max(halfGap, Math.abs(blendAtHalf[i] - bert[i]));
+    }
+    // m = 0: the relaxed model's function (the FFN kernels differ by U·V's rounding only).
+    assertTrue(startGap < 1e-4, "blend at m = 0 differs from the relaxed model by " + startGap);
+    // The test can fail: switching straight to softmax does change the outputs.
+    assertTrue(switchGap > 1e-2, "softmax and linear attention agree to " + switchGap);
+    assertTrue(halfGap > 1e-3, "m = 0.5 is not softmax yet: " + halfGap);
+    // m = 1: BERT, bit for bit.
+    assertArrayEquals(bert, blendAt1);
+  }
+
+  /**
+   * The encoder's sequence output on fixed ids for {@code checkpoint}; given m, a full model blends
+   * linear attention into softmax with that share.
+   */
+  private static float[] encode(
+      BertConfig cfg, Variant variant, Path checkpoint, OptionalDouble softmaxShare) {
+    int[][] ids = {{2, 11, 12, 13, 3, 14, 15, 3}, {2, 21, 22, 3, 23, 3, 0, 0}};
+    int[][] mask = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 0, 0}};
+    int[][] segments = {{0, 0, 0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 1, 1, 0, 0}};
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      VariableStore store = VariableStore.create();
+      if (softmaxShare.isPresent()) {
+        store = store.withSoftmaxShare(tf.constant((float) softmaxShare.getAsDouble()));
+      }
+      BertModel.Outputs out =
+          BertModel.build(
+              tf,
+              cfg,
+              variant,
+              tf.constant(ids),
+              tf.constant(mask),
+              tf.constant(segments),
+              0,
+              store);
+      try (Session s = new Session(g)) {
+        s.restore(checkpoint.toString());
+        try (TFloat32 y = (TFloat32) s.runner().fetch(out.sequenceOutput()).run().get(0)) {
+          return values(y);
+        }
+      }
+    }
+  }
+
+  /** The float variables {@code names} of a {@code variant} checkpoint, copied to the host. */
+  private static Map<String, float[]> read(
+      BertConfig cfg, Variant variant, Path checkpoint, List<String> names) {
+    try (CheckpointGraph g = CheckpointGraph.build(cfg, variant)) {
+      g.restore(checkpoint.toString());
+      return g.readFloats(names);
+    }
   }
 
   @Test

@@ -77,7 +77,7 @@ class TowerPlacementTest {
               SEED,
               new Parallelism(2, 1, Optional.empty()),
               AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false),
-              Precision.FP32);
+              VariableStore.create(Precision.FP32));
       try (Session s = new Session(g, twoCpus())) {
         s.initialize();
         float[] loss = new float[1];
