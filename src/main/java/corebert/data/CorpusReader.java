@@ -209,8 +209,7 @@ final class CorpusReader {
                 + lineNumber
                 + (value == null
                     ? ": no \"" + textField + "\" field"
-                    : ": \"" + textField + "\" is not a string")
-                + " (give the text's field with --text-field)");
+                    : ": \"" + textField + "\" is not a string"));
       }
       return sentences(s);
     }
