@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CoRe against tuned from-scratch BERTs on the Brown corpus, one command:
-#   [OUT=eval/NAME] eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [SEQ=128] [more bench flags...]
+#   [OUT=eval/NAME] [DUPE=2] eval/core_vs_baseline.sh [BUDGET_SEC=600] [CONFIG=bert-mini] [SEQ=128] [more bench flags...]
 # Fetches Brown, SpamAssassin and the Brown genre task, trains an 8000-token vocab on Brown's train
-# split, makes TFRecords of the train and held-out splits at sequence length SEQ (once; reused),
+# split, makes TFRecords of the train (dupe factor DUPE) and held-out splits at sequence length SEQ
+# (once; reused),
 # then runs `bin/corebert bench core-vs-baseline`: the baselines' learning-rate sweep and the CoRe
 # settings, every one with every seed, the same data, batch and budget; held-out MLM loss along
 # the way; both best final models fine-tuned on SpamAssassin and on Brown genres. Writes OUT.json
@@ -14,7 +15,7 @@ budget=${1:-600}
 model=${2:-bert-mini}
 seq=${3:-128}
 shift $(( $# < 3 ? $# : 3 ))
-read -r config data < <(eval/prepare_brown.sh "$model" "$seq")
+read -r config data < <(eval/prepare_brown.sh "$model" "$seq" "${DUPE:-2}")
 tfrecords-tools/fetch_spam.sh data/spam >&2
 tfrecords-tools/fetch_genre.sh data/genre >&2
 bin/corebert bench core-vs-baseline --config "$config" --input "$data/train/*.tfrecord" \

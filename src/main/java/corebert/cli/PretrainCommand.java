@@ -279,7 +279,11 @@ final class PretrainCommand implements Command {
         cluster.ifPresent(
             c -> LOG.warning("--allow-public-cluster: the workers' addresses are not checked"));
       } else {
-        cluster.ifPresent(Cluster::requireTrustedNetwork);
+        try {
+          cluster.ifPresent(Cluster::requireTrustedNetwork);
+        } catch (IllegalArgumentException e) {
+          throw new UsageException(e.getMessage() + " (--allow-public-cluster)");
+        }
       }
       return cluster;
     } catch (IllegalArgumentException e) {

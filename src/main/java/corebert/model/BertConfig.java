@@ -301,7 +301,7 @@ public record BertConfig(
         () ->
             new IllegalArgumentException(
                 "the config has no \"relaxed\" object (e.g. {\"attention\": \"linear_elu\","
-                    + " \"ffn_rank\": 64}), which --model relaxed needs"));
+                    + " \"ffn_rank\": 64}), which the relaxed model needs"));
   }
 
   /**

@@ -582,7 +582,7 @@ public final class Surgery {
               + mismatch.get()
               + " in "
               + saved
-              + " vs --config); nothing written");
+              + " vs the config given); nothing written");
     }
     Optional<BertConfig.Relaxed> savedRelaxed = BertConfig.fromJsonFile(saved).relaxed();
     if (savedRelaxed.isPresent() && !savedRelaxed.equals(cfg.relaxed())) {
@@ -595,7 +595,7 @@ public final class Surgery {
               + was.ffnRank()
               + " and attention_rank "
               + was.attentionRank()
-              + ", --config has "
+              + ", the config given has "
               + want.ffnRank()
               + " and "
               + want.attentionRank()

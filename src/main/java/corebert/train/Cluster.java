@@ -60,11 +60,11 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
   public static Cluster parse(String spec, String job, int task, double timeoutSec) {
     if (!JOB.equals(job)) {
       throw new IllegalArgumentException(
-          "--job must be '" + JOB + "' (the only job), got '" + job + "'");
+          "the job must be '" + JOB + "' (the only job), got '" + job + "'");
     }
     String s = spec.trim();
     if (s.startsWith("{")) {
-      return new Cluster(workersOf(Json.parseObject(s), "--cluster"), task, timeoutSec);
+      return new Cluster(workersOf(Json.parseObject(s), "the cluster"), task, timeoutSec);
     }
     return new Cluster(List.of(s.split("\\s*,\\s*")), task, timeoutSec);
   }
@@ -135,7 +135,7 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
                   + a.getHostAddress()
                   + ") is outside loopback and private networks; TensorFlow's gRPC runtime has no"
                   + " authentication, so anyone who reaches its port can run code on it. Use a"
-                  + " trusted network, or pass --allow-public-cluster if it is one");
+                  + " trusted network, and allow public addresses only if it is one");
         }
       }
     }

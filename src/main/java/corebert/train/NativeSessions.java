@@ -45,7 +45,7 @@ public final class NativeSessions {
   public static void requireKernels(Precision precision) {
     if (precision == Precision.FP16 && gpuCount() == 0) {
       throw new IllegalArgumentException(
-          "--precision fp16 needs a GPU (TensorFlow has no CPU kernels for fp16 matmuls); use bf16"
+          "fp16 precision needs a GPU (TensorFlow has no CPU kernels for fp16 matmuls); use bf16"
               + " on a CPU");
     }
   }

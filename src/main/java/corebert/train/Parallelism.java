@@ -30,10 +30,10 @@ public record Parallelism(
 
   public Parallelism {
     if (numGpus < 1) {
-      throw new IllegalArgumentException("--num-gpus must be >= 1, got " + numGpus);
+      throw new IllegalArgumentException("towers per machine must be >= 1, got " + numGpus);
     }
     if (accumulateSteps < 1) {
-      throw new IllegalArgumentException("--accumulate-steps must be >= 1, got " + accumulateSteps);
+      throw new IllegalArgumentException("accumulation steps must be >= 1, got " + accumulateSteps);
     }
     int tasks = cluster.map(c -> c.workers().size()).orElse(1);
     if (inputShards == 0) {
@@ -43,14 +43,16 @@ public record Parallelism(
       throw new IllegalArgumentException(
           "on a cluster each of the "
               + tasks
-              + " tasks reads its own input shard; got --input-shards "
-              + inputShards);
+              + " tasks reads its own input shard; got "
+              + inputShards
+              + " input shards");
     }
     int replicas = numGpus * tasks * accumulateSteps;
     if (inputShards < 1 || (replicas > 1 && replicas % inputShards != 0)) {
       throw new IllegalArgumentException(
-          "--input-shards "
+          "the input shards, "
               + inputShards
+              + ","
               + " must be >= 1 and divide the "
               + replicas
               + " replicas");
@@ -98,7 +100,7 @@ public record Parallelism(
   public int replicaBatch(int globalBatch) {
     if (globalBatch % replicas() != 0) {
       throw new IllegalArgumentException(
-          "--batch-size "
+          "batch size "
               + globalBatch
               + " does not split into "
               + towers()
@@ -108,7 +110,7 @@ public record Parallelism(
     }
     if (globalBatch % inputShards != 0) {
       throw new IllegalArgumentException(
-          "--batch-size " + globalBatch + " does not split into " + inputShards + " input shards");
+          "batch size " + globalBatch + " does not split into " + inputShards + " input shards");
     }
     return globalBatch / replicas();
   }

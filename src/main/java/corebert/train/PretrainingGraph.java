@@ -430,7 +430,7 @@ public final class PretrainingGraph implements AutoCloseable {
                       .setGlobalJitLevel(OptimizerOptions.GlobalJitLevel.ON_1)));
       if (System.getenv("TF_XLA_FLAGS") == null) {
         LOG.warning(
-            "--xla without TF_XLA_FLAGS=--tf_xla_cpu_global_jit: on CPU XLA compiles nothing;"
+            "XLA without tf_xla_cpu_global_jit in TF_XLA_FLAGS: on CPU XLA compiles nothing;"
                 + " bin/corebert sets it");
       }
     }

@@ -79,7 +79,7 @@ public record TrainConfig(
       throw new IllegalArgumentException("no input files");
     }
     if (steps < 1 && !(timeBudgetSec > 0)) {
-      throw new IllegalArgumentException("give --steps >= 1 or --time-budget > 0");
+      throw new IllegalArgumentException("steps must be >= 1 when there is no time budget");
     }
     require(batchSize >= 1, "batch size must be >= 1, got " + batchSize);
     require(

@@ -76,7 +76,7 @@ public final class Trainer {
     g.logVariables("restored from " + checkpoint);
     tc.initCheckpoint()
         .ifPresent(
-            init -> LOG.info("resuming, so --init-checkpoint " + init + " is not used again"));
+            init -> LOG.info("resuming, so the initial checkpoint " + init + " is not used again"));
     try (Result r = g.session.runner().fetch(g.training.orElseThrow().globalStep()).run()) {
       return ((TInt64) r.get(0)).getLong();
     }
@@ -121,7 +121,7 @@ public final class Trainer {
           dir
               + " holds checkpoints of a different model ("
               + mismatch.get()
-              + "); use a new --output-dir");
+              + "); use a new output directory");
     }
     boolean wasRelaxed = previous.relaxed().isPresent() && isRelaxedRun(dir);
     if (wasRelaxed != (tc.variant() == BertModel.Variant.RELAXED)) {
@@ -129,7 +129,7 @@ public final class Trainer {
           dir
               + " holds checkpoints of the "
               + (wasRelaxed ? "relaxed" : "full")
-              + " model; use a new --output-dir");
+              + " model; use a new output directory");
     }
   }
 

@@ -137,7 +137,7 @@ final class TrainingLoop {
       // Nothing was applied: the step failed at its input.
       if (!batchInEpoch) {
         throw new IllegalArgumentException(
-            "the input holds fewer than --batch-size " + tc.batchSize() + " records");
+            "the input holds fewer records than one batch of " + tc.batchSize());
       }
       at = at.nextEpoch();
       batchInEpoch = false;

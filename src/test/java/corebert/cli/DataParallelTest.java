@@ -84,6 +84,6 @@ class DataParallelTest {
             "--steps",
             "1");
     assertEquals(CoreBert.EXIT_USAGE, o.code(), o.err());
-    assertTrue(o.err().contains("--batch-size 6 does not split into 4 tower(s)"), o.err());
+    assertTrue(o.err().contains("batch size 6 does not split into 4 tower(s)"), o.err());
   }
 }

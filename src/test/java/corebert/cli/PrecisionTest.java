@@ -43,7 +43,7 @@ class PrecisionTest {
     Cli.Outcome o = train(dir.resolve("fp16"), "fp16");
     if (NativeSessions.gpuCount() == 0) {
       assertEquals(CoreBert.EXIT_RUNTIME, o.code());
-      assertTrue(o.err().contains("--precision fp16 needs a GPU"), o.err());
+      assertTrue(o.err().contains("fp16 precision needs a GPU"), o.err());
     } else {
       Cli.ok(o);
     }

@@ -43,7 +43,7 @@ class ClusterNetworkTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, mixed::requireTrustedNetwork);
     assertTrue(e.getMessage().startsWith("cluster worker 8.8.8.8:2222 (8.8.8.8)"), e.getMessage());
-    assertTrue(e.getMessage().contains("--allow-public-cluster"), e.getMessage());
+    assertTrue(e.getMessage().contains("allow public addresses only if it is one"), e.getMessage());
     Cluster local = new Cluster(List.of("localhost:2222", "10.0.0.2:2223"), 1, 1);
     assertDoesNotThrow(local::requireTrustedNetwork);
     assertEquals(1, local.task());
