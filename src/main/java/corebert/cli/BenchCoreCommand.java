@@ -3,6 +3,7 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.bench.CoreVsBaseline;
+import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
 import corebert.util.Json;
 import java.nio.file.Files;
@@ -265,12 +266,11 @@ final class BenchCoreCommand implements Command {
         throw new UsageException("--core: " + rank + " must be an integer, got " + v.get(rank));
       }
     }
-    if (v.get("blend") > 0 && v.get("temperature") == 1) {
-      throw new UsageException("--core: temperature and blend are alternatives: choose one");
-    }
-    if (v.get("blend") > 0 && v.get("softmax") == 1) {
-      throw new UsageException(
-          "--core: blend mixes linear attention into softmax; with softmax=1 there is none");
+    try {
+      CorePipeline.Handover.of(
+          v.get("temperature") == 1, v.get("blend").longValue(), v.get("softmax") == 0);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--core: " + e.getMessage());
     }
     return new CoreVsBaseline.CoreSetting(
         v.get("budget"),

@@ -125,28 +125,19 @@ final class CoreCommand implements Command {
     double relaxedLr = doubleValue(line, "relaxed-lr", tc.learningRate(), 1e-9, 0.999);
     double fullLr = doubleValue(line, "full-lr", DEFAULT_FULL_LR, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
-    long blend = longValue(line, "blend-steps", 0, 0);
-    if (blend > 0 && line.hasOption("fit-temperature")) {
-      throw new UsageException(
-          "--fit-temperature and --blend-steps are alternatives (the temperature is fitted for"
-              + " softmax alone): choose one");
-    }
-    if (blend > 0 && !cfg.requireRelaxed().linearAttention()) {
-      throw new UsageException(
-          "--blend-steps blends linear attention into softmax, but --config's relaxed model"
-              + " already has softmax attention");
+    CorePipeline.Handover handover;
+    try {
+      handover =
+          CorePipeline.Handover.of(
+              line.hasOption("fit-temperature"),
+              longValue(line, "blend-steps", 0, 0),
+              cfg.requireRelaxed().linearAttention());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--fit-temperature, --blend-steps: " + e.getMessage());
     }
     CorePipeline.Plan plan =
         new CorePipeline.Plan(
-            n1,
-            n2,
-            fraction,
-            relaxedLr,
-            fullLr,
-            warmup,
-            jointSchedule(line),
-            eval,
-            new CorePipeline.Handover(line.hasOption("fit-temperature"), blend));
+            n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval, handover);
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
     // the other tasks keep serving.
     Optional<Map<String, Object>> summary =

@@ -85,6 +85,19 @@ public final class CorePipeline {
             "a fitted temperature and a blended start are alternatives: choose one");
       }
     }
+
+    /**
+     * The levers asked for, refused where they cannot apply: a blend needs a relaxed model with
+     * linear attention to blend from.
+     */
+    public static Handover of(boolean fitTemperature, long blendSteps, boolean linearAttention) {
+      if (blendSteps > 0 && !linearAttention) {
+        throw new IllegalArgumentException(
+            "a blended start mixes linear attention into softmax, but the relaxed model already"
+                + " has softmax attention");
+      }
+      return new Handover(fitTemperature, blendSteps);
+    }
   }
 
   /** Training batches the temperature is fitted on. */

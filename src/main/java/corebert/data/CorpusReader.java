@@ -44,8 +44,10 @@ final class CorpusReader {
 
   /** Receives each document; {@link #wants} lets a worker skip other workers' documents cheaply. */
   interface DocumentSink {
-    /** Whether the document with this 0-based index should be collected. */
-    boolean wants(long documentIndex);
+    /** Whether the document with this 0-based index should be collected (default: all are). */
+    default boolean wants(long documentIndex) {
+      return true;
+    }
 
     /** A wanted document: its stripped, non-blank lines in order. */
     void accept(long documentIndex, List<String> lines);

@@ -76,21 +76,13 @@ public final class VocabTrainer {
     Map<String, Long> counts = new HashMap<>();
     long[] lines = {0};
     corpus.read(
-        new CorpusReader.DocumentSink() {
-          @Override
-          public boolean wants(long documentIndex) {
-            return true;
-          }
-
-          @Override
-          public void accept(long documentIndex, List<String> sentences) {
-            for (String line : sentences) {
-              for (String word : basic.tokenize(line)) {
-                counts.merge(word, 1L, Long::sum);
-              }
-              if (++lines[0] % LOG_EVERY_LINES == 0) {
-                LOG.info("vocab: " + lines[0] + " lines read, " + counts.size() + " word types");
-              }
+        (documentIndex, sentences) -> {
+          for (String line : sentences) {
+            for (String word : basic.tokenize(line)) {
+              counts.merge(word, 1L, Long::sum);
+            }
+            if (++lines[0] % LOG_EVERY_LINES == 0) {
+              LOG.info("vocab: " + lines[0] + " lines read, " + counts.size() + " word types");
             }
           }
         });

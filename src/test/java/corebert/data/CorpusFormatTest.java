@@ -26,17 +26,9 @@ class CorpusFormatTest {
     List<List<String>> docs = new ArrayList<>();
     new CorpusReader(files, format, "body")
         .read(
-            new CorpusReader.DocumentSink() {
-              @Override
-              public boolean wants(long documentIndex) {
-                return true;
-              }
-
-              @Override
-              public void accept(long documentIndex, List<String> lines) {
-                assertEquals(docs.size(), documentIndex);
-                docs.add(lines);
-              }
+            (documentIndex, lines) -> {
+              assertEquals(docs.size(), documentIndex);
+              docs.add(lines);
             });
     return docs;
   }
