@@ -1,6 +1,7 @@
 package corebert.bench;
 
 import corebert.model.Precision;
+import corebert.util.Chart;
 import corebert.util.Json;
 import java.io.IOException;
 import java.nio.file.Files;

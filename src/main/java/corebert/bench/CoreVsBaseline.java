@@ -1,6 +1,5 @@
 package corebert.bench;
 
-import corebert.bench.FairProtocol.Point;
 import corebert.bench.FairProtocol.Run;
 import corebert.bench.FairProtocol.SettingResult;
 import corebert.core.CorePipeline;
@@ -12,11 +11,13 @@ import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
-import corebert.train.MetricsLog;
+import corebert.train.HeldOutCurve;
+import corebert.train.HeldOutCurve.Point;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.train.TrainingOutcome;
+import corebert.util.Chart;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -331,7 +332,7 @@ public final class CoreVsBaseline {
     long t0 = System.nanoTime();
     TrainingOutcome o = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, dir, lr, seed, budget));
     double wall = (System.nanoTime() - t0) / 1e9;
-    List<Point> curve = curve(s, s.cfg(), dir, dir, Variant.FULL, "full", 0);
+    List<Point> curve = curve(s, s.cfg(), Variant.FULL, dir, dir, "full", 0);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("learning_rate", lr);
     json.put("seed", seed);
@@ -392,8 +393,8 @@ public final class CoreVsBaseline {
     double switchSec = surgerySec + ((Number) summary.get("phase2_setup_sec")).doubleValue();
     List<Point> curve = new ArrayList<>();
     curve.addAll(
-        curve(s, cfg, dir.resolve(RunDir.CORE_RELAXED), dir, Variant.RELAXED, "relaxed", 0));
-    curve.addAll(curve(s, cfg, fullDir, dir, Variant.FULL, "full", switchSec));
+        curve(s, cfg, Variant.RELAXED, dir.resolve(RunDir.CORE_RELAXED), dir, "relaxed", 0));
+    curve.addAll(curve(s, cfg, Variant.FULL, fullDir, dir, "full", switchSec));
     Map<String, Object> json = new LinkedHashMap<>(c.toJson());
     json.put("seed", seed);
     json.put("started", started);
@@ -445,16 +446,7 @@ public final class CoreVsBaseline {
     LOG.info("reusing the finished run in " + dir);
     List<Point> curve = new ArrayList<>();
     for (Object o : (List<?>) json.get("curve")) {
-      Map<?, ?> p = (Map<?, ?>) o;
-      curve.add(
-          new Point(
-              num(p, "sec"),
-              (long) num(p, "step"),
-              (String) p.get("phase"),
-              num(p, "mlm_loss_masked"),
-              num(p, "mlm_accuracy_masked"),
-              num(p, "mlm_loss"),
-              num(p, "mlm_accuracy")));
+      curve.add(Point.fromJson((Map<?, ?>) o));
     }
     Map<String, Object> summary = new LinkedHashMap<>(json);
     summary.remove("key");
@@ -508,55 +500,24 @@ public final class CoreVsBaseline {
         .build();
   }
 
-  /**
-   * Evaluates every checkpoint of {@code ckptDir}; its time is the elapsed training seconds logged
-   * at its step in {@code metricsDir}'s metrics.jsonl, plus {@code extraSec}.
-   */
+  /** The held-out curve of one phase's checkpoints, on the benchmark's held-out data. */
   private static List<Point> curve(
       Settings s,
       BertConfig cfg,
+      Variant variant,
       Path ckptDir,
       Path metricsDir,
-      Variant variant,
       String phase,
       double extraSec) {
-    Map<Long, Double> elapsed = new HashMap<>();
-    for (Map<String, Object> rec : MetricsLog.read(metricsDir.resolve(RunDir.METRICS))) {
-      elapsed.put(
-          ((Number) rec.get("step")).longValue(), ((Number) rec.get("elapsed_sec")).doubleValue());
-    }
-    List<Point> points = new ArrayList<>();
-    for (Path ckpt : Checkpoints.all(ckptDir)) {
-      long step = Checkpoints.stepOf(ckpt);
-      // Surgery's checkpoint sits at phase 1's last step and time.
-      Double sec = elapsed.get(step);
-      if (sec == null) {
-        throw new IllegalStateException("no metrics record at step " + step + " in " + metricsDir);
-      }
-      Map<String, Object> m =
-          Evaluator.evaluate(
-              cfg, variant, ckpt, Evaluator.HeldOut.of(s.eval(), s.train()), EVAL_BATCH);
-      Point p =
-          new Point(
-              sec + extraSec,
-              step,
-              phase,
-              num(m, "mlm_loss_masked"),
-              num(m, "mlm_accuracy_masked"),
-              num(m, "mlm_loss"),
-              num(m, "mlm_accuracy"));
-      LOG.info(
-          String.format(
-              Locale.ROOT,
-              "  %s step %d at %.0f s: held-out MLM loss (scored tokens masked) %.4f, accuracy %.4f",
-              phase,
-              step,
-              p.sec(),
-              p.loss(),
-              p.accuracy()));
-      points.add(p);
-    }
-    return points;
+    return HeldOutCurve.evaluate(
+        cfg,
+        variant,
+        ckptDir,
+        metricsDir,
+        phase,
+        extraSec,
+        Evaluator.HeldOut.of(s.eval(), s.train()),
+        EVAL_BATCH);
   }
 
   /** The best setting: its name, settings, mean final loss and per-seed figures. */

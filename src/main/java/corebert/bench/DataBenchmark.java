@@ -1,6 +1,7 @@
 package corebert.bench;
 
 import corebert.train.Checkpoints;
+import corebert.util.Chart;
 import corebert.util.Json;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,6 @@
 package corebert.bench;
 
-import corebert.util.Json;
+import corebert.train.HeldOutCurve.Point;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,32 +25,6 @@ import java.util.Optional;
  */
 final class FairProtocol {
   private FairProtocol() {}
-
-  /**
-   * One evaluated checkpoint: seconds on the run's clock, step, phase, and the held-out MLM loss
-   * and accuracy the protocol judges by, those with every scored token masked (no copying of the
-   * tokens google-research's masking leaves visible), then the plain ones for reference.
-   */
-  record Point(
-      double sec,
-      long step,
-      String phase,
-      double loss,
-      double accuracy,
-      double plainLoss,
-      double plainAccuracy) {
-    Map<String, Object> toJson() {
-      return Json.fields(
-          this,
-          "sec",
-          "step",
-          "phase",
-          "mlm_loss_masked",
-          "mlm_accuracy_masked",
-          "mlm_loss",
-          "mlm_accuracy");
-    }
-  }
 
   /** One training run: a setting (a baseline lr, or a CoRe setting) with one seed. */
   record Run(String setting, long seed, List<Point> curve) {

@@ -7,6 +7,7 @@ import corebert.model.Precision;
 import corebert.train.Checkpoints;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
+import corebert.util.Chart;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;

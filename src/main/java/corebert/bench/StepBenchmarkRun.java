@@ -4,6 +4,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.train.NativeSessions;
+import corebert.util.Chart;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

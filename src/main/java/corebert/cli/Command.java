@@ -12,6 +12,11 @@ interface Command {
   /** One line for the top-level `--help`. */
   String summary();
 
+  /** Text after the options in `--help`: what the command does beyond its flags. */
+  default String footer() {
+    return "";
+  }
+
   /** Whether words after the options are allowed (`bench step`); they reach {@link #run}. */
   default boolean takesArguments() {
     return false;

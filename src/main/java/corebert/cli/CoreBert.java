@@ -43,6 +43,7 @@ public final class CoreBert {
           new BenchDataCommand(),
           new BenchScaleCommand(),
           new InfoCommand(),
+          new RunCommand(),
           new QuickstartCommand());
 
   private CoreBert() {}
@@ -150,7 +151,7 @@ public final class CoreBert {
         options,
         2,
         3,
-        "",
+        command.footer(),
         false);
     out.flush();
   }

@@ -8,7 +8,6 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.train.AdamWeightDecay;
-import corebert.train.Checkpoints;
 import corebert.train.Cluster;
 import corebert.train.Parallelism;
 import corebert.train.TrainConfig;
@@ -175,30 +174,12 @@ final class PretrainCommand implements Command {
   }
 
   /**
-   * The checkpoint {@code --init-checkpoint} names; a Hugging Face model folder is imported into
-   * {@code outputDir/hf-init} first, once (the import is atomic, so a complete one is reused).
-   */
-  private static Path initCheckpoint(String given, Path outputDir) {
-    Path dir = Path.of(given);
-    if (!HuggingFaceImport.isModelDir(dir)) {
-      return Checkpoints.resolve(given);
-    }
-    Path imported = outputDir.resolve(HF_INIT);
-    if (Checkpoints.latest(imported).isEmpty()) {
-      HuggingFaceImport.importModel(dir, imported);
-    } else {
-      LOG.info("using " + imported + ", imported from " + dir + " earlier");
-    }
-    return Checkpoints.resolve(imported.toString());
-  }
-
-  /** Where a Hugging Face model given as --init-checkpoint is imported, in the output dir. */
-  static final String HF_INIT = "hf-init";
-
-  /**
    * Builds the validated training settings from a parsed line; the run's length is {@code
    * stepsFlag} ({@code steps}, or core's {@code relaxed-steps}) or {@code --time-budget}.
    */
+  /** Where a Hugging Face model given as --init-checkpoint is imported, in the output dir. */
+  static final String HF_INIT = HuggingFaceImport.IMPORT_DIR;
+
   static TrainConfig trainConfig(CommandLine line, Variant variant, String stepsFlag) {
     long steps = longValue(line, stepsFlag, 0, 1);
     double budget = doubleValue(line, "time-budget", 0, 1, 1e9);
@@ -225,7 +206,9 @@ final class PretrainCommand implements Command {
     Path outputDir = Path.of(line.getOptionValue("output-dir"));
     Optional<Path> init =
         Optional.ofNullable(line.getOptionValue("init-checkpoint"))
-            .map(given -> initCheckpoint(given, outputDir));
+            .map(
+                given ->
+                    HuggingFaceImport.checkpointOf(Path.of(given), outputDir.resolve(HF_INIT)));
     try {
       return TrainConfig.builder(variant, globs(line, "input"), outputDir)
           .steps(steps)

@@ -2,51 +2,42 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
-import corebert.core.CorePipeline;
-import corebert.data.CreateDataConfig;
-import corebert.data.PretrainingDataCreator;
-import corebert.data.Vocab;
-import corebert.data.VocabTrainer;
-import corebert.model.BertConfig;
-import corebert.model.BertModel.Variant;
-import corebert.train.TrainConfig;
+import corebert.run.CorpusRun;
 import corebert.util.Json;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.logging.Logger;
-import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
 
 /**
- * `corebert quickstart`: the whole pipeline on the bundled Brown sample, in a few minutes on two
- * cores: vocab → create-data (train and held-out) → CoRe (relaxed BERT → surgery → full BERT) →
- * held-out evaluation. Rerunning it reuses the data and resumes the training. The last stdout line
- * is a JSON summary.
+ * `corebert quickstart`: {@code corebert run} on the bundled Brown sample, sized for a few minutes
+ * on two cores: its own held-out documents, a 4000-token vocab, seq 64, bert-tiny. Rerunning it
+ * continues the run. The last stdout line is the run's report.
  */
 final class QuickstartCommand implements Command {
-  private static final Logger LOG = Logger.getLogger(QuickstartCommand.class.getName());
-  private static final int VOCAB_SIZE = 4000;
   static final int SEQ = 64;
-  private static final int PREDICTIONS = 10;
   private static final int DEFAULT_RELAXED_STEPS = 600;
   private static final int DEFAULT_FULL_STEPS = 900;
-  private static final int BATCH = 32;
 
   /**
    * Small BERTs on a small corpus sit on the unigram plateau for hundreds of steps; a high peak
-   * with a long warm-up (40% of the steps) left it soonest in a sweep on bert-tiny (1e-4, 4e-4,
-   * 1e-3 with 10% warm-up collapsed to the unigram guess). bert-tiny leaves it within a few hundred
-   * steps on two cores; bert-mini needs several times longer.
+   * with a long warm-up (a third of phase 1) left it soonest in a sweep on bert-tiny (1e-4, 4e-4,
+   * 1e-3 with 10% warm-up collapsed to the unigram guess).
    */
-  private static final double LR = 1e-3;
-
-  private static final int WARMUP = 200;
+  private static final List<String> SAMPLE_SETTINGS =
+      List.of(
+          "--vocab-size", "4000",
+          "--seq-length", String.valueOf(SEQ),
+          "--max-predictions", "10",
+          "--dupe-factor", "3",
+          "--batch-size", "32",
+          "--warmup-steps", "200",
+          "--relaxed-lr", "1e-3",
+          "--full-warmup-steps", "45");
 
   @Override
   public String name() {
@@ -55,16 +46,14 @@ final class QuickstartCommand implements Command {
 
   @Override
   public String summary() {
-    return "run the whole pipeline on the bundled Brown sample (a few minutes on 2 cores)";
+    return "corebert run on the bundled Brown sample (a few minutes on 2 cores)";
   }
 
   @Override
   public Options options() {
     Options o = new Options();
     o.addOption(valued("output-dir", "DIR", "working directory (default work/quickstart)"));
-    o.addOption(
-        valued(
-            "config", "FILE", "model config with a relaxed block (default graphs/bert-tiny.json)"));
+    o.addOption(valued("config", "FILE", "model config (default graphs/bert-tiny.json)"));
     o.addOption(
         valued("relaxed-steps", "N1", "phase-1 steps (default " + DEFAULT_RELAXED_STEPS + ")"));
     o.addOption(valued("full-steps", "N2", "phase-2 steps (default " + DEFAULT_FULL_STEPS + ")"));
@@ -74,7 +63,7 @@ final class QuickstartCommand implements Command {
   }
 
   @Override
-  public int run(CommandLine line) {
+  public int run(CommandLine line) throws ParseException {
     Path home = Path.of(System.getProperty("corebert.home", "."));
     Path sample = home.resolve("data/sample");
     Path trainText = sample.resolve("brown-sample-train.txt");
@@ -83,98 +72,31 @@ final class QuickstartCommand implements Command {
       throw new IllegalArgumentException(
           "bundled sample not found under " + sample + " (run from the corebert checkout)");
     }
-    Path dir = Path.of(line.getOptionValue("output-dir", "work/quickstart"));
-    Path configFile =
-        line.hasOption("config")
-            ? existingFile(line, "config")
-            : home.resolve("graphs/bert-tiny.json");
     int relaxedSteps = intValue(line, "relaxed-steps", DEFAULT_RELAXED_STEPS, 1);
     int fullSteps = intValue(line, "full-steps", DEFAULT_FULL_STEPS, 1);
-    long start = System.nanoTime();
-
-    Path vocabFile = dir.resolve("vocab.txt");
-    if (!Files.exists(vocabFile)) {
-      LOG.info("[1/4] vocab: WordPiece, " + VOCAB_SIZE + " tokens");
-      createDirectories(dir);
-      VocabTrainer.train(List.of(trainText), VOCAB_SIZE, true).write(vocabFile);
+    Path dir = Path.of(line.getOptionValue("output-dir", "work/quickstart"));
+    List<String> args = new ArrayList<>(SAMPLE_SETTINGS);
+    args.addAll(List.of("--text", trainText.toString(), "--heldout-text", evalText.toString()));
+    args.addAll(List.of("--output-dir", dir.toString()));
+    args.addAll(
+        List.of(
+            "--config",
+            line.getOptionValue("config", home.resolve("graphs/bert-tiny.json").toString())));
+    args.addAll(List.of("--steps", String.valueOf(relaxedSteps + fullSteps)));
+    args.addAll(
+        List.of(
+            "--relaxed-fraction",
+            String.valueOf(relaxedSteps / (double) (relaxedSteps + fullSteps))));
+    if (line.hasOption("xla")) {
+      args.add("--xla");
     }
-    Vocab vocab = Vocab.load(vocabFile);
-    Path trainData = dir.resolve("data/train");
-    Path evalData = dir.resolve("data/eval");
-    LOG.info("[2/4] create-data: seq " + SEQ + ", " + PREDICTIONS + " predictions");
-    List<Path> train = createData(trainText, vocabFile, trainData, 3, 2);
-    List<Path> eval = createData(evalText, vocabFile, evalData, 1, 1);
-
-    // The architecture of the chosen config, with the vocab this run trained.
-    BertConfig cfg = BertConfig.fromJsonFile(configFile).withVocabSize(vocab.size());
-    LOG.info(
-        "[3/4] CoRe: " + relaxedSteps + " relaxed steps, surgery, " + fullSteps + " full steps");
-    TrainConfig tc =
-        TrainConfig.builder(Variant.RELAXED, train, dir.resolve("core"))
-            .steps(relaxedSteps)
-            .batchSize(BATCH)
-            .learningRate(LR)
-            .warmupSteps(WARMUP)
-            .saveEvery(250)
-            .logEvery(50)
-            .keepCheckpoints(2)
-            .xla(line.hasOption("xla"))
-            .precision(precision(line))
-            .build();
-    Map<String, Object> core =
-        CorePipeline.run(
-            cfg,
-            tc,
-            new CorePipeline.Plan(
-                relaxedSteps,
-                fullSteps,
-                0,
-                LR,
-                CoreCommand.DEFAULT_FULL_LR,
-                Math.max(10, fullSteps / 20),
-                true,
-                eval,
-                CorePipeline.Handover.PLAIN));
-    LOG.info("[4/4] done: held-out metrics before surgery, right after it, and at the end");
-    Map<String, Object> summary = new LinkedHashMap<>(core);
-    summary.put("total_seconds", (System.nanoTime() - start) / 1e9);
-    System.out.println(Json.write(summary));
+    if (line.hasOption("precision")) {
+      args.addAll(List.of("--precision", line.getOptionValue("precision")));
+    }
+    CommandLine run =
+        new DefaultParser().parse(new RunCommand().options(), args.toArray(String[]::new));
+    CorpusRun.Result result = CorpusRun.run(RunCommand.settings(run), dir);
+    System.out.println(Json.write(RunCommand.summary(result)));
     return 0;
-  }
-
-  /** Makes the TFRecords once; a rerun reuses them. */
-  static List<Path> createData(Path text, Path vocab, Path out, int dupe, int shards) {
-    List<Path> existing = tfrecords(out);
-    if (!existing.isEmpty()) {
-      return existing;
-    }
-    PretrainingDataCreator.run(
-        CreateDataConfig.builder(List.of(text), vocab, out)
-            .maxSeqLength(SEQ)
-            .maxPredictionsPerSeq(PREDICTIONS)
-            .dupeFactor(dupe)
-            .shards(shards)
-            .threads(Math.min(shards, Runtime.getRuntime().availableProcessors()))
-            .build());
-    return tfrecords(out);
-  }
-
-  private static List<Path> tfrecords(Path dir) {
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(p -> p.getFileName().toString().endsWith(".tfrecord")).sorted().toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + dir, e);
-    }
-  }
-
-  private static void createDirectories(Path dir) {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + dir, e);
-    }
   }
 }

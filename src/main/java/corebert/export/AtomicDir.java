@@ -9,18 +9,18 @@ import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
 /**
- * Exports are written into a hidden sibling folder and moved into place only when complete, so an
- * interrupted export never leaves a folder that looks like a finished one.
+ * Exports (and a run's stages) are written into a hidden sibling folder and moved into place only
+ * when complete, so an interrupted export never leaves a folder that looks like a finished one.
  */
-final class AtomicDir {
+public final class AtomicDir {
   private AtomicDir() {}
 
   /** What fills the temporary folder. */
-  interface Contents {
+  public interface Contents {
     void writeInto(Path tmp) throws IOException;
   }
 
-  static void write(Path outputDir, Contents contents) {
+  public static void write(Path outputDir, Contents contents) {
     Path tmp = outputDir.toAbsolutePath().resolveSibling("." + outputDir.getFileName() + ".tmp");
     try {
       Checkpoints.deleteRecursively(tmp);
@@ -28,7 +28,7 @@ final class AtomicDir {
       Files.deleteIfExists(outputDir); // an empty folder may stand in the way
       Files.move(tmp, outputDir, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot export to " + outputDir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + outputDir + ": " + e.getMessage(), e);
     } finally {
       try {
         Checkpoints.deleteRecursively(tmp);
@@ -39,7 +39,7 @@ final class AtomicDir {
   }
 
   /** An export goes into a new or empty folder, never over files that are there. */
-  static void requireNew(Path outputDir) {
+  public static void requireNew(Path outputDir) {
     if (Files.isDirectory(outputDir)) {
       try (Stream<Path> s = Files.list(outputDir)) {
         if (s.findAny().isPresent()) {

@@ -66,6 +66,26 @@ public final class HuggingFaceImport {
             || Files.exists(dir.resolve(PYTORCH_WEIGHTS)));
   }
 
+  /** Where a run imports a Hugging Face model it starts from, inside its output folder. */
+  public static final String IMPORT_DIR = "hf-init";
+
+  /**
+   * The checkpoint {@code given} names: a checkpoint prefix or directory as {@link
+   * Checkpoints#resolve} takes them, or a Hugging Face model folder, imported into {@code
+   * importDir} once (the import is atomic, so a complete one is reused).
+   */
+  public static Path checkpointOf(Path given, Path importDir) {
+    if (!isModelDir(given)) {
+      return Checkpoints.resolve(given.toString());
+    }
+    if (Checkpoints.latest(importDir).isEmpty()) {
+      importModel(given, importDir);
+    } else {
+      LOG.info("using " + importDir + ", imported from " + given + " earlier");
+    }
+    return Checkpoints.resolve(importDir.toString());
+  }
+
   /** Imports {@code hfDir} into the new or empty folder {@code outputDir}, atomically. */
   public static Imported importModel(Path hfDir, Path outputDir) {
     AtomicDir.requireNew(outputDir);
@@ -130,7 +150,7 @@ public final class HuggingFaceImport {
   }
 
   /** transformers' BertConfig keys as a BertConfig; anything not BERT-shaped is refused. */
-  static BertConfig config(Path file) {
+  public static BertConfig config(Path file) {
     Map<String, Object> hf;
     try {
       hf = Json.parseObject(Files.readString(file));

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.bench.FairProtocol.Point;
 import corebert.bench.FairProtocol.Run;
 import corebert.bench.FairProtocol.Verdict;
+import corebert.train.HeldOutCurve.Point;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

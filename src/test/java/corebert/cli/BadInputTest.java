@@ -70,6 +70,28 @@ class BadInputTest {
   }
 
   @Test
+  void runRefusesBadCorporaAndLeavesNoStageLookingDone() throws IOException {
+    String doc = "{\"text\": \"The jury said. It was fine.\"}\n";
+    Path noField = Files.writeString(tmp.resolve("nofield.jsonl"), doc + "{\"body\": \"x\"}\n");
+    Path run = tmp.resolve("run");
+    assertClearError(runOn(noField, run), 1, "nofield.jsonl: line 2: no \"text\" field");
+    assertFalse(Files.exists(run.resolve("text/train.txt")), "the split looks done");
+    assertFalse(Files.exists(run.resolve("text/heldout.txt")), "the split looks half done");
+
+    Path one = Files.writeString(tmp.resolve("one.jsonl"), doc);
+    assertClearError(runOn(one, tmp.resolve("run-one")), 1, "a held-out split needs at least 2");
+
+    Path notARun = Files.createDirectories(tmp.resolve("not-a-run"));
+    Files.writeString(notARun.resolve("notes.txt"), "mine");
+    assertClearError(runOn(one, notARun), 1, "holds no run.json: a run starts in a new directory");
+  }
+
+  private Cli.Outcome runOn(Path corpus, Path dir) {
+    return Cli.run(
+        "run", "--text", corpus.toString(), "--output-dir", dir.toString(), "--steps", "4");
+  }
+
+  @Test
   void corruptTfRecordNamesTheFile() throws IOException {
     Path bad = tmp.resolve("bad.tfrecord");
     byte[] bytes = Files.readAllBytes(data.trainDir.resolve("part-00000-of-00002.tfrecord"));

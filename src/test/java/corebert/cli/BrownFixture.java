@@ -1,13 +1,20 @@
 package corebert.cli;
 
+import corebert.data.CreateDataConfig;
+import corebert.data.PretrainingDataCreator;
 import corebert.data.VocabTrainer;
+import corebert.util.Json;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * Real pretraining data for the end-to-end tests, made once per test JVM from the bundled Brown
@@ -77,10 +84,8 @@ final class BrownFixture {
         Path sample = Path.of("data/sample");
         VocabTrainer.train(List.of(sample.resolve("brown-sample-train.txt")), VOCAB_SIZE, true)
             .write(f.vocab);
-        QuickstartCommand.createData(
-            sample.resolve("brown-sample-train.txt"), f.vocab, f.trainDir, 3, 2);
-        QuickstartCommand.createData(
-            sample.resolve("brown-sample-eval.txt"), f.vocab, f.evalDir, 1, 1);
+        createData(sample.resolve("brown-sample-train.txt"), f.vocab, f.trainDir, 3, 2);
+        createData(sample.resolve("brown-sample-eval.txt"), f.vocab, f.evalDir, 1, 1);
         // bert-tiny (L2/H128/A2) with this vocab.
         Files.writeString(
             f.config,
@@ -92,6 +97,39 @@ final class BrownFixture {
       }
     }
     return instance;
+  }
+
+  /** Quickstart's records: seq 64, 10 predictions. */
+  private static void createData(Path text, Path vocab, Path out, int dupe, int shards) {
+    PretrainingDataCreator.run(
+        CreateDataConfig.builder(List.of(text), vocab, out)
+            .maxSeqLength(SEQ)
+            .maxPredictionsPerSeq(10)
+            .dupeFactor(dupe)
+            .shards(shards)
+            .threads(shards)
+            .build());
+  }
+
+  /** The sample's first documents, one .txt file each in {@code folder} and as gzipped JSONL. */
+  record Documents(Path folder, Path jsonl, int count) {}
+
+  /** Writes the Brown sample's first {@code n} documents in both layouts under {@code dir}. */
+  static Documents documents(Path dir, int n) throws IOException {
+    String sample = Files.readString(Path.of("data/sample/brown-sample-train.txt"));
+    List<String> documents =
+        Arrays.stream(sample.split("\n\\s*\n")).filter(d -> !d.isBlank()).limit(n).toList();
+    Path docs = Files.createDirectories(dir.resolve("docs"));
+    StringBuilder jsonl = new StringBuilder();
+    for (int i = 0; i < documents.size(); i++) {
+      Files.writeString(docs.resolve(String.format("doc-%03d.txt", i)), documents.get(i));
+      jsonl.append(Json.write(Map.of("id", i, "text", documents.get(i)))).append('\n');
+    }
+    Path gz = dir.resolve("corpus.jsonl.gz");
+    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+      out.write(jsonl.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    return new Documents(docs, gz, documents.size());
   }
 
   /**

@@ -3,18 +3,12 @@ package corebert.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.util.Json;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,20 +88,9 @@ Others said the roads were badly needed in rural counties .
 
   @Test
   void vocabAndCreateDataReadDocumentsAndGzippedJsonLines() throws Exception {
-    // The Brown sample's documents as one file each, and as gzipped JSON Lines.
-    String sample = Files.readString(Path.of("data/sample/brown-sample-train.txt"));
-    List<String> documents =
-        Arrays.stream(sample.split("\n\\s*\n")).filter(d -> !d.isBlank()).limit(40).toList();
-    Path docs = Files.createDirectories(dir.resolve("docs"));
-    StringBuilder jsonl = new StringBuilder();
-    for (int i = 0; i < documents.size(); i++) {
-      Files.writeString(docs.resolve(String.format("doc-%03d.txt", i)), documents.get(i));
-      jsonl.append(Json.write(Map.of("id", i, "text", documents.get(i)))).append('\n');
-    }
-    Path gz = dir.resolve("corpus.jsonl.gz");
-    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
-      out.write(jsonl.toString().getBytes(StandardCharsets.UTF_8));
-    }
+    BrownFixture.Documents corpus = BrownFixture.documents(dir, 40);
+    Path gz = corpus.jsonl();
+    Path docs = corpus.folder();
     Path vocab = dir.resolve("vocab.txt");
     Cli.ok(
         Cli.run("vocab", "--input", gz.toString(), "--output", vocab.toString(), "--size", "800"));
@@ -132,7 +115,7 @@ Others said the roads were badly needed in rural counties .
                       "10"))
               .strip();
       String json = created.substring(created.lastIndexOf('\n') + 1);
-      assertTrue(json.startsWith("{\"documents\":" + documents.size() + ","), input + ": " + json);
+      assertTrue(json.startsWith("{\"documents\":" + corpus.count() + ","), input + ": " + json);
     }
   }
 

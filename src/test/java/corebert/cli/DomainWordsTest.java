@@ -13,13 +13,13 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Below the CLI nothing speaks in flags: messages from train, model, surgery, data, export and core
- * say what is wrong in the domain's words, since bench and tests drive those layers without a
- * command line. The CLI adds its flags where that helps.
+ * Below the CLI nothing speaks in flags: messages from train, model, surgery, data, export, core
+ * and run say what is wrong in the domain's words, since bench and tests drive those layers without
+ * a command line. The CLI adds its flags where that helps.
  */
 class DomainWordsTest {
   private static final List<String> PACKAGES =
-      List.of("train", "model", "surgery", "data", "export", "core");
+      List.of("train", "model", "surgery", "data", "export", "core", "run");
 
   /** A string literal, with escaped quotes inside. */
   private static final Pattern LITERAL = Pattern.compile("\"((?:[^\"\\\\]|\\\\.)*)\"");

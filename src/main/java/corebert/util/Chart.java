@@ -1,4 +1,4 @@
-package corebert.bench;
+package corebert.util;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.function.DoubleUnaryOperator;
 import javax.imageio.ImageIO;
 
-/** Small charts written as PNG with Java2D, headless: enough for benchmark results. */
-final class Chart {
+/**
+ * Small charts written as PNG with Java2D, headless: enough for benchmark results and run reports.
+ */
+public final class Chart {
   private static final Color[] SERIES = {
     new Color(0x4C72B0),
     new Color(0xDD8452),
@@ -37,13 +39,14 @@ final class Chart {
    * One line: points (x[i], y[i]) joined in order; segments up to point {@code dashedUntil} are
    * dashed. Lines of one {@code series} share a colour and one legend entry; bold ones are wider.
    */
-  record Line(String name, double[] x, double[] y, int dashedUntil, int series, boolean bold) {}
+  public record Line(
+      String name, double[] x, double[] y, int dashedUntil, int series, boolean bold) {}
 
   /** A vertical marker at x with a label, e.g. CoRe's phase switch. */
-  record Marker(String label, double x, int series) {}
+  public record Marker(String label, double x, int series) {}
 
   /** A horizontal grey level at y with a label, e.g. a target loss. */
-  record Level(String label, double y) {}
+  public record Level(String label, double y) {}
 
   private Chart() {}
 
@@ -54,7 +57,7 @@ final class Chart {
    * @param series the legend names, one per bar in a group
    * @param values values[group][series]
    */
-  static void bars(
+  public static void bars(
       Path png,
       String title,
       String yLabel,
@@ -90,7 +93,7 @@ final class Chart {
   }
 
   /** A line chart with optional vertical markers and levels; the y axis spans the data. */
-  static void lines(
+  public static void lines(
       Path png,
       String title,
       String xLabel,
