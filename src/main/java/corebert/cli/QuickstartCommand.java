@@ -74,6 +74,14 @@ final class QuickstartCommand implements Command {
     }
     int relaxedSteps = intValue(line, "relaxed-steps", DEFAULT_RELAXED_STEPS, 1);
     int fullSteps = intValue(line, "full-steps", DEFAULT_FULL_STEPS, 1);
+    double fraction = relaxedSteps / (double) (relaxedSteps + fullSteps);
+    if (fraction < 0.01 || fraction > 0.99) {
+      throw new UsageException(
+          "--relaxed-steps must be 1% to 99% of --relaxed-steps plus --full-steps, got "
+              + relaxedSteps
+              + " of "
+              + (relaxedSteps + fullSteps));
+    }
     Path dir = Path.of(line.getOptionValue("output-dir", "work/quickstart"));
     List<String> args = new ArrayList<>(SAMPLE_SETTINGS);
     args.addAll(List.of("--text", trainText.toString(), "--heldout-text", evalText.toString()));
@@ -83,10 +91,7 @@ final class QuickstartCommand implements Command {
             "--config",
             line.getOptionValue("config", home.resolve("graphs/bert-tiny.json").toString())));
     args.addAll(List.of("--steps", String.valueOf(relaxedSteps + fullSteps)));
-    args.addAll(
-        List.of(
-            "--relaxed-fraction",
-            String.valueOf(relaxedSteps / (double) (relaxedSteps + fullSteps))));
+    args.addAll(List.of("--relaxed-fraction", String.valueOf(fraction)));
     if (line.hasOption("xla")) {
       args.add("--xla");
     }

@@ -215,6 +215,8 @@ final class RunCommand implements Command {
       throw new UsageException("give --vocab or --vocab-size, not both");
     }
     Optional<Path> init = Optional.ofNullable(line.getOptionValue("init-checkpoint")).map(Path::of);
+    Path dir = Path.of(line.getOptionValue("output-dir"));
+    init.ifPresent(i -> requireInitVocab(line, i));
     long seed = longValue(line, "seed", TrainConfig.DEFAULT_SEED, 0);
     // The default warm-up is at most a tenth of a short run; a given one is taken as it is.
     long warmup =
@@ -224,8 +226,10 @@ final class RunCommand implements Command {
     try {
       return new RunSettings(
           new RunSettings.Corpus(
-              globs(line, "text"),
-              line.hasOption("heldout-text") ? globs(line, "heldout-text") : List.of(),
+              outside(dir, globs(line, "text")),
+              line.hasOption("heldout-text")
+                  ? outside(dir, globs(line, "heldout-text"))
+                  : List.of(),
               corpusFormat(line),
               textField(line),
               doubleValue(line, "heldout", DEFAULT_HELDOUT, 1e-6, 0.5),
@@ -259,6 +263,42 @@ final class RunCommand implements Command {
               precision(line)));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
+    }
+  }
+
+  /**
+   * The files not under the run's own directory: a glob such as '**' + '/*.txt' would otherwise
+   * take in the run's text and vocab on a rerun, and the changed corpus would be refused.
+   */
+  private static List<Path> outside(Path dir, List<Path> files) {
+    Path root = dir.toAbsolutePath().normalize();
+    List<Path> kept =
+        files.stream().filter(f -> !f.toAbsolutePath().normalize().startsWith(root)).toList();
+    if (kept.isEmpty()) {
+      throw new UsageException("--text: every matching file is inside --output-dir " + dir);
+    }
+    return kept;
+  }
+
+  /**
+   * A continued pretraining needs the model's own vocab: beside its checkpoint, in its Hugging Face
+   * folder, or given; checked before the run's directory is made.
+   */
+  private static void requireInitVocab(CommandLine line, Path given) {
+    if (line.hasOption("vocab")) {
+      return;
+    }
+    Path folder =
+        HuggingFaceImport.isModelDir(given)
+            ? given
+            : Checkpoints.resolve(given.toString()).toAbsolutePath().getParent();
+    if (!Files.isRegularFile(folder.resolve("vocab.txt"))) {
+      throw new UsageException(
+          "--init-checkpoint "
+              + given
+              + ": no vocab.txt in "
+              + folder
+              + "; give the model's vocab with --vocab");
     }
   }
 
@@ -300,7 +340,8 @@ final class RunCommand implements Command {
     return BertConfig.fromJsonFile(config);
   }
 
-  private static final Pattern DURATION = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s?)?");
+  private static final Pattern DURATION =
+      Pattern.compile("(\\d{1,6})|(?:(\\d{1,6})h)?(?:(\\d{1,6})m)?(?:(\\d{1,6})s)?");
 
   /** A duration flag: 2h, 90m, 1h30m, 600s or 600 (seconds). */
   static double seconds(CommandLine line, String flag) {
@@ -310,10 +351,10 @@ final class RunCommand implements Command {
       throw new UsageException(
           "--" + flag + " must be a duration such as 2h, 90m, 1h30m or 600s, got '" + raw + "'");
     }
-    long sec = 0;
-    sec += m.group(1) == null ? 0 : Long.parseLong(m.group(1)) * 3600;
-    sec += m.group(2) == null ? 0 : Long.parseLong(m.group(2)) * 60;
-    sec += m.group(3) == null ? 0 : Long.parseLong(m.group(3));
+    long sec = m.group(1) == null ? 0 : Long.parseLong(m.group(1));
+    sec += m.group(2) == null ? 0 : Long.parseLong(m.group(2)) * 3600;
+    sec += m.group(3) == null ? 0 : Long.parseLong(m.group(3)) * 60;
+    sec += m.group(4) == null ? 0 : Long.parseLong(m.group(4));
     if (sec <= 0) {
       throw new UsageException("--" + flag + " must be positive, got '" + raw + "'");
     }

@@ -9,6 +9,9 @@ import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.train.TrainingOutcome;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +25,8 @@ import java.util.logging.Logger;
  * surgery writes the full BERT into {@code full/}, phase 2 retrains it there with its own short
  * warm-up. Both phases log to the directory's one {@code metrics.jsonl}, on one step and
  * elapsed-time axis. A rerun resumes whichever phase was interrupted and never redoes a finished
- * one: a checkpoint in {@code full/} means surgery is done.
+ * one: {@code full/surgery.json}, written after the converted checkpoint is checked, means surgery
+ * is done.
  */
 public final class CorePipeline {
   private static final Logger LOG = Logger.getLogger(CorePipeline.class.getName());
@@ -115,8 +119,17 @@ public final class CorePipeline {
     boolean blending = plan.handover().blendSteps() > 0;
     Map<String, Object> summary = new LinkedHashMap<>();
 
-    Optional<Surgery.Report> surgery = Optional.empty();
-    if (Checkpoints.latest(fullDir).isEmpty()) {
+    // surgery.json is written last: a checkpoint in full/ without it is a surgery cut short.
+    boolean surgeryDone = Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT));
+    if (!surgeryDone && Files.exists(fullDir)) {
+      LOG.info("CoRe: " + fullDir + " holds an unfinished surgery; redoing it");
+      try {
+        Checkpoints.deleteRecursively(fullDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot clear " + fullDir + ": " + e.getMessage(), e);
+      }
+    }
+    if (!surgeryDone) {
       LOG.info("CoRe phase 1: relaxed BERT");
       TrainingOutcome relaxed =
           Trainer.train(
@@ -134,19 +147,18 @@ public final class CorePipeline {
               ? Optional.of(
                   new Surgery.TemperatureFit(tc.inputs(), tc.batchSize(), TEMPERATURE_FIT_BATCHES))
               : Optional.empty();
-      surgery = Optional.of(Surgery.convert(cfg, relaxed.checkpoint(), fullDir, fit));
+      Surgery.Report converted = Surgery.convert(cfg, relaxed.checkpoint(), fullDir, fit);
       // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
       summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
       if (!plan.evalInputs().isEmpty()) {
         Map<String, Object> before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
-        Path converted = surgery.get().checkpoint();
         // Phase 2 starts from the converted model as it computes at its first step: with a
         // blended start, at softmax share 0.
-        Map<String, Object> after = eval(cfg, converted, plan, tc, blending ? 0 : 1);
+        Map<String, Object> after = eval(cfg, converted.checkpoint(), plan, tc, blending ? 0 : 1);
         summary.put("relaxed_eval", before);
         summary.put("converted_eval", after);
         if (blending) {
-          summary.put("converted_softmax_eval", eval(cfg, converted, plan, tc, 1));
+          summary.put("converted_softmax_eval", eval(cfg, converted.checkpoint(), plan, tc, 1));
         }
         // What the switch costs in what the model knows from context (no copying of visible
         // tokens): masked held-out loss right after surgery minus right before it.
@@ -158,7 +170,8 @@ public final class CorePipeline {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
     }
     // Phase 2's schedule starts where surgery left the step, also when resuming phase 2.
-    long phase2Start = Surgery.readReport(fullDir).step();
+    Surgery.Report surgery = Surgery.readReport(fullDir);
+    long phase2Start = surgery.step();
     LOG.info("CoRe phase 2: full BERT from step " + phase2Start);
     TrainingOutcome full =
         Trainer.train(
@@ -176,15 +189,13 @@ public final class CorePipeline {
     summary.put("loss", full.loss());
     summary.put("elapsed_sec", full.elapsedSec());
     summary.put("checkpoint", full.checkpoint().toString());
-    surgery.ifPresent(
-        s -> {
-          summary.put("surgery_step", s.step());
-          summary.put("surgery_max_ffn_diff", s.maxFfnDifference());
-          summary.put("qk_norm_per_layer", s.qkNorms());
-          if (!s.temperatures().isEmpty()) {
-            summary.put("temperature_per_layer", s.temperatures());
-          }
-        });
+    // From surgery.json, so that a resumed run reports them too.
+    summary.put("surgery_step", surgery.step());
+    summary.put("surgery_max_ffn_diff", surgery.maxFfnDifference());
+    summary.put("qk_norm_per_layer", surgery.qkNorms());
+    if (!surgery.temperatures().isEmpty()) {
+      summary.put("temperature_per_layer", surgery.temperatures());
+    }
     if (!plan.evalInputs().isEmpty()) {
       double m =
           blending

@@ -173,7 +173,8 @@ public final class CorpusRun {
       return;
     }
     try (Stream<Path> entries = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
-      if (entries.findAny().isPresent()) {
+      // A hidden temporary file is what a run killed while claiming the directory leaves.
+      if (entries.anyMatch(e -> !e.getFileName().toString().startsWith("."))) {
         throw new IllegalArgumentException(
             dir + " is not empty and holds no " + SETTINGS + ": a run starts in a new directory");
       }
@@ -267,9 +268,20 @@ public final class CorpusRun {
         });
   }
 
+  /**
+   * The architecture with the vocab's size; a continued pretraining keeps its model's size (which
+   * may pad the vocab) and refuses a vocab that does not fit it.
+   */
   private void config() {
     int vocabSize = Vocab.load(dir.resolve(VOCAB)).size();
-    BertConfig cfg = s.model().withVocabSize(vocabSize);
+    if (!core && vocabSize > s.model().vocabSize()) {
+      throw new IllegalArgumentException(
+          "the vocab has "
+              + vocabSize
+              + " tokens, more than the initial model's "
+              + s.model().vocabSize());
+    }
+    BertConfig cfg = core ? s.model().withVocabSize(vocabSize) : s.model();
     Path target = dir.resolve(RunDir.BERT_CONFIG);
     Checkpoints.writeAtomically(target, cfg.toJson());
   }

@@ -96,10 +96,13 @@ public record RunSettings(
     }
   }
 
-  /** How the work runs; only the precision changes results. */
+  /**
+   * How the work runs, free to change between reruns (a run may continue on another machine): the
+   * matmul precision and XLA change results in the last bits, the threads do not.
+   */
   public record Runtime(int threads, boolean xla, Precision precision) {}
 
-  /** The settings that make two runs the same run, as ordered name → value. */
+  /** The settings that make two runs the same run, as ordered name → value; not the runtime. */
   Map<String, Object> fingerprint() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("corpus", files(corpus.files()));
@@ -123,8 +126,9 @@ public record RunSettings(
     m.put("full_warmup_steps", training.fullWarmupSteps());
     m.put("seed", training.seed());
     m.put("model", model.toJson().replaceAll("\\s+", " "));
-    m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(""));
-    m.put("precision", runtime.precision().name().toLowerCase());
+    m.put(
+        "init_checkpoint",
+        initCheckpoint.map(p -> p.toAbsolutePath().normalize().toString()).orElse(""));
     return m;
   }
 

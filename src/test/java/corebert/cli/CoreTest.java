@@ -10,6 +10,7 @@ import corebert.train.CheckpointGraph;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
 import corebert.util.Json;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ class CoreTest {
   }
 
   @Test
-  void coreRunsBothPhasesOnOneAxisAndResumesWithoutRedoingWork() {
+  void coreRunsBothPhasesOnOneAxisAndResumesWithoutRedoingWork() throws Exception {
     List<String> args =
         Cli.args(
             data.onTrainingShards("core"),
@@ -104,7 +105,8 @@ class CoreTest {
     Map<String, Object> resumed = Json.parseObject(second.lastLine());
     assertEquals(45L, ((Number) resumed.get("step")).longValue());
     assertTrue(second.err().contains("surgery already done"), second.err());
-    assertTrue(!resumed.containsKey("surgery_step"));
+    assertTrue(!resumed.containsKey("surgery_sec"), "no second surgery");
+    assertEquals(20L, ((Number) resumed.get("surgery_step")).longValue(), "from surgery.json");
 
     // Every logged step once, on one axis: log-every 5, saves every 10, and each run's first step.
     List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
@@ -127,6 +129,14 @@ class CoreTest {
     assertEquals(
         heldOutLoss(out.resolve("full"), "full"),
         ((Number) Json.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
+
+    // A surgery cut short leaves full/ without surgery.json: the rerun converts again.
+    Files.delete(out.resolve("full").resolve(RunDir.SURGERY_REPORT));
+    Cli.Outcome redone = Cli.run(args, "--full-steps", "25");
+    assertTrue(redone.err().contains("holds an unfinished surgery; redoing it"), redone.err());
+    Map<String, Object> again = Json.parseObject(redone.lastLine());
+    assertTrue(again.containsKey("surgery_sec"), "surgery ran again");
+    assertEquals(45L, ((Number) again.get("step")).longValue());
   }
 
   @Test
