@@ -6,9 +6,11 @@
 # (once; reused),
 # then runs `bin/corebert bench core-vs-baseline`: the baselines' learning-rate sweep and the CoRe
 # settings, every one with every seed, the same data, batch and budget; held-out MLM loss along
-# the way; both best final models fine-tuned on SpamAssassin and on Brown genres. Writes OUT.json
-# and OUT.png (default eval/core-vs-baseline-CONFIG-SEQ). Runs already finished in work/ with the
-# same settings are reused, so an interrupted run continues.
+# the way; both best final models and a random initialisation fine-tuned on SpamAssassin and on
+# Brown genres. Writes OUT.json and OUT.png (default eval/core-vs-baseline-CONFIG-SEQ). Every
+# finished run and fine-tuning is stored in eval/core-vs-baseline-runs/CONFIG-SEQ/ (committed) and
+# reused under the same settings, so an interrupted benchmark continues, on a fresh machine too;
+# checkpoints stay in work/bench-CONFIG-SEQ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
@@ -21,4 +23,5 @@ tfrecords-tools/fetch_genre.sh data/genre >&2
 bin/corebert bench core-vs-baseline --config "$config" --input "$data/train/*.tfrecord" \
   --eval-input "$data/eval/*.tfrecord" --time-budget "$budget" --vocab work/cmp/vocab.txt \
   --finetune-data data/spam --finetune-data data/genre --work-dir "work/bench-$model-$seq" \
+  --run-store "eval/core-vs-baseline-runs/$model-$seq" \
   --output "${OUT:-eval/core-vs-baseline-$model-$seq}" "$@"

@@ -2,7 +2,7 @@ package corebert.bench;
 
 import corebert.model.Precision;
 import corebert.util.Chart;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +62,7 @@ public final class BackendBenchmark {
       Path log = work.resolve("backend-" + i + ".log");
       ChildJvm.lastLine(ChildJvm.start(main, List.of(), List.of(), b.env(), args, log), log);
       Map<String, Object> child =
-          Json.parseObject(Files.readString(Path.of(childPrefix + ".json")));
+          Jackson.parseObject(Files.readString(Path.of(childPrefix + ".json")));
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("backend", b.name());
       m.put("xla", b.xla());

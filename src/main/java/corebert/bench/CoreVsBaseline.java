@@ -1,5 +1,7 @@
 package corebert.bench;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import corebert.bench.FairProtocol.Run;
 import corebert.bench.FairProtocol.SettingResult;
 import corebert.core.CorePipeline;
@@ -18,7 +20,7 @@ import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.train.TrainingOutcome;
 import corebert.util.Chart;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -43,12 +45,14 @@ import java.util.logging.Logger;
  * seconds without spending training time on it. {@link FairProtocol} judges the curves. The best
  * final models of both sides are fine-tuned on each downstream task.
  *
- * <p>A run whose directory already holds its result for the same settings is reused, so an
- * interrupted benchmark continues where it stopped.
+ * <p>Every finished run and fine-tuning goes into a {@link RunStore} (JSON meant to be committed)
+ * under a {@link RunKey} of all its settings. A later benchmark reuses what it finds under an equal
+ * key, so an interrupted benchmark continues where it stopped, on this machine or a fresh one, and
+ * two budgets share their runs. Checkpoints stay in the scratch directory; fine-tuning a stored run
+ * whose checkpoint is gone trains it again.
  */
 public final class CoreVsBaseline {
   private static final Logger LOG = Logger.getLogger(CoreVsBaseline.class.getName());
-  private static final String RUN_FILE = "run.json";
   private static final int EVAL_BATCH = 32;
 
   /** A fine-tuning task; each side is fine-tuned at every lr in {@code lrs} and keeps its best. */
@@ -56,6 +60,36 @@ public final class CoreVsBaseline {
       String name, Path dataDir, Path vocab, int epochs, List<Double> lrs, int seq) {
     public Finetune {
       lrs = List.copyOf(lrs);
+    }
+  }
+
+  /**
+   * One from-scratch baseline setting: its peak learning rate, and its own warm-up steps and batch
+   * size where they differ from the benchmark's (null: the benchmark's). A setting with neither
+   * keeps the name it had when only the learning rate was swept.
+   */
+  public record BaselineSetting(double learningRate, Long warmupSteps, Integer batchSize) {
+    public BaselineSetting {
+      if (!(learningRate > 0)
+          || (warmupSteps != null && warmupSteps < 0)
+          || (batchSize != null && batchSize < 1)) {
+        throw new IllegalArgumentException(
+            "a baseline needs a learning rate > 0, warm-up steps >= 0 and a batch size >= 1");
+      }
+    }
+
+    /** At the benchmark's warm-up and batch. */
+    public static BaselineSetting atRate(double learningRate) {
+      return new BaselineSetting(learningRate, null, null);
+    }
+
+    String name() {
+      return String.format(
+          Locale.ROOT,
+          "baseline-lr%.0e%s%s",
+          learningRate,
+          warmupSteps == null ? "" : "-w" + warmupSteps,
+          batchSize == null ? "" : "-b" + batchSize);
     }
   }
 
@@ -68,13 +102,13 @@ public final class CoreVsBaseline {
    */
   public record CoreSetting(
       double budgetFraction,
-      double fraction,
+      @JsonProperty("relaxed_fraction") double fraction,
       int ffnRank,
       int attentionRank,
-      double relaxedLr,
-      double fullLr,
+      @JsonProperty("relaxed_learning_rate") double relaxedLr,
+      @JsonProperty("full_learning_rate") double fullLr,
       boolean jointSchedule,
-      boolean softmax,
+      @JsonProperty("softmax_attention") boolean softmax,
       double qkBound,
       boolean fitTemperature,
       long blendSteps) {
@@ -108,22 +142,6 @@ public final class CoreVsBaseline {
               attentionRank,
               qkBound));
     }
-
-    Map<String, Object> toJson() {
-      return Json.fields(
-          this,
-          "budget_fraction",
-          "relaxed_fraction",
-          "ffn_rank",
-          "attention_rank",
-          "relaxed_learning_rate",
-          "full_learning_rate",
-          "joint_schedule",
-          "softmax_attention",
-          "qk_bound",
-          "fit_temperature",
-          "blend_steps");
-    }
   }
 
   /** Everything one benchmark needs. */
@@ -136,27 +154,43 @@ public final class CoreVsBaseline {
       double sweepBudgetSec,
       int sweepSeeds,
       double evalEverySec,
-      List<Double> baselineLrs,
+      List<BaselineSetting> baselines,
       List<CoreSetting> coreSettings,
+      int priorBaselineTuningRuns,
+      int priorCoreTuningRuns,
       List<Long> seeds,
       int batchSize,
       long warmupSteps,
       long fullWarmupSteps,
       Precision precision,
       Path workDir,
+      Path runStore,
       Path prefix,
       List<Finetune> finetunes,
       int finetuneSeeds,
       String command) {
 
+    RunStore store() {
+      return new RunStore(runStore);
+    }
+
+    /** Each side's tuning runs: its settings here plus the exploration runs it had before. */
+    int baselineTuningRuns() {
+      return baselines.size() + priorBaselineTuningRuns;
+    }
+
+    int coreTuningRuns() {
+      return coreSettings.size() + priorCoreTuningRuns;
+    }
+
     /** Whether this is the protocol DESIGN.md calls fair, and if not, why. */
     Optional<String> unfairness() {
       List<String> why = new ArrayList<>();
-      if (baselineLrs.size() < 3) {
+      if (baselines.stream().mapToDouble(BaselineSetting::learningRate).distinct().count() < 3) {
         why.add("the baseline has fewer than 3 learning rates");
       }
-      if (coreSettings.size() > baselineLrs.size()) {
-        why.add("CoRe has more settings than the baseline has learning rates");
+      if (coreTuningRuns() > baselineTuningRuns()) {
+        why.add("CoRe has more tuning runs than the baseline");
       }
       if (seeds.size() < 2) {
         why.add("fewer than 2 seeds");
@@ -165,8 +199,15 @@ public final class CoreVsBaseline {
     }
   }
 
-  /** A finished run: its curve, its summary for the JSON, and its final checkpoint. */
-  private record Done(Run run, Map<String, Object> json, Path checkpoint, BertConfig cfg) {}
+  /**
+   * A finished run: its key and stored result, its model config, and its final checkpoint where
+   * this machine has it (a run reused from the store on a fresh machine has none).
+   */
+  private record Done(RunKey key, RunResult result, BertConfig cfg, Optional<Path> checkpoint) {
+    Run run() {
+      return new Run(result.setting(), result.seed(), result.curve());
+    }
+  }
 
   private CoreVsBaseline() {}
 
@@ -192,19 +233,24 @@ public final class CoreVsBaseline {
         Evaluator.unigram(Evaluator.HeldOut.of(s.eval(), s.train()), s.cfg().vocabSize());
     out.put("unigram_loss", unigram.loss());
     out.put("unigram_accuracy", unigram.accuracy());
-    List<Double> lrs = s.baselineLrs();
+    List<BaselineSetting> baselines = s.baselines();
     List<CoreSetting> settings = s.coreSettings();
     if (s.sweepBudgetSec() > 0) {
       // Tuning at a shorter budget; the best of each side then runs with every seed.
       Stage sweep =
           stage(
-              s, "sweep", s.sweepBudgetSec(), lrs, settings, s.seeds().subList(0, s.sweepSeeds()));
+              s,
+              "sweep",
+              s.sweepBudgetSec(),
+              baselines,
+              settings,
+              s.seeds().subList(0, s.sweepSeeds()));
       out.put("sweep", stageJson(sweep));
       chart(s, sweep, unigram, Path.of(s.prefix() + "-sweep.png"));
-      lrs = List.of(lr(sweep, sweep.verdict().bestBaseline().setting()));
+      baselines = List.of(baseline(s, sweep.verdict().bestBaseline().setting()));
       settings = List.of(setting(s, sweep.verdict().bestCore().setting()));
     }
-    Stage fin = stage(s, "final", s.budgetSec(), lrs, settings, s.seeds());
+    Stage fin = stage(s, "final", s.budgetSec(), baselines, settings, s.seeds());
     FairProtocol.Verdict v = fin.verdict();
     Double speedup = v.speedup().orElse(null);
     // The headline: the best CoRe setting's speedup over the best baseline, for every seed.
@@ -234,13 +280,13 @@ public final class CoreVsBaseline {
       Settings s,
       String name,
       double budget,
-      List<Double> lrs,
+      List<BaselineSetting> baselineSettings,
       List<CoreSetting> settings,
       List<Long> seeds) {
     LOG.info(
         name
             + ": "
-            + lrs.size()
+            + baselineSettings.size()
             + " baseline and "
             + settings.size()
             + " CoRe setting(s), seeds "
@@ -251,8 +297,8 @@ public final class CoreVsBaseline {
     List<Done> baselines = new ArrayList<>();
     List<Done> cores = new ArrayList<>();
     for (long seed : seeds) {
-      for (double lr : lrs) {
-        baselines.add(baseline(s, lr, seed, budget));
+      for (BaselineSetting b : baselineSettings) {
+        baselines.add(baseline(s, b, seed, budget));
       }
       for (CoreSetting c : settings) {
         cores.add(core(s, c, seed, budget));
@@ -280,9 +326,8 @@ public final class CoreVsBaseline {
     return m;
   }
 
-  private static double lr(Stage st, String setting) {
-    return ((Number) find(st.baselines(), setting, st.seeds().get(0)).json().get("learning_rate"))
-        .doubleValue();
+  private static BaselineSetting baseline(Settings s, String name) {
+    return s.baselines().stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow();
   }
 
   private static CoreSetting setting(Settings s, String name) {
@@ -291,8 +336,11 @@ public final class CoreVsBaseline {
 
   private static Map<String, Object> protocol(Settings s) {
     Map<String, Object> p = new LinkedHashMap<>();
-    p.put("baseline_tuning_runs", s.baselineLrs().size());
-    p.put("core_tuning_runs", s.coreSettings().size());
+    // Exploration runs count as tuning: each side's count includes what it had before.
+    p.put("baseline_tuning_runs", s.baselineTuningRuns());
+    p.put("core_tuning_runs", s.coreTuningRuns());
+    p.put("baseline_tuning_runs_before", s.priorBaselineTuningRuns());
+    p.put("core_tuning_runs_before", s.priorCoreTuningRuns());
     p.put("seeds", s.seeds());
     p.put("budget_sec_per_run", s.budgetSec());
     if (s.sweepBudgetSec() > 0) {
@@ -317,66 +365,84 @@ public final class CoreVsBaseline {
     return p;
   }
 
-  /** Trains (or reuses) a from-scratch full BERT at {@code lr}. */
-  private static Done baseline(Settings s, double lr, long seed, double budget) {
-    String setting = String.format(Locale.ROOT, "baseline-lr%.0e", lr);
-    Path dir =
-        s.workDir().resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", setting, budget, seed));
-    String key = key(s, setting, seed, budget);
-    Optional<Done> reused = reuse(dir, key, s.cfg(), dir);
-    if (reused.isPresent()) {
-      return reused.get();
-    }
-    LOG.info(setting + ", seed " + seed + ": full BERT from scratch for " + budget + " s");
-    String started = Instant.now().toString();
-    long t0 = System.nanoTime();
-    TrainingOutcome o = Trainer.train(s.cfg(), trainConfig(s, Variant.FULL, dir, lr, seed, budget));
-    double wall = (System.nanoTime() - t0) / 1e9;
-    List<Point> curve = curve(s, s.cfg(), Variant.FULL, dir, dir, "full", 0);
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("learning_rate", lr);
-    json.put("seed", seed);
-    json.put("started", started);
-    json.put("steps", o.step());
-    json.put("wall_sec", wall);
-    return finish(dir, key, new Run(setting, seed, curve), json, s.cfg());
+  /** A from-scratch full BERT: reused from the store, or trained and stored. */
+  private static Done baseline(Settings s, BaselineSetting b, long seed, double budget) {
+    RunKey key =
+        key(
+            s,
+            b.name(),
+            seed,
+            budget,
+            b.warmupSteps() == null ? s.warmupSteps() : b.warmupSteps(),
+            b.batchSize() == null ? s.batchSize() : b.batchSize(),
+            null);
+    return s.store()
+        .find(key.name(), key, RunResult.class)
+        .map(r -> reused(s, key, r, s.cfg()))
+        .orElseGet(() -> stored(s, trainBaseline(s, key, b.learningRate())));
   }
 
-  /** Trains (or reuses) one CoRe setting. */
-  private static Done core(Settings s, CoreSetting c, long seed, double baselineBudget) {
-    Path dir =
-        s.workDir()
-            .resolve(String.format(Locale.ROOT, "%s-t%.0f-s%d", c.name(), baselineBudget, seed));
-    BertConfig cfg = c.config(s.cfg());
-    String key = key(s, c.name(), seed, baselineBudget);
-    Path fullDir = dir.resolve(RunDir.CORE_FULL);
-    Optional<Done> reused = reuse(dir, key, cfg, fullDir);
-    if (reused.isPresent()) {
-      return reused.get();
-    }
-    double budget = baselineBudget * c.budgetFraction();
-    LOG.info(
-        c.name()
-            + ", seed "
-            + seed
-            + ": CoRe for "
-            + budget
-            + " s, "
-            + c.fraction()
-            + " relaxed (FFN rank "
-            + c.ffnRank()
-            + ", attention rank "
-            + c.attentionRank()
-            + ", peak lr "
-            + c.relaxedLr()
-            + "), then full BERT at peak lr "
-            + c.fullLr());
+  private static Done trainBaseline(Settings s, RunKey key, double lr) {
+    Path dir = fresh(s.workDir().resolve(key.name()));
+    LOG.info(key.name() + ": full BERT from scratch for " + key.budgetSec() + " s");
     String started = Instant.now().toString();
     long t0 = System.nanoTime();
-    Map<String, Object> summary =
+    TrainingOutcome o =
+        Trainer.train(s.cfg(), trainConfig(s, key, Variant.FULL, dir, lr, key.budgetSec()));
+    double wall = (System.nanoTime() - t0) / 1e9;
+    List<Point> curve = curve(s, s.cfg(), Variant.FULL, dir, dir, "full", 0);
+    return finish(
+        key,
+        new RunResult(
+            key.setting(),
+            key.seed(),
+            started,
+            o.step(),
+            wall,
+            lr,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            curve),
+        s.cfg(),
+        dir);
+  }
+
+  /** One CoRe setting: reused from the store, or trained and stored. */
+  private static Done core(Settings s, CoreSetting c, long seed, double baselineBudget) {
+    RunKey key = key(s, c.name(), seed, baselineBudget, s.warmupSteps(), s.batchSize(), c);
+    BertConfig cfg = c.config(s.cfg());
+    return s.store()
+        .find(key.name(), key, RunResult.class)
+        .map(r -> reused(s, key, r, cfg))
+        .orElseGet(() -> stored(s, trainCore(s, key, c)));
+  }
+
+  private static Done trainCore(Settings s, RunKey key, CoreSetting c) {
+    Path dir = fresh(s.workDir().resolve(key.name()));
+    BertConfig cfg = c.config(s.cfg());
+    double budget = key.budgetSec() * c.budgetFraction();
+    LOG.info(
+        String.format(
+            Locale.ROOT,
+            "%s: CoRe for %.0f s, %.2f relaxed (FFN rank %d, attention rank %d, peak lr %.1e),"
+                + " then full BERT at peak lr %.1e",
+            key.name(),
+            budget,
+            c.fraction(),
+            c.ffnRank(),
+            c.attentionRank(),
+            c.relaxedLr(),
+            c.fullLr()));
+    String started = Instant.now().toString();
+    long t0 = System.nanoTime();
+    CorePipeline.Summary summary =
         CorePipeline.run(
             cfg,
-            trainConfig(s, Variant.RELAXED, dir, c.relaxedLr(), seed, budget),
+            trainConfig(s, key, Variant.RELAXED, dir, c.relaxedLr(), budget),
             new CorePipeline.Plan(
                 0,
                 0,
@@ -389,113 +455,138 @@ public final class CoreVsBaseline {
                 c.handover()));
     double wall = (System.nanoTime() - t0) / 1e9;
     // The switch costs surgery plus phase 2's graph and restore; CoRe's clock counts both.
-    double surgerySec = ((Number) summary.get("surgery_sec")).doubleValue();
-    double switchSec = surgerySec + ((Number) summary.get("phase2_setup_sec")).doubleValue();
+    double surgerySec = summary.surgerySec();
+    double switchSec = surgerySec + summary.phase2SetupSec();
+    Path fullDir = dir.resolve(RunDir.CORE_FULL);
     List<Point> curve = new ArrayList<>();
     curve.addAll(
         curve(s, cfg, Variant.RELAXED, dir.resolve(RunDir.CORE_RELAXED), dir, "relaxed", 0));
     curve.addAll(curve(s, cfg, Variant.FULL, fullDir, dir, "full", switchSec));
-    Map<String, Object> json = new LinkedHashMap<>(c.toJson());
-    json.put("seed", seed);
-    json.put("started", started);
-    json.put("steps", summary.get("step"));
-    json.put("surgery_step", summary.get("surgery_step"));
-    json.put("surgery_sec", surgerySec);
-    json.put("switch_sec", switchSec);
-    json.put("wall_sec", wall);
-    return finish(dir, key, new Run(c.name(), seed, curve), json, cfg);
+    RunResult result =
+        new RunResult(
+            key.setting(),
+            key.seed(),
+            started,
+            summary.step(),
+            wall,
+            null,
+            c,
+            summary.surgeryStep(),
+            surgerySec,
+            switchSec,
+            switchJump(curve, summary.surgeryStep()),
+            summary.qkNormPerLayer(),
+            curve);
+    return finish(key, result, cfg, fullDir);
+  }
+
+  /**
+   * The masked held-out loss of the converted checkpoint minus the relaxed one it came from, both
+   * at the surgery step; null if either was not kept.
+   */
+  static Double switchJump(List<Point> curve, long surgeryStep) {
+    Optional<Point> before =
+        curve.stream()
+            .filter(p -> p.phase().equals("relaxed") && p.step() == surgeryStep)
+            .findFirst();
+    Optional<Point> after =
+        curve.stream().filter(p -> p.phase().equals("full") && p.step() == surgeryStep).findFirst();
+    return before.isPresent() && after.isPresent()
+        ? after.get().loss() - before.get().loss()
+        : null;
   }
 
   /** Everything that makes two runs of one setting and seed the same measurement. */
-  private static String key(Settings s, String setting, long seed, double budget) {
-    return String.join(
-        "|",
+  private static RunKey key(
+      Settings s,
+      String setting,
+      long seed,
+      double budget,
+      long warmupSteps,
+      int batchSize,
+      CoreSetting coreOrNull) {
+    boolean full = coreOrNull == null;
+    return new RunKey(
         setting,
-        "seed " + seed,
-        "budget " + budget,
-        "eval every " + s.evalEverySec(),
-        // Curves of runs evaluated before the masked metric lack it: they are not reused.
-        "metric mlm_loss_masked",
-        "batch " + s.batchSize(),
-        "warmup " + s.warmupSteps(),
-        "full warmup " + s.fullWarmupSteps(),
+        seed,
+        budget,
+        s.evalEverySec(),
+        RunKey.METRIC,
+        batchSize,
+        warmupSteps,
+        full ? null : s.fullWarmupSteps(),
         s.precision().name(),
-        s.train().toString(),
-        s.eval().toString(),
-        s.cfg().toJson().replaceAll("\\s+", " "));
+        s.train().stream().map(Path::toString).toList(),
+        s.eval().stream().map(Path::toString).toList(),
+        RunKey.model(full ? s.cfg() : coreOrNull.config(s.cfg()), full));
   }
 
-  /** A finished run left by an earlier, interrupted benchmark with the same key. */
-  private static Optional<Done> reuse(Path dir, String key, BertConfig cfg, Path checkpoints) {
-    Path file = dir.resolve(RUN_FILE);
-    Optional<Path> last = Checkpoints.latest(checkpoints);
-    if (!Files.exists(file) || last.isEmpty()) {
-      fresh(dir);
-      return Optional.empty();
-    }
-    Map<String, Object> json;
-    try {
-      json = Json.parseObject(Files.readString(file));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file, e);
-    }
-    if (!key.equals(json.get("key"))) {
-      fresh(dir);
-      return Optional.empty();
-    }
-    LOG.info("reusing the finished run in " + dir);
-    List<Point> curve = new ArrayList<>();
-    for (Object o : (List<?>) json.get("curve")) {
-      curve.add(Point.fromJson((Map<?, ?>) o));
-    }
-    Map<String, Object> summary = new LinkedHashMap<>(json);
-    summary.remove("key");
-    summary.remove("curve");
-    Run run = new Run((String) json.get("setting"), ((Number) json.get("seed")).longValue(), curve);
-    return Optional.of(new Done(run, summary, last.get(), cfg));
+  /** A stored run, with its final checkpoint if this machine's scratch directory still has it. */
+  private static Done reused(Settings s, RunKey key, RunResult result, BertConfig cfg) {
+    Path dir = s.workDir().resolve(key.name());
+    Path checkpoints = result.core() == null ? dir : dir.resolve(RunDir.CORE_FULL);
+    return new Done(key, result, cfg, Checkpoints.latest(checkpoints));
   }
 
-  /** Records a run's result next to it and keeps only its final checkpoint (disk). */
-  private static Done finish(
-      Path dir, String key, Run run, Map<String, Object> json, BertConfig cfg) {
-    json.put("final_mlm_loss_masked", run.last().loss());
-    json.put("final_mlm_accuracy_masked", run.last().accuracy());
-    json.put("final_mlm_loss", run.last().plainLoss());
-    json.put("final_mlm_accuracy", run.last().plainAccuracy());
-    Map<String, Object> file = new LinkedHashMap<>();
-    file.put("key", key);
-    file.put("setting", run.setting());
-    file.putAll(json);
-    file.put("curve", run.curve().stream().map(Point::toJson).toList());
-    Path checkpoints =
-        Files.isDirectory(dir.resolve(RunDir.CORE_FULL)) ? dir.resolve(RunDir.CORE_FULL) : dir;
+  private static Done stored(Settings s, Done d) {
+    s.store().put(d.key().name(), d.key(), d.result());
+    return d;
+  }
+
+  /** Keeps only a trained run's final checkpoint (disk) and logs its final figures. */
+  private static Done finish(RunKey key, RunResult result, BertConfig cfg, Path checkpoints) {
     Checkpoints.keepNewest(checkpoints, 1);
-    Path last = Checkpoints.latest(checkpoints).orElseThrow();
-    Checkpoints.writeAtomically(dir.resolve(RUN_FILE), Json.writePretty(file));
     LOG.info(
         String.format(
             Locale.ROOT,
-            "%s seed %d: final held-out MLM loss (scored tokens masked) %.4f, accuracy %.4f",
-            run.setting(),
-            run.seed(),
-            run.last().loss(),
-            run.last().accuracy()));
-    return new Done(run, json, last, cfg);
+            "%s: final held-out MLM loss (scored tokens masked) %.4f, accuracy %.4f",
+            key.name(),
+            result.last().loss(),
+            result.last().accuracy()));
+    return new Done(key, result, cfg, Checkpoints.latest(checkpoints));
   }
 
+  /**
+   * {@code d}'s final checkpoint; a run reused from the store on a machine without it is trained
+   * again with its recorded settings (its wall-clock budget makes the copy close, not equal).
+   */
+  private static Done withCheckpoint(Settings s, Done d) {
+    if (d.checkpoint().isPresent()) {
+      return d;
+    }
+    LOG.warning(
+        d.key().name()
+            + ": its final checkpoint is not in "
+            + s.workDir()
+            + "; training it again from its stored settings for fine-tuning");
+    Done again =
+        d.result().core() == null
+            ? trainBaseline(s, d.key(), d.result().learningRate())
+            : trainCore(s, d.key(), d.result().core());
+    LOG.info(
+        String.format(
+            Locale.ROOT,
+            "%s re-made: final masked loss %.4f (stored run: %.4f)",
+            d.key().name(),
+            again.result().last().loss(),
+            d.result().last().loss()));
+    return again;
+  }
+
+  /** The run {@code key} for {@code budgetSec} seconds (CoRe's share of its key's budget). */
   private static TrainConfig trainConfig(
-      Settings s, Variant variant, Path dir, double lr, long seed, double budgetSec) {
+      Settings s, RunKey key, Variant variant, Path dir, double lr, double budgetSec) {
     // Checkpoints every evalEverySec seconds only, all kept: each is a point of the curve.
     return TrainConfig.builder(variant, s.train(), dir)
         .timeBudgetSec(budgetSec)
-        .batchSize(s.batchSize())
+        .batchSize(key.batchSize())
         .learningRate(lr)
-        .warmupSteps(s.warmupSteps())
+        .warmupSteps(key.warmupSteps())
         .saveEvery(Integer.MAX_VALUE)
         .saveEverySec(s.evalEverySec())
         .logEvery(50)
         .keepCheckpoints(Integer.MAX_VALUE)
-        .seed(seed)
+        .seed(key.seed())
         .precision(s.precision())
         .build();
   }
@@ -526,8 +617,7 @@ public final class CoreVsBaseline {
     m.put("setting", r.setting());
     Done first =
         runs.stream().filter(d -> d.run().setting().equals(r.setting())).findFirst().orElseThrow();
-    first
-        .json()
+    summary(first.result())
         .forEach(
             (k, v) -> {
               if (k.endsWith("learning_rate") || k.endsWith("_rank") || k.endsWith("_fraction")) {
@@ -554,8 +644,7 @@ public final class CoreVsBaseline {
     List<Map<String, Object>> out = new ArrayList<>();
     for (Done d : runs) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("setting", d.run().setting());
-      m.putAll(d.json());
+      m.putAll(summary(d.result()));
       SettingResult r = bySetting.get(d.run().setting());
       Double t = r.timeToTarget().get(d.run().seed());
       if (t != null) {
@@ -570,8 +659,28 @@ public final class CoreVsBaseline {
   }
 
   /**
+   * A run's figures for the report: its setting (CoRe's flattened), what it did, and its final
+   * held-out figures; the curve is left to the caller.
+   */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> summary(RunResult r) {
+    Map<String, Object> m = new LinkedHashMap<>(Jackson.MAPPER.convertValue(r, Map.class));
+    m.remove("curve");
+    Object core = m.remove("core");
+    if (core != null) {
+      m.putAll((Map<String, Object>) core);
+    }
+    m.put("final_mlm_loss_masked", r.last().loss());
+    m.put("final_mlm_accuracy_masked", r.last().accuracy());
+    m.put("final_mlm_loss", r.last().plainLoss());
+    m.put("final_mlm_accuracy", r.last().plainAccuracy());
+    return m;
+  }
+
+  /**
    * Fine-tunes the best baseline's and the best CoRe setting's final models (of the first {@code
-   * finetuneSeeds} seeds) on every task, with the task's majority-class dev accuracy.
+   * finetuneSeeds} seeds), and a randomly initialised BERT for what pretraining buys, on every
+   * task, with the task's majority-class dev accuracy. Results are stored like runs.
    */
   private static List<Map<String, Object>> finetune(Settings s, Stage st) {
     List<Map<String, Object>> out = new ArrayList<>();
@@ -583,13 +692,29 @@ public final class CoreVsBaseline {
         m.put("task", f.name());
         m.put("seed", seed);
         m.put("majority_class_accuracy", majorityClass(f));
-        m.put("baseline", best(f.lrs(), lr -> finetune(s, f, base, "baseline", seed, lr)));
-        m.put("core", best(f.lrs(), lr -> finetune(s, f, core, "core", seed, lr)));
+        m.put("random_init", best(f.lrs(), lr -> finetune(s, f, Optional.empty(), seed, lr)));
+        m.put("baseline", best(f.lrs(), lr -> finetune(s, f, Optional.of(base), seed, lr)));
+        m.put("core", best(f.lrs(), lr -> finetune(s, f, Optional.of(core), seed, lr)));
         out.add(m);
       }
     }
     return out;
   }
+
+  /**
+   * Everything that makes two fine-tunings the same: the task, its settings, and the pretrained
+   * run's key ({@code model}), or for a random initialisation ({@code model} null) the config.
+   */
+  record FinetuneKey(
+      String task,
+      String data,
+      String vocab,
+      int epochs,
+      double learningRate,
+      int seq,
+      long seed,
+      RunKey model,
+      JsonNode config) {}
 
   /**
    * One side's fine-tuning at each lr: the result with the highest dev accuracy, its {@code
@@ -611,27 +736,60 @@ public final class CoreVsBaseline {
     return best;
   }
 
+  /** One fine-tuning of {@code model}'s final checkpoint, or of a random initialisation. */
+  @SuppressWarnings("unchecked")
   private static Map<String, Object> finetune(
-      Settings s, Finetune f, Done model, String side, long seed, double lr) {
-    LOG.info(
-        "fine-tuning " + side + " (" + model.checkpoint() + ") on " + f.name() + " at lr " + lr);
-    Path dir = s.workDir().resolve("finetune-" + f.name() + "-" + side + "-s" + seed + "-lr" + lr);
-    fresh(dir);
-    return FineTuner.run(
-        new FineTuner.Settings(
-            GlueTask.SST2,
-            f.dataDir(),
-            model.checkpoint(),
-            model.cfg(),
-            f.vocab(),
-            dir,
+      Settings s, Finetune f, Optional<Done> model, long seed, double lr) {
+    FinetuneKey key =
+        new FinetuneKey(
+            f.name(),
+            f.dataDir().toString(),
+            f.vocab().toString(),
             f.epochs(),
             lr,
-            32,
             f.seq(),
             seed,
-            true,
-            List.of()));
+            model.map(Done::key).orElse(null),
+            model.isPresent() ? null : RunKey.model(s.cfg(), true));
+    String name =
+        String.format(
+            Locale.ROOT,
+            "finetune-%s-%s-lr%.0e",
+            f.name(),
+            model.map(d -> d.key().name()).orElse("random-init-s" + seed),
+            lr);
+    Optional<Map> stored = s.store().find(name, key, Map.class);
+    if (stored.isPresent()) {
+      return stored.get();
+    }
+    Optional<Done> ready = model.map(d -> withCheckpoint(s, d));
+    LOG.info(
+        "fine-tuning "
+            + ready
+                .map(d -> d.key().name() + " (" + d.checkpoint().orElseThrow() + ")")
+                .orElse("a random initialisation")
+            + " on "
+            + f.name()
+            + " at lr "
+            + lr);
+    Map<String, Object> result =
+        FineTuner.run(
+            new FineTuner.Settings(
+                GlueTask.SST2,
+                f.dataDir(),
+                ready.flatMap(Done::checkpoint),
+                ready.map(Done::cfg).orElse(s.cfg()),
+                f.vocab(),
+                fresh(s.workDir().resolve(name)),
+                f.epochs(),
+                lr,
+                32,
+                f.seq(),
+                seed,
+                true,
+                List.of()));
+    s.store().put(name, key, result);
+    return result;
   }
 
   /** Dev accuracy of always answering the most frequent dev label. */
@@ -714,12 +872,13 @@ public final class CoreVsBaseline {
   }
 
   /** A run starts from nothing: its scratch directory is emptied first. */
-  private static void fresh(Path dir) {
+  private static Path fresh(Path dir) {
     try {
       Checkpoints.deleteRecursively(dir);
       Files.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + dir, e);
     }
+    return dir;
   }
 }

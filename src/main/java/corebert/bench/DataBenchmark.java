@@ -2,7 +2,7 @@ package corebert.bench;
 
 import corebert.train.Checkpoints;
 import corebert.util.Chart;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -131,7 +131,7 @@ public final class DataBenchmark {
     }
     String last = ChildJvm.lastLine(p, log);
     double wall = (System.nanoTime() - start) / 1e9;
-    Map<String, Object> summary = Json.parseObject(last);
+    Map<String, Object> summary = Jackson.parseObject(last);
     long tokens = ((Number) summary.get("tokens")).longValue();
     double seconds = ((Number) summary.get("seconds")).doubleValue();
     Map<String, Object> m = new LinkedHashMap<>();

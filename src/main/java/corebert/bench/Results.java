@@ -1,7 +1,7 @@
 package corebert.bench;
 
 import corebert.train.Checkpoints;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,6 +19,6 @@ final class Results {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + parent, e);
     }
-    Checkpoints.writeAtomically(Path.of(prefix + ".json"), Json.writePretty(json));
+    Checkpoints.writeAtomically(Path.of(prefix + ".json"), Jackson.writePretty(json));
   }
 }

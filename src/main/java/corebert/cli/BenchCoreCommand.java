@@ -5,7 +5,7 @@ import static corebert.cli.Flags.*;
 import corebert.bench.CoreVsBaseline;
 import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,7 +52,7 @@ final class BenchCoreCommand implements Command {
         valued(
             "sweep-budget",
             "SEC",
-            "tune at this shorter budget first (every --baseline-lrs rate and --core setting with"
+            "tune at this shorter budget first (every baseline and --core setting with"
                 + " the first --sweep-seeds seeds), then run the best of each side with every seed"
                 + " at --time-budget (default: no separate sweep)"));
     o.addOption(valued("sweep-seeds", "N", "seeds of the sweep (default 1)"));
@@ -70,6 +70,19 @@ final class BenchCoreCommand implements Command {
                 + DEFAULT_BASELINE_LRS
                 + ")"));
     o.addOption(
+        Flags.optionalList(
+            "baseline",
+            "KEY=V,...",
+            "one more baseline setting on the baseline's own knobs (repeat for more): lr, and"
+                + " warm-up-steps and batch-size (default: --warmup-steps, --batch-size); it"
+                + " joins the --baseline-lrs settings, e.g. lr=1e-3,warmup-steps=500"));
+    o.addOption(
+        valued(
+            "prior-tuning-runs",
+            "BASELINE,CORE",
+            "runs each side had before this benchmark (exploration, lever screens): they count as"
+                + " tuning, so CoRe's total may not exceed the baseline's (default 0,0)"));
+    o.addOption(
         valued(
             "seeds",
             "S,...",
@@ -80,14 +93,14 @@ final class BenchCoreCommand implements Command {
         Flags.optionalList(
             "core",
             "KEY=V,...",
-            "one CoRe setting (repeat for more; no more than --baseline-lrs has rates): budget"
+            "one CoRe setting (repeat for more; no more than the baseline has settings): budget"
                 + " (share of --time-budget, default 1), relaxed-fraction (phase 1's share of"
                 + " that, default "
-                + CoreCommand.DEFAULT_RELAXED_FRACTION
+                + CorePipeline.Plan.DEFAULT_RELAXED_FRACTION
                 + "), ffn-rank and"
                 + " attention-rank (default: the config's), relaxed-lr (default 1e-3), full-lr"
                 + " (default "
-                + CoreCommand.DEFAULT_FULL_LR
+                + CorePipeline.Plan.DEFAULT_FULL_LR
                 + "), joint (1: phase 1's learning"
                 + " rate decays over the whole run; 0: each phase anneals; default 1), softmax (1:"
                 + " phase 1 keeps softmax attention, so surgery is exact; default: the config's),"
@@ -113,7 +126,14 @@ final class BenchCoreCommand implements Command {
             "P",
             "hidden and attention dropout of every run (default: the config's); short budgets"
                 + " learn faster without"));
-    o.addOption(workDir("scratch runs; a finished run with the same settings is reused", WORK));
+    o.addOption(workDir("scratch runs and their final checkpoints", WORK));
+    o.addOption(
+        valued(
+            "run-store",
+            "DIR",
+            "every finished run's settings, curve and summary, and every fine-tuning, one JSON"
+                + " file each (commit it): a run stored with the same settings is not trained"
+                + " again (default: WORK-DIR/runs)"));
     o.addOption(outputPrefix(OUTPUT));
     o.addOption(
         Flags.optionalList(
@@ -136,7 +156,7 @@ final class BenchCoreCommand implements Command {
 
   @Override
   public int run(CommandLine line) {
-    BertConfig cfg = PretrainCommand.relaxedConfig(line);
+    BertConfig cfg = Flags.relaxedConfig(line);
     if (line.hasOption("dropout")) {
       cfg = cfg.withDropout(doubleValue(line, "dropout", 0, 0, 0.99));
     }
@@ -148,20 +168,38 @@ final class BenchCoreCommand implements Command {
     if (seeds.stream().distinct().count() != seeds.size()) {
       throw new UsageException("--seeds must be distinct");
     }
-    List<Double> baselineLrs =
-        list(doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999));
+    List<CoreVsBaseline.BaselineSetting> baselines = new ArrayList<>();
+    for (double lr : doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999)) {
+      baselines.add(CoreVsBaseline.BaselineSetting.atRate(lr));
+    }
+    if (line.hasOption("baseline")) {
+      for (String spec : line.getOptionValues("baseline")) {
+        baselines.add(baselineSetting(spec));
+      }
+    }
+    if (baselines.stream().distinct().count() != baselines.size()) {
+      throw new UsageException("--baseline-lrs and --baseline name the same setting twice");
+    }
+    int[] prior = intList(line, "prior-tuning-runs", "0,0", 0);
+    if (prior.length != 2) {
+      throw new UsageException("--prior-tuning-runs takes BASELINE,CORE, e.g. 2,6");
+    }
     List<CoreVsBaseline.CoreSetting> core = new ArrayList<>();
     String[] specs = line.hasOption("core") ? line.getOptionValues("core") : new String[] {""};
     for (String spec : specs) {
       core.add(coreSetting(spec, cfg.requireRelaxed()));
     }
-    if (core.size() > baselineLrs.size()) {
+    if (core.size() + prior[1] > baselines.size() + prior[0]) {
       throw new UsageException(
           "CoRe gets no more tuning runs than the baseline: "
               + core.size()
-              + " --core settings against "
-              + baselineLrs.size()
-              + " --baseline-lrs");
+              + " --core settings and "
+              + prior[1]
+              + " earlier runs against "
+              + baselines.size()
+              + " baseline settings and "
+              + prior[0]
+              + " earlier runs");
     }
     List<CoreVsBaseline.Finetune> finetunes = new ArrayList<>();
     if (line.hasOption("finetune-data")) {
@@ -199,14 +237,19 @@ final class BenchCoreCommand implements Command {
                 doubleValue(line, "sweep-budget", 0, 0, budget),
                 intValue(line, "sweep-seeds", 1, 1),
                 doubleValue(line, "eval-every", budget / 10, 1, budget),
-                baselineLrs,
+                baselines,
                 core,
+                prior[0],
+                prior[1],
                 seeds,
                 intValue(line, "batch-size", 32, 1),
                 longValue(line, "warmup-steps", 200, 0),
                 longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
                 precision(line),
                 workDir(line, WORK),
+                line.hasOption("run-store")
+                    ? Path.of(line.getOptionValue("run-store"))
+                    : workDir(line, WORK).resolve("runs"),
                 prefix,
                 finetunes,
                 intValue(line, "finetune-seeds", seeds.size(), 1),
@@ -215,19 +258,52 @@ final class BenchCoreCommand implements Command {
     result.put("speedup", out.get("speedup"));
     result.put("speedup_per_seed", out.get("speedup_per_seed"));
     result.put("result", prefix + ".json");
-    System.out.println(Json.write(result));
+    System.out.println(Jackson.write(result));
     return 0;
+  }
+
+  /** Parses one {@code --baseline} value, e.g. {@code lr=1e-3,warmup-steps=500}. */
+  static CoreVsBaseline.BaselineSetting baselineSetting(String spec) {
+    Double lr = null;
+    Long warmup = null;
+    Integer batch = null;
+    for (String part : spec.split(",")) {
+      String[] kv = part.split("=", 2);
+      String key = kv[0].strip();
+      try {
+        switch (kv.length == 2 ? key : "") {
+          case "lr" -> lr = Double.parseDouble(kv[1].strip());
+          case "warmup-steps" -> warmup = Long.parseLong(kv[1].strip());
+          case "batch-size" -> batch = Integer.parseInt(kv[1].strip());
+          default ->
+              throw new UsageException(
+                  "--baseline: expected KEY=VALUE with KEY in [lr, warmup-steps, batch-size], got '"
+                      + part
+                      + "'");
+        }
+      } catch (NumberFormatException e) {
+        throw new UsageException("--baseline: " + key + " must be a number, got '" + kv[1] + "'");
+      }
+    }
+    if (lr == null) {
+      throw new UsageException("--baseline needs lr=RATE, got '" + spec + "'");
+    }
+    try {
+      return new CoreVsBaseline.BaselineSetting(lr, warmup, batch);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--baseline: " + e.getMessage());
+    }
   }
 
   /** Parses one {@code --core} value, e.g. {@code budget=0.5,attention-rank=32,full-lr=3e-4}. */
   static CoreVsBaseline.CoreSetting coreSetting(String spec, BertConfig.Relaxed relaxed) {
     Map<String, Double> v = new LinkedHashMap<>();
     v.put("budget", 1.0);
-    v.put("relaxed-fraction", CoreCommand.DEFAULT_RELAXED_FRACTION);
+    v.put("relaxed-fraction", CorePipeline.Plan.DEFAULT_RELAXED_FRACTION);
     v.put("ffn-rank", (double) relaxed.ffnRank());
     v.put("attention-rank", (double) relaxed.attentionRank());
     v.put("relaxed-lr", 1e-3);
-    v.put("full-lr", CoreCommand.DEFAULT_FULL_LR);
+    v.put("full-lr", CorePipeline.Plan.DEFAULT_FULL_LR);
     v.put("joint", 1.0);
     v.put("softmax", relaxed.linearAttention() ? 0.0 : 1.0);
     v.put("qk-bound", relaxed.qkBound());

@@ -85,7 +85,7 @@ final class BenchStepCommand implements Command {
                   "--qkv must be fused, unfused or both, got '" + line.getOptionValue("qkv") + "'");
         };
     StepBenchmarkRun.run(
-        PretrainCommand.config(line),
+        Flags.config(line),
         Path.of(line.getOptionValue("config")),
         seqs,
         batches,

@@ -6,7 +6,7 @@ import corebert.model.BertConfig;
 import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
 import corebert.train.RunDir;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -45,7 +45,7 @@ final class ConvertCommand implements Command {
 
   @Override
   public int run(CommandLine line) {
-    BertConfig cfg = PretrainCommand.config(line);
+    BertConfig cfg = Flags.config(line);
     if (cfg.relaxed().isEmpty()) {
       throw new UsageException(
           "--config "
@@ -70,7 +70,7 @@ final class ConvertCommand implements Command {
     out.put("max_ffn_output_diff", r.maxFfnDifference());
     out.put("max_dense_output_diff", r.maxDenseDifference());
     out.put("qk_norm_per_layer", r.qkNorms());
-    System.out.println(Json.write(out));
+    System.out.println(Jackson.write(out));
     return 0;
   }
 }

@@ -6,10 +6,9 @@ import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.TrainConfig;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -17,11 +16,6 @@ import org.apache.commons.cli.Options;
 
 /** `corebert core`: relaxed pretraining → surgery → full pretraining, resumable, one directory. */
 final class CoreCommand implements Command {
-  static final double DEFAULT_RELAXED_FRACTION = 0.5;
-
-  /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
-  static final double DEFAULT_FULL_LR = 2e-4;
-
   @Override
   public String name() {
     return "core";
@@ -50,7 +44,7 @@ final class CoreCommand implements Command {
             "relaxed-fraction",
             "F",
             "with --time-budget: share of the budget for phase 1 (default "
-                + DEFAULT_RELAXED_FRACTION
+                + CorePipeline.Plan.DEFAULT_RELAXED_FRACTION
                 + ")"));
     o.addOption(
         valued(
@@ -60,7 +54,9 @@ final class CoreCommand implements Command {
     o.addOption(valued("relaxed-lr", "RATE", "phase 1's peak learning rate (default: --lr)"));
     o.addOption(
         valued(
-            "full-lr", "RATE", "phase 2's peak learning rate (default " + DEFAULT_FULL_LR + ")"));
+            "full-lr",
+            "RATE",
+            "phase 2's peak learning rate (default " + CorePipeline.Plan.DEFAULT_FULL_LR + ")"));
     o.addOption(
         valued(
             "schedule",
@@ -89,7 +85,7 @@ final class CoreCommand implements Command {
             "eval-input",
             "GLOB",
             "held-out TFRecords: evaluate before/after surgery and at the end"));
-    PretrainCommand.addTrainingOptions(o, false);
+    TrainingOptions.add(o, false);
     return o;
   }
 
@@ -107,7 +103,7 @@ final class CoreCommand implements Command {
 
   @Override
   public int run(CommandLine line) throws InterruptedException {
-    BertConfig cfg = PretrainCommand.relaxedConfig(line);
+    BertConfig cfg = relaxedConfig(line);
     boolean budget = line.hasOption("time-budget");
     long n1 = longValue(line, "relaxed-steps", 0, 1);
     long n2 = longValue(line, "full-steps", 0, 1);
@@ -118,12 +114,14 @@ final class CoreCommand implements Command {
       // Phase 1 trains the relaxed model from scratch and phase 2 starts from surgery.
       throw new UsageException("--init-checkpoint is not used by core; run pretrain for that");
     }
-    TrainConfig tc = PretrainCommand.trainConfig(line, Variant.RELAXED, "relaxed-steps");
-    PretrainCommand.requireSeqLength(line, tc);
-    double fraction = doubleValue(line, "relaxed-fraction", DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
+    TrainConfig tc = TrainingOptions.trainConfig(line, Variant.RELAXED, "relaxed-steps");
+    TrainingOptions.requireSeqLength(line, tc);
+    double fraction =
+        doubleValue(
+            line, "relaxed-fraction", CorePipeline.Plan.DEFAULT_RELAXED_FRACTION, 0.01, 0.99);
     long warmup = longValue(line, "full-warmup-steps", Math.max(10, n2 / 50), 0);
     double relaxedLr = doubleValue(line, "relaxed-lr", tc.learningRate(), 1e-9, 0.999);
-    double fullLr = doubleValue(line, "full-lr", DEFAULT_FULL_LR, 1e-9, 0.999);
+    double fullLr = doubleValue(line, "full-lr", CorePipeline.Plan.DEFAULT_FULL_LR, 1e-9, 0.999);
     List<Path> eval = line.hasOption("eval-input") ? globs(line, "eval-input") : List.of();
     CorePipeline.Handover handover;
     try {
@@ -140,9 +138,9 @@ final class CoreCommand implements Command {
             n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval, handover);
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
     // the other tasks keep serving.
-    Optional<Map<String, Object>> summary =
-        PretrainCommand.asChief(tc, () -> CorePipeline.run(cfg, tc, plan));
-    summary.ifPresent(s -> System.out.println(Json.write(s)));
+    Optional<CorePipeline.Summary> summary =
+        TrainingOptions.asChief(tc, () -> CorePipeline.run(cfg, tc, plan));
+    summary.ifPresent(s -> System.out.println(Jackson.write(s)));
     return 0;
   }
 }

@@ -6,7 +6,7 @@ import corebert.data.Vocab;
 import corebert.train.Checkpoints;
 import corebert.train.Evaluator;
 import corebert.train.TrainConfig;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.util.List;
 import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
@@ -58,8 +58,8 @@ final class EvaluateCommand implements Command {
   public int run(CommandLine line) {
     var metrics =
         Evaluator.evaluate(
-            PretrainCommand.config(line),
-            PretrainCommand.variant(line),
+            Flags.config(line),
+            Flags.variant(line),
             Checkpoints.resolve(line.getOptionValue("checkpoint")),
             new Evaluator.HeldOut(
                 globs(line, "input"),
@@ -68,7 +68,7 @@ final class EvaluateCommand implements Command {
                     ? OptionalInt.of(Vocab.load(existingFile(line, "vocab")).maskId())
                     : OptionalInt.empty()),
             intValue(line, "batch-size", TrainConfig.DEFAULT_BATCH, 1));
-    System.out.println(Json.write(metrics));
+    System.out.println(Jackson.write(metrics));
     return 0;
   }
 }

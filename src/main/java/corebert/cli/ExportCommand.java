@@ -8,6 +8,7 @@ import corebert.export.SavedModelExport;
 import corebert.model.BertConfig;
 import corebert.train.Checkpoints;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -48,10 +49,15 @@ final class ExportCommand implements Command {
   @Override
   public int run(CommandLine line) {
     Path output = Path.of(line.getOptionValue("output"));
-    BertConfig cfg = PretrainCommand.config(line);
+    BertConfig cfg = Flags.config(line);
     Path checkpoint = Checkpoints.resolve(line.getOptionValue("checkpoint"));
     Path vocab = existingFile(line, "vocab");
-    if (FinetuneCommand.format(line) == ExportFormat.HUGGINGFACE) {
+    List<ExportFormat> formats = exportFormats(line);
+    if (formats.size() != 1) {
+      throw new UsageException(
+          "--format: export writes one format at a time, got " + line.getOptionValue("format"));
+    }
+    if (formats.get(0) == ExportFormat.HUGGINGFACE) {
       HuggingFaceExport.exportPretraining(
           cfg, checkpoint, vocab, !line.hasOption("no-lowercase"), output);
     } else {

@@ -2,17 +2,16 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
-import corebert.export.ExportFormat;
 import corebert.glue.FineTuner;
 import corebert.glue.GlueTask;
 import corebert.glue.Task;
 import corebert.glue.TsvTask;
 import corebert.train.Checkpoints;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -81,15 +80,6 @@ final class FinetuneCommand implements Command {
     return o;
   }
 
-  /** {@code --format}, for export and finetune --export. */
-  static ExportFormat format(CommandLine line) {
-    try {
-      return ExportFormat.parse(line.getOptionValue("format", "savedmodel"));
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--" + e.getMessage());
-    }
-  }
-
   /** A GLUE task by name, or {@code tsv} with its columns and labels. */
   private static Task task(CommandLine line, Path dataDir) {
     String name = line.getOptionValue("task");
@@ -123,18 +113,6 @@ final class FinetuneCommand implements Command {
     }
   }
 
-  private static List<ExportFormat> formats(CommandLine line) {
-    List<ExportFormat> formats = new ArrayList<>();
-    for (String f : line.getOptionValue("format", "savedmodel").split(",")) {
-      try {
-        formats.add(ExportFormat.parse(f.strip()));
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("--" + e.getMessage());
-      }
-    }
-    return formats;
-  }
-
   @Override
   public int run(CommandLine line) throws Exception {
     Path dataDir = Path.of(line.getOptionValue("data-dir"));
@@ -149,8 +127,8 @@ final class FinetuneCommand implements Command {
             new FineTuner.Settings(
                 task,
                 dataDir,
-                Checkpoints.resolve(line.getOptionValue("checkpoint")),
-                PretrainCommand.config(line),
+                Optional.of(Checkpoints.resolve(line.getOptionValue("checkpoint"))),
+                Flags.config(line),
                 existingFile(line, "vocab"),
                 out,
                 intValue(line, "epochs", DEFAULT_EPOCHS, 1),
@@ -159,8 +137,8 @@ final class FinetuneCommand implements Command {
                 intValue(line, "max-seq-length", DEFAULT_SEQ, 8),
                 longValue(line, "seed", 12345, 0),
                 !line.hasOption("no-lowercase"),
-                line.hasOption("export") ? formats(line) : List.of()));
-    System.out.println(Json.write(metrics));
+                line.hasOption("export") ? exportFormats(line) : List.of()));
+    System.out.println(Jackson.write(metrics));
     return 0;
   }
 }

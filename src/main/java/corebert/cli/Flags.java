@@ -1,6 +1,9 @@
 package corebert.cli;
 
 import corebert.data.CorpusFormat;
+import corebert.export.ExportFormat;
+import corebert.model.BertConfig;
+import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.train.CpuFeatures;
 import corebert.train.NativeSessions;
@@ -282,5 +285,48 @@ final class Flags {
       }
     }
     return s.length();
+  }
+
+  /** Parses {@code --model}. */
+  static Variant variant(CommandLine line) {
+    String model = line.getOptionValue("model", "full");
+    return switch (model) {
+      case "full" -> Variant.FULL;
+      case "relaxed" -> Variant.RELAXED;
+      default -> throw new UsageException("--model must be full or relaxed, got '" + model + "'");
+    };
+  }
+
+  /** Loads {@code --config}, which must have a "relaxed" block. */
+  static BertConfig relaxedConfig(CommandLine line) {
+    BertConfig cfg = config(line);
+    if (cfg.relaxed().isEmpty()) {
+      throw new UsageException(
+          "--config " + line.getOptionValue("config") + " has no \"relaxed\" block");
+    }
+    return cfg;
+  }
+
+  /** Loads {@code --config}; a malformed file is a usage error naming it. */
+  static BertConfig config(CommandLine line) {
+    Path path = existingFile(line, "config");
+    try {
+      return BertConfig.fromJsonFile(path);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--config " + e.getMessage());
+    }
+  }
+
+  /** {@code --format}: one export format or several, comma-separated (default savedmodel). */
+  static List<ExportFormat> exportFormats(CommandLine line) {
+    List<ExportFormat> formats = new ArrayList<>();
+    for (String f : line.getOptionValue("format", "savedmodel").split(",")) {
+      try {
+        formats.add(ExportFormat.parse(f.strip()));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--" + e.getMessage());
+      }
+    }
+    return formats;
   }
 }

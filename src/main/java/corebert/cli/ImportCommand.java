@@ -3,7 +3,7 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.export.HuggingFaceImport;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -60,7 +60,7 @@ final class ImportCommand implements Command {
     out.put("checkpoint", imported.checkpoint().toString());
     out.put("config", imported.config().bertFields());
     out.put("fresh_variables", imported.fresh());
-    System.out.println(Json.write(out));
+    System.out.println(Jackson.write(out));
     return 0;
   }
 }

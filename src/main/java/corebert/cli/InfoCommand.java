@@ -5,7 +5,7 @@ import static corebert.cli.Flags.*;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.ModelStats;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.commons.cli.CommandLine;
@@ -35,7 +35,7 @@ final class InfoCommand implements Command {
 
   @Override
   public int run(CommandLine line) {
-    BertConfig cfg = PretrainCommand.config(line);
+    BertConfig cfg = Flags.config(line);
     int seq = intValue(line, "seq", 128, 1);
     double fraction = intValue(line, "max-predictions", 20, 0) / (double) seq;
     Map<String, Object> out = new LinkedHashMap<>();
@@ -49,7 +49,7 @@ final class InfoCommand implements Command {
           "flops_ratio_full_over_relaxed",
           full.forwardFlopsPerToken() / relaxed.forwardFlopsPerToken());
     }
-    System.out.println(Json.write(out));
+    System.out.println(Jackson.write(out));
     return 0;
   }
 

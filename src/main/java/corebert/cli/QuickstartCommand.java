@@ -2,8 +2,6 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
-import corebert.run.CorpusRun;
-import corebert.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,10 +96,8 @@ final class QuickstartCommand implements Command {
     if (line.hasOption("precision")) {
       args.addAll(List.of("--precision", line.getOptionValue("precision")));
     }
-    CommandLine run =
-        new DefaultParser().parse(new RunCommand().options(), args.toArray(String[]::new));
-    CorpusRun.Result result = CorpusRun.run(RunCommand.settings(run), dir);
-    System.out.println(Json.write(RunCommand.summary(result)));
-    return 0;
+    // quickstart is `run` with the sample's settings.
+    RunCommand run = new RunCommand();
+    return run.run(new DefaultParser().parse(run.options(), args.toArray(String[]::new)));
   }
 }

@@ -2,6 +2,7 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import corebert.core.CorePipeline;
 import corebert.data.CreateDataConfig;
 import corebert.export.HuggingFaceExport;
 import corebert.export.HuggingFaceImport;
@@ -11,7 +12,7 @@ import corebert.run.RunSettings;
 import corebert.train.Checkpoints;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -165,7 +166,7 @@ final class RunCommand implements Command {
             "full-lr",
             "RATE",
             "phase 2's peak learning rate, and that of a continued pretraining (default "
-                + CoreCommand.DEFAULT_FULL_LR
+                + CorePipeline.Plan.DEFAULT_FULL_LR
                 + ")"));
     o.addOption(
         valued(
@@ -191,12 +192,12 @@ final class RunCommand implements Command {
   public int run(CommandLine line) {
     Path dir = Path.of(line.getOptionValue("output-dir"));
     CorpusRun.Result result = CorpusRun.run(settings(line), dir);
-    System.out.println(Json.write(RunCommand.summary(result)));
+    System.out.println(Jackson.write(summary(result)));
     return 0;
   }
 
   /** The report without its curve and settings: the last stdout line. */
-  static Map<String, Object> summary(CorpusRun.Result result) {
+  private static Map<String, Object> summary(CorpusRun.Result result) {
     Map<String, Object> m = new LinkedHashMap<>(result.json());
     m.remove("curve");
     m.remove("settings");
@@ -205,7 +206,7 @@ final class RunCommand implements Command {
   }
 
   /** The run's settings from its flags, every default applied. */
-  static RunSettings settings(CommandLine line) {
+  private static RunSettings settings(CommandLine line) {
     long steps = longValue(line, "steps", 0, 2);
     double budget = line.hasOption("time-budget") ? seconds(line, "time-budget") : 0;
     if ((steps > 0) == (budget > 0)) {
@@ -252,7 +253,7 @@ final class RunCommand implements Command {
               intValue(line, "batch-size", DEFAULT_BATCH, 1),
               warmup,
               doubleValue(line, "relaxed-lr", DEFAULT_RELAXED_LR, 1e-9, 0.999),
-              doubleValue(line, "full-lr", CoreCommand.DEFAULT_FULL_LR, 1e-9, 0.999),
+              doubleValue(line, "full-lr", CorePipeline.Plan.DEFAULT_FULL_LR, 1e-9, 0.999),
               longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
               seed),
           init.isPresent() ? initModel(init.get()) : model(line),

@@ -13,9 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.logging.Logger;
@@ -56,6 +54,11 @@ public final class CorePipeline {
       boolean jointSchedule,
       List<Path> evalInputs,
       Handover handover) {
+    /** Phase 1's share of the run when none is given. */
+    public static final double DEFAULT_RELAXED_FRACTION = 0.5;
+
+    /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
+    public static final double DEFAULT_FULL_LR = 2e-4;
 
     /** How much longer than phase 1 its learning rate takes to decay to 0. */
     double relaxedDecaySpan(boolean budget) {
@@ -104,20 +107,52 @@ public final class CorePipeline {
     }
   }
 
+  /**
+   * What a CoRe run did, for its final JSON line. Phase 2's end: step, loss, training seconds and
+   * checkpoint. The switch, from surgery.json so that a resumed run reports it too: its step, the
+   * FFN check, and per layer the Q·K norm and any fitted temperature (null: none fitted). With
+   * held-out data, the evaluations around the switch and at the end. {@code surgerySec} and the
+   * evaluations around the switch are null when this call resumed after surgery.
+   */
+  public record Summary(
+      Double surgerySec,
+      Evaluator.Metrics relaxedEval,
+      Evaluator.Metrics convertedEval,
+      Evaluator.Metrics convertedSoftmaxEval,
+      Double switchJump,
+      double phase2SetupSec,
+      long step,
+      double loss,
+      double elapsedSec,
+      Path checkpoint,
+      long surgeryStep,
+      double surgeryMaxFfnDiff,
+      List<Double> qkNormPerLayer,
+      List<Double> temperaturePerLayer,
+      Evaluator.Metrics finalEval) {}
+
+  /** What the switch did, measured once surgery is done. */
+  private record Switch(
+      double surgerySec,
+      Evaluator.Metrics before,
+      Evaluator.Metrics after,
+      Evaluator.Metrics afterSoftmax,
+      Double jump) {}
+
   /** Training batches the temperature is fitted on. */
   private static final int TEMPERATURE_FIT_BATCHES = 16;
 
   private CorePipeline() {}
 
-  /** Runs (or resumes) the pipeline; returns a summary for the final JSON line. */
-  public static Map<String, Object> run(BertConfig cfg, TrainConfig tc, Plan plan) {
+  /** Runs (or resumes) the pipeline. */
+  public static Summary run(BertConfig cfg, TrainConfig tc, Plan plan) {
     cfg.requireRelaxed();
     Path dir = tc.outputDir();
     Path relaxedDir = dir.resolve(RunDir.CORE_RELAXED);
     Path fullDir = dir.resolve(RunDir.CORE_FULL);
     boolean budget = tc.timeBudgetSec() > 0;
     boolean blending = plan.handover().blendSteps() > 0;
-    Map<String, Object> summary = new LinkedHashMap<>();
+    Optional<Switch> done = Optional.empty();
 
     // surgery.json is written last: a checkpoint in full/ without it is a surgery cut short.
     boolean surgeryDone = Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT));
@@ -149,22 +184,24 @@ public final class CorePipeline {
               : Optional.empty();
       Surgery.Report converted = Surgery.convert(cfg, relaxed.checkpoint(), fullDir, fit);
       // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
-      summary.put("surgery_sec", (System.nanoTime() - surgeryStart) / 1e9);
-      if (!plan.evalInputs().isEmpty()) {
-        Map<String, Object> before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
+      double surgerySec = (System.nanoTime() - surgeryStart) / 1e9;
+      if (plan.evalInputs().isEmpty()) {
+        done = Optional.of(new Switch(surgerySec, null, null, null, null));
+      } else {
+        Evaluator.Metrics before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
         // Phase 2 starts from the converted model as it computes at its first step: with a
         // blended start, at softmax share 0.
-        Map<String, Object> after = eval(cfg, converted.checkpoint(), plan, tc, blending ? 0 : 1);
-        summary.put("relaxed_eval", before);
-        summary.put("converted_eval", after);
-        if (blending) {
-          summary.put("converted_softmax_eval", eval(cfg, converted.checkpoint(), plan, tc, 1));
-        }
+        Evaluator.Metrics after = eval(cfg, converted.checkpoint(), plan, tc, blending ? 0 : 1);
         // What the switch costs in what the model knows from context (no copying of visible
         // tokens): masked held-out loss right after surgery minus right before it.
-        summary.put(
-            "switch_jump",
-            (double) after.get("mlm_loss_masked") - (double) before.get("mlm_loss_masked"));
+        done =
+            Optional.of(
+                new Switch(
+                    surgerySec,
+                    before,
+                    after,
+                    blending ? eval(cfg, converted.checkpoint(), plan, tc, 1) : null,
+                    after.mlmLossMasked() - before.mlmLossMasked()));
       }
     } else {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
@@ -183,27 +220,31 @@ public final class CorePipeline {
                 .warmupSteps(plan.fullWarmupSteps())
                 .blendSteps(plan.handover().blendSteps())
                 .build());
-    // With surgery, the switch's cost on top of training time: benchmarks add it back.
-    summary.put("phase2_setup_sec", full.setupSec());
-    summary.put("step", full.step());
-    summary.put("loss", full.loss());
-    summary.put("elapsed_sec", full.elapsedSec());
-    summary.put("checkpoint", full.checkpoint().toString());
-    // From surgery.json, so that a resumed run reports them too.
-    summary.put("surgery_step", surgery.step());
-    summary.put("surgery_max_ffn_diff", surgery.maxFfnDifference());
-    summary.put("qk_norm_per_layer", surgery.qkNorms());
-    if (!surgery.temperatures().isEmpty()) {
-      summary.put("temperature_per_layer", surgery.temperatures());
-    }
+    Evaluator.Metrics finalEval = null;
     if (!plan.evalInputs().isEmpty()) {
       double m =
           blending
               ? Math.min(1, (full.step() - phase2Start) / (double) plan.handover().blendSteps())
               : 1;
-      summary.put("final_eval", eval(cfg, full.checkpoint(), plan, tc, m));
+      finalEval = eval(cfg, full.checkpoint(), plan, tc, m);
     }
-    return summary;
+    return new Summary(
+        done.map(Switch::surgerySec).orElse(null),
+        done.map(Switch::before).orElse(null),
+        done.map(Switch::after).orElse(null),
+        done.map(Switch::afterSoftmax).orElse(null),
+        done.map(Switch::jump).orElse(null),
+        // With surgery, the switch's cost on top of training time: benchmarks add it back.
+        full.setupSec(),
+        full.step(),
+        full.loss(),
+        full.elapsedSec(),
+        full.checkpoint(),
+        surgery.step(),
+        surgery.maxFfnDifference(),
+        surgery.qkNorms(),
+        surgery.temperatures().isEmpty() ? null : surgery.temperatures(),
+        finalEval);
   }
 
   /**
@@ -219,13 +260,13 @@ public final class CorePipeline {
         .initCheckpoint(Optional.empty());
   }
 
-  private static Map<String, Object> eval(
+  private static Evaluator.Metrics eval(
       BertConfig cfg, Variant variant, Path checkpoint, Plan plan, TrainConfig tc) {
     return eval(cfg, variant, checkpoint, plan, tc, OptionalDouble.empty());
   }
 
   /** The full model's metrics, its attention blended with softmax share {@code m} when m < 1. */
-  private static Map<String, Object> eval(
+  private static Evaluator.Metrics eval(
       BertConfig cfg, Path checkpoint, Plan plan, TrainConfig tc, double m) {
     return eval(
         cfg,
@@ -236,14 +277,14 @@ public final class CorePipeline {
         m < 1 ? OptionalDouble.of(m) : OptionalDouble.empty());
   }
 
-  private static Map<String, Object> eval(
+  private static Evaluator.Metrics eval(
       BertConfig cfg,
       Variant variant,
       Path checkpoint,
       Plan plan,
       TrainConfig tc,
       OptionalDouble softmaxShare) {
-    Map<String, Object> m =
+    Evaluator.Metrics m =
         Evaluator.evaluate(
             cfg,
             variant,

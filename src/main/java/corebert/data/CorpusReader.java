@@ -1,6 +1,6 @@
 package corebert.data;
 
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
@@ -199,7 +199,7 @@ final class CorpusReader {
     private List<String> jsonDocument(String text) {
       Object value;
       try {
-        value = Json.parseObject(text).get(textField);
+        value = Jackson.parseObject(text).get(textField);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             file + ": line " + lineNumber + ": not a JSON object (" + e.getMessage() + ")", e);

@@ -6,7 +6,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.ModelRestore;
 import corebert.train.PretrainingModel;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -165,7 +165,7 @@ public final class HuggingFaceExport {
         tmp -> {
           Files.createDirectories(tmp);
           SafeTensors.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
-          Files.writeString(tmp.resolve(CONFIG), Json.writePretty(config));
+          Files.writeString(tmp.resolve(CONFIG), Jackson.writePretty(config));
           Files.copy(vocab, tmp.resolve("vocab.txt"));
           Map<String, Object> special = new LinkedHashMap<>();
           special.put("unk_token", "[UNK]");
@@ -173,13 +173,13 @@ public final class HuggingFaceExport {
           special.put("pad_token", "[PAD]");
           special.put("cls_token", "[CLS]");
           special.put("mask_token", "[MASK]");
-          Files.writeString(tmp.resolve("special_tokens_map.json"), Json.writePretty(special));
+          Files.writeString(tmp.resolve("special_tokens_map.json"), Jackson.writePretty(special));
           Map<String, Object> tokenizer = new LinkedHashMap<>();
           tokenizer.put("tokenizer_class", "BertTokenizer");
           tokenizer.put("do_lower_case", lowerCase);
           tokenizer.put("model_max_length", config.get("max_position_embeddings"));
           tokenizer.putAll(special);
-          Files.writeString(tmp.resolve("tokenizer_config.json"), Json.writePretty(tokenizer));
+          Files.writeString(tmp.resolve("tokenizer_config.json"), Jackson.writePretty(tokenizer));
         });
   }
 }

@@ -7,7 +7,7 @@ import corebert.model.BertModel.Variant;
 import corebert.train.CheckpointGraph;
 import corebert.train.Checkpoints;
 import corebert.train.RunDir;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -153,7 +153,7 @@ public final class HuggingFaceImport {
   public static BertConfig config(Path file) {
     Map<String, Object> hf;
     try {
-      hf = Json.parseObject(Files.readString(file));
+      hf = Jackson.parseObject(Files.readString(file));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
@@ -178,7 +178,7 @@ public final class HuggingFaceImport {
       }
     }
     try {
-      BertConfig cfg = BertConfig.fromJson(Json.writePretty(bert));
+      BertConfig cfg = BertConfig.fromJson(Jackson.writePretty(bert));
       if (cfg.typeVocabSize() < 2) {
         throw new IllegalArgumentException(
             "type_vocab_size is " + cfg.typeVocabSize() + "; BERT's sentence pairs need 2");

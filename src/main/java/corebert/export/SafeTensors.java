@@ -1,6 +1,6 @@
 package corebert.export;
 
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -58,7 +58,7 @@ public final class SafeTensors {
       header.put(e.getKey(), entry);
       offset += bytes;
     }
-    StringBuilder json = new StringBuilder(Json.write(header));
+    StringBuilder json = new StringBuilder(Jackson.write(header));
     while (json.toString().getBytes(StandardCharsets.UTF_8).length % 8 != 0) {
       json.append(' '); // the data then starts at a multiple of 8 bytes
     }
@@ -128,7 +128,7 @@ public final class SafeTensors {
       String header = new String(all, 8, (int) headerLength, StandardCharsets.UTF_8);
       Map<String, Object> parsed;
       try {
-        parsed = Json.parseObject(header);
+        parsed = Jackson.parseObject(header);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(file + ": bad safetensors header: " + e.getMessage(), e);
       }

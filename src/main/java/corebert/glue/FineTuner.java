@@ -18,13 +18,14 @@ import corebert.train.LrSchedule;
 import corebert.train.ModelRestore;
 import corebert.train.PretrainingModel;
 import corebert.train.RunDir;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.logging.Logger;
@@ -58,7 +59,7 @@ public final class FineTuner {
   public record Settings(
       Task task,
       Path dataDir,
-      Path checkpoint,
+      Optional<Path> checkpoint,
       BertConfig cfg,
       Path vocab,
       Path outputDir,
@@ -131,9 +132,16 @@ public final class FineTuner {
               AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false));
       try (Session session = new Session(g)) {
         session.initialize();
-        restore.run(session, s.checkpoint());
-        LOG.info(
-            "encoder restored from " + s.checkpoint() + "; head output_weights/output_bias fresh");
+        if (s.checkpoint().isPresent()) {
+          restore.run(session, s.checkpoint().get());
+          LOG.info(
+              "encoder restored from "
+                  + s.checkpoint().get()
+                  + "; head output_weights/output_bias fresh");
+        } else {
+          // What pretraining buys is measured against this.
+          LOG.info("no checkpoint: the encoder keeps its random initialisation");
+        }
         Random random = new Random(s.seed());
         long done = 0;
         for (int epoch = 0; epoch < s.epochs(); epoch++) {
@@ -160,7 +168,7 @@ public final class FineTuner {
     }
     s.cfg().writeTo(s.outputDir().resolve(RunDir.BERT_CONFIG));
     Map<String, Object> results = evaluate(s, tokenizer, outputs, fineTuned);
-    Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Json.writePretty(results));
+    Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Jackson.writePretty(results));
     return results;
   }
 

@@ -1,11 +1,10 @@
 package corebert.model;
 
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -166,7 +165,7 @@ public record BertConfig(
 
   /** Parses the JSON text of a config; unknown keys are errors, not silently dropped. */
   public static BertConfig fromJson(String text) {
-    Map<String, Object> map = new LinkedHashMap<>(Json.parseObject(text));
+    Map<String, Object> map = new LinkedHashMap<>(Jackson.parseObject(text));
     IGNORED_KEYS.forEach(map::remove);
     Optional<Relaxed> relaxed = Optional.empty();
     Object relaxedValue = map.remove("relaxed");
@@ -218,13 +217,29 @@ public record BertConfig(
           }
           m.put("relaxed", rm);
         });
-    return Json.writePretty(m);
+    return Jackson.writePretty(m);
   }
 
   /** google-research/bert's keys and their values: the config without its relaxed block. */
   public Map<String, Object> bertFields() {
-    String[] keys = Arrays.copyOf(KEYS.toArray(String[]::new), KEYS.size() + 1);
-    return Json.fields(this, keys); // the last, relaxed, is not a google-research/bert key
+    Object[] values = {
+      vocabSize,
+      hiddenSize,
+      numHiddenLayers,
+      numAttentionHeads,
+      intermediateSize,
+      hiddenAct,
+      hiddenDropoutProb,
+      attentionProbsDropoutProb,
+      maxPositionEmbeddings,
+      typeVocabSize,
+      initializerRange
+    };
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < values.length; i++) {
+      m.put(KEYS.get(i), values[i]);
+    }
+    return m;
   }
 
   /** google-research/bert's config keys, in the order of this record's components. */

@@ -20,8 +20,7 @@ import corebert.train.HeldOutCurve.Point;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
 import corebert.train.Trainer;
-import corebert.train.TrainingOutcome;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -129,7 +128,7 @@ public final class CorpusRun {
     }
     // The report is written last; the curve's checkpoints are no longer needed once it is.
     r.pruneCheckpoints();
-    return new Result(dir.resolve(REPORT), Json.parseObject(read(dir.resolve(REPORT))));
+    return new Result(dir.resolve(REPORT), Jackson.parseObject(read(dir.resolve(REPORT))));
   }
 
   private List<Stage> stages() {
@@ -153,9 +152,9 @@ public final class CorpusRun {
   private void claim() {
     Path file = dir.resolve(SETTINGS);
     // Through JSON and back, so that both sides compare as parsed values.
-    Map<String, Object> want = Json.parseObject(Json.write(s.fingerprint()));
+    Map<String, Object> want = Jackson.parseObject(Jackson.write(s.fingerprint()));
     if (Files.exists(file)) {
-      Map<String, Object> have = Json.parseObject(read(file));
+      Map<String, Object> have = Jackson.parseObject(read(file));
       List<String> changed = new ArrayList<>();
       for (String key : want.keySet()) {
         if (!Objects.equals(want.get(key), have.get(key))) {
@@ -182,7 +181,7 @@ public final class CorpusRun {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
     }
-    Checkpoints.writeAtomically(file, Json.writePretty(s.fingerprint()));
+    Checkpoints.writeAtomically(file, Jackson.writePretty(s.fingerprint()));
   }
 
   private void split() {
@@ -332,7 +331,8 @@ public final class CorpusRun {
                     t.relaxedSteps(),
                     t.steps() - t.relaxedSteps())
                 : "training " + t.steps() + " steps from " + s.initCheckpoint().get());
-    Map<String, Object> summary;
+    // training.json: CoRe's summary, or continued pretraining's outcome.
+    Object summary;
     if (core) {
       long n1 = budget ? 0 : t.relaxedSteps();
       summary =
@@ -351,20 +351,15 @@ public final class CorpusRun {
                   CorePipeline.Handover.PLAIN));
     } else {
       Path init = HuggingFaceImport.checkpointOf(s.initCheckpoint().get(), initImport());
-      TrainingOutcome o =
+      summary =
           Trainer.train(
               model(),
               b.steps(t.steps())
                   .learningRate(t.fullLearningRate())
                   .initCheckpoint(Optional.of(init))
                   .build());
-      summary = new LinkedHashMap<>();
-      summary.put("step", o.step());
-      summary.put("loss", o.loss());
-      summary.put("elapsed_sec", o.elapsedSec());
-      summary.put("checkpoint", o.checkpoint().toString());
     }
-    Checkpoints.writeAtomically(dir.resolve(TRAINING_SUMMARY), Json.writePretty(summary));
+    Checkpoints.writeAtomically(dir.resolve(TRAINING_SUMMARY), Jackson.writePretty(summary));
   }
 
   /** Every kept checkpoint of both phases, evaluated on the held-out records. */
@@ -407,7 +402,7 @@ public final class CorpusRun {
     json.put("unigram_accuracy", unigram.accuracy());
     json.put("unigram_of", unigram.of());
     json.put("points", points.stream().map(Point::toJson).toList());
-    Checkpoints.writeAtomically(dir.resolve(CURVE), Json.writePretty(json));
+    Checkpoints.writeAtomically(dir.resolve(CURVE), Jackson.writePretty(json));
   }
 
   private void export(boolean huggingFace) {

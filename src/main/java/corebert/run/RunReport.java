@@ -3,7 +3,7 @@ package corebert.run;
 import corebert.train.Checkpoints;
 import corebert.train.HeldOutCurve.Point;
 import corebert.util.Chart;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +19,7 @@ final class RunReport {
   private RunReport() {}
 
   static void write(Path dir, RunSettings s, boolean core) {
-    Map<String, Object> curve = Json.parseObject(CorpusRun.read(dir.resolve(CorpusRun.CURVE)));
+    Map<String, Object> curve = Jackson.parseObject(CorpusRun.read(dir.resolve(CorpusRun.CURVE)));
     List<Point> points = new ArrayList<>();
     for (Object o : (List<?>) curve.get("points")) {
       points.add(Point.fromJson((Map<?, ?>) o));
@@ -46,7 +46,8 @@ final class RunReport {
       json.put("switch_jump", after.loss() - before.loss());
       markers.add(new Chart.Marker("surgery, step " + after.step(), after.sec(), 2));
     }
-    json.put("training", Json.parseObject(CorpusRun.read(dir.resolve(CorpusRun.TRAINING_SUMMARY))));
+    json.put(
+        "training", Jackson.parseObject(CorpusRun.read(dir.resolve(CorpusRun.TRAINING_SUMMARY))));
     json.put("saved_model", dir.resolve(CorpusRun.SAVED_MODEL).toString());
     json.put("hugging_face", dir.resolve(CorpusRun.HUGGING_FACE).toString());
     json.put("report_png", dir.resolve(CorpusRun.REPORT_PNG).toString());
@@ -80,6 +81,6 @@ final class RunReport {
         List.of(
             new Chart.Level(
                 "unigram model (no context)", ((Number) curve.get("unigram_loss")).doubleValue())));
-    Checkpoints.writeAtomically(dir.resolve(CorpusRun.REPORT), Json.writePretty(json));
+    Checkpoints.writeAtomically(dir.resolve(CorpusRun.REPORT), Jackson.writePretty(json));
   }
 }

@@ -8,7 +8,7 @@ import corebert.model.BertModel.Variant;
 import corebert.train.CheckpointGraph;
 import corebert.train.Checkpoints;
 import corebert.train.RunDir;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -94,49 +94,60 @@ public final class Surgery {
     }
   }
 
-  /** The report surgery leaves next to the checkpoint it wrote. */
   private Surgery() {}
+
+  /**
+   * surgery.json as written: the checkpoint's file name, the checks, and per layer the Q·K norm and
+   * any fitted temperature. Reports written before the Q·K norms, the dense check or the
+   * temperature existed lack them.
+   */
+  record ReportFile(
+      String checkpoint,
+      long step,
+      int copied,
+      int rebuilt,
+      double maxCopiedDiff,
+      double maxFfnDiff,
+      Double maxDenseDiff,
+      List<Double> qkNormPerLayer,
+      List<Double> temperaturePerLayer) {}
 
   /** Reads the report a conversion left in {@code dir}. */
   public static Report readReport(Path dir) {
     Path file = dir.resolve(RunDir.SURGERY_REPORT);
+    ReportFile f;
     try {
-      Map<String, Object> m = Json.parseObject(Files.readString(file));
-      return new Report(
-          dir.resolve((String) m.get("checkpoint")),
-          ((Number) m.get("step")).longValue(),
-          ((Number) m.get("copied")).intValue(),
-          ((Number) m.get("rebuilt")).intValue(),
-          ((Number) m.get("max_copied_diff")).doubleValue(),
-          ((Number) m.get("max_ffn_diff")).doubleValue(),
-          ((Number) m.getOrDefault("max_dense_diff", m.get("max_ffn_diff"))).doubleValue(),
-          // Reports written before the Q·K norms were measured have none.
-          doubles(m.getOrDefault("qk_norm_per_layer", List.of())),
-          // Reports of conversions without a fitted temperature have none.
-          doubles(m.getOrDefault("temperature_per_layer", List.of())));
+      f = Jackson.read(Files.readString(file), ReportFile.class);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read surgery report " + file, e);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
-  }
-
-  private static List<Double> doubles(Object jsonList) {
-    return ((List<?>) jsonList).stream().map(x -> ((Number) x).doubleValue()).toList();
+    return new Report(
+        dir.resolve(f.checkpoint()),
+        f.step(),
+        f.copied(),
+        f.rebuilt(),
+        f.maxCopiedDiff(),
+        f.maxFfnDiff(),
+        f.maxDenseDiff() == null ? f.maxFfnDiff() : f.maxDenseDiff(),
+        f.qkNormPerLayer() == null ? List.of() : f.qkNormPerLayer(),
+        f.temperaturePerLayer() == null ? List.of() : f.temperaturePerLayer());
   }
 
   private static void writeReport(Path dir, Report r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("checkpoint", r.checkpoint().getFileName().toString());
-    m.put("step", r.step());
-    m.put("copied", r.copied());
-    m.put("rebuilt", r.rebuilt());
-    m.put("max_copied_diff", r.maxCopiedDifference());
-    m.put("max_ffn_diff", r.maxFfnDifference());
-    m.put("max_dense_diff", r.maxDenseDifference());
-    m.put("qk_norm_per_layer", r.qkNorms());
-    if (!r.temperatures().isEmpty()) {
-      m.put("temperature_per_layer", r.temperatures());
-    }
-    Checkpoints.writeAtomically(dir.resolve(RunDir.SURGERY_REPORT), Json.writePretty(m));
+    ReportFile f =
+        new ReportFile(
+            r.checkpoint().getFileName().toString(),
+            r.step(),
+            r.copied(),
+            r.rebuilt(),
+            r.maxCopiedDifference(),
+            r.maxFfnDifference(),
+            r.maxDenseDifference(),
+            r.qkNorms(),
+            r.temperatures().isEmpty() ? null : r.temperatures());
+    Checkpoints.writeAtomically(dir.resolve(RunDir.SURGERY_REPORT), Jackson.writePretty(f));
   }
 
   /**

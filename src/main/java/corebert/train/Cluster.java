@@ -1,7 +1,8 @@
 package corebert.train;
 
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -11,6 +12,7 @@ import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import org.tensorflow.Server;
 import org.tensorflow.proto.ClusterDef;
@@ -64,7 +66,7 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     }
     String s = spec.trim();
     if (s.startsWith("{")) {
-      return new Cluster(workersOf(Json.parseObject(s), "the cluster"), task, timeoutSec);
+      return new Cluster(workersOf(Jackson.parseObject(s), "the cluster"), task, timeoutSec);
     }
     return new Cluster(List.of(s.split("\\s*,\\s*")), task, timeoutSec);
   }
@@ -76,7 +78,7 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     if (json == null || json.isBlank()) {
       return Optional.empty();
     }
-    Map<String, Object> m = Json.parseObject(json);
+    Map<String, Object> m = Jackson.parseObject(json);
     if (!(m.get("cluster") instanceof Map<?, ?> cluster)
         || !(m.get("task") instanceof Map<?, ?> task)) {
       throw new IllegalArgumentException("TF_CONFIG needs \"cluster\" and \"task\" objects");
@@ -208,6 +210,22 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
       }
     }
     LOG.info("the chief at " + workers.get(0) + " is gone; task " + task + " stops serving");
+  }
+
+  /**
+   * Runs {@code work} here, or on {@code cluster} as its chief with this task's server up until it
+   * returns. Any other task serves the chief until it is gone and returns empty.
+   */
+  public static <R> Optional<R> asChief(Optional<Cluster> cluster, Supplier<R> work)
+      throws InterruptedException {
+    if (cluster.isPresent() && !cluster.get().isChief()) {
+      cluster.get().serveUntilChiefGone();
+      return Optional.empty();
+    }
+    Optional<Server> server = cluster.map(Cluster::start);
+    R result = work.get();
+    Reference.reachabilityFence(server); // the chief's master serves until the work ends
+    return Optional.of(result);
   }
 
   Map<String, Object> toJson() {

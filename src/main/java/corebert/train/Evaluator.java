@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
@@ -90,10 +89,23 @@ public final class Evaluator {
   }
 
   /**
-   * The metrics as an ordered map: mlm_loss, mlm_accuracy, mlm_loss_masked, mlm_accuracy_masked,
-   * unigram_loss, unigram_accuracy, unigram_of, nsp_accuracy, examples.
+   * Held-out metrics: MLM loss and accuracy as the records show the scored positions, and with
+   * every scored position [MASK] (no copying of visible tokens); the add-one unigram model's loss
+   * and accuracy on the same positions, and which records it counted; NSP accuracy.
    */
-  public static Map<String, Object> evaluate(
+  public record Metrics(
+      double mlmLoss,
+      double mlmAccuracy,
+      double mlmLossMasked,
+      double mlmAccuracyMasked,
+      double unigramLoss,
+      double unigramAccuracy,
+      String unigramOf,
+      double nspAccuracy,
+      long examples) {}
+
+  /** The held-out metrics of one checkpoint. */
+  public static Metrics evaluate(
       BertConfig cfg, Variant variant, Path checkpoint, HeldOut heldOut, int batchSize) {
     return evaluate(cfg, variant, checkpoint, heldOut, batchSize, OptionalDouble.empty());
   }
@@ -103,7 +115,7 @@ public final class Evaluator {
    * full model whose attention blends linear attention into softmax with that share (CoRe's blended
    * start of phase 2).
    */
-  public static Map<String, Object> evaluate(
+  public static Metrics evaluate(
       BertConfig cfg,
       Variant variant,
       Path checkpoint,
@@ -154,17 +166,16 @@ public final class Evaluator {
       }
       Sums plain = sums.get(0);
       Sums masked = sums.get(1);
-      Map<String, Object> out = new LinkedHashMap<>();
-      out.put("mlm_loss", plain.loss / plain.weight);
-      out.put("mlm_accuracy", plain.correct / plain.weight);
-      out.put("mlm_loss_masked", masked.loss / masked.weight);
-      out.put("mlm_accuracy_masked", masked.correct / masked.weight);
-      out.put("unigram_loss", unigram.loss());
-      out.put("unigram_accuracy", unigram.accuracy());
-      out.put("unigram_of", unigram.of());
-      out.put("nsp_accuracy", plain.nspCorrect / examples);
-      out.put("examples", examples);
-      return out;
+      return new Metrics(
+          plain.loss / plain.weight,
+          plain.correct / plain.weight,
+          masked.loss / masked.weight,
+          masked.correct / masked.weight,
+          unigram.loss(),
+          unigram.accuracy(),
+          unigram.of(),
+          plain.nspCorrect / examples,
+          examples);
     }
   }
 

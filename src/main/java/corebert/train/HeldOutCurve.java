@@ -1,8 +1,9 @@
 package corebert.train;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,28 +28,19 @@ public final class HeldOutCurve {
       double sec,
       long step,
       String phase,
-      double loss,
-      double accuracy,
-      double plainLoss,
-      double plainAccuracy) {
-    private static final String[] KEYS = {
-      "sec", "step", "phase", "mlm_loss_masked", "mlm_accuracy_masked", "mlm_loss", "mlm_accuracy"
-    };
+      @JsonProperty("mlm_loss_masked") double loss,
+      @JsonProperty("mlm_accuracy_masked") double accuracy,
+      @JsonProperty("mlm_loss") double plainLoss,
+      @JsonProperty("mlm_accuracy") double plainAccuracy) {
 
+    @SuppressWarnings("unchecked")
     public Map<String, Object> toJson() {
-      return Json.fields(this, KEYS);
+      return Jackson.MAPPER.convertValue(this, Map.class);
     }
 
     /** The inverse of {@link #toJson}. */
     public static Point fromJson(Map<?, ?> p) {
-      return new Point(
-          num(p, "sec"),
-          num(p, "step").longValue(),
-          (String) p.get("phase"),
-          num(p, "mlm_loss_masked"),
-          num(p, "mlm_accuracy_masked"),
-          num(p, "mlm_loss"),
-          num(p, "mlm_accuracy"));
+      return Jackson.MAPPER.convertValue(p, Point.class);
     }
   }
 
@@ -79,16 +71,16 @@ public final class HeldOutCurve {
       if (sec == null) {
         throw new IllegalStateException("no metrics record at step " + step + " in " + metricsDir);
       }
-      Map<String, Object> m = Evaluator.evaluate(cfg, variant, ckpt, heldOut, batchSize);
+      Evaluator.Metrics m = Evaluator.evaluate(cfg, variant, ckpt, heldOut, batchSize);
       Point p =
           new Point(
               sec + extraSec,
               step,
               phase,
-              num(m, "mlm_loss_masked"),
-              num(m, "mlm_accuracy_masked"),
-              num(m, "mlm_loss"),
-              num(m, "mlm_accuracy"));
+              m.mlmLossMasked(),
+              m.mlmAccuracyMasked(),
+              m.mlmLoss(),
+              m.mlmAccuracy());
       LOG.info(
           String.format(
               Locale.ROOT,

@@ -1,7 +1,7 @@
 package corebert.train;
 
 import corebert.data.TfRecordWriter;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -60,7 +60,7 @@ public final class MetricsLog implements AutoCloseable {
   /** Appends one record; numeric entries also become TensorBoard scalars tagged by key. */
   public void log(long step, Map<String, Object> record) {
     try {
-      jsonl.write(Json.write(record));
+      jsonl.write(Jackson.write(record));
       jsonl.newLine();
       jsonl.flush();
     } catch (IOException e) {
@@ -106,7 +106,7 @@ public final class MetricsLog implements AutoCloseable {
       List<Map<String, Object>> out = new ArrayList<>();
       for (String line : Files.readAllLines(file)) {
         if (!line.isBlank()) {
-          out.add(Json.parseObject(line));
+          out.add(Jackson.parseObject(line));
         }
       }
       return out;
@@ -126,7 +126,7 @@ public final class MetricsLog implements AutoCloseable {
       }
       Object s;
       try {
-        s = Json.parseObject(line).get("step");
+        s = Jackson.parseObject(line).get("step");
       } catch (IllegalArgumentException e) {
         continue; // a line cut short by a crash
       }

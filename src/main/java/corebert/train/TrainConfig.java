@@ -3,7 +3,7 @@ package corebert.train;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -379,6 +379,6 @@ public record TrainConfig(
     m.put("shuffle_buffer", shuffleBuffer);
     m.put("vocab_size", bert.vocabSize());
     m.putAll(parallel.toJson());
-    return Json.writePretty(m);
+    return Jackson.writePretty(m);
   }
 }

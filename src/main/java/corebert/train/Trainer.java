@@ -3,7 +3,7 @@ package corebert.train;
 import corebert.data.InputPipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -136,7 +136,7 @@ public final class Trainer {
   private static boolean isRelaxedRun(Path dir) {
     try {
       String json = Files.readString(dir.resolve(RunDir.TRAIN_CONFIG));
-      return Json.parseObject(json).get("model").equals("relaxed");
+      return Jackson.parseObject(json).get("model").equals("relaxed");
     } catch (IOException e) {
       return false;
     }

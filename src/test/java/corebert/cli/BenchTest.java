@@ -3,7 +3,8 @@ package corebert.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.util.Json;
+import corebert.train.Checkpoints;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,7 +42,7 @@ class BenchTest {
             "0",
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertTrue(((String) json.get("command")).startsWith("bin/corebert bench step"));
     assertEquals(4, ((List<?>) json.get("results")).size());
     assertEquals(2, ((Map<?, ?>) json.get("relaxed_over_full_examples_per_sec")).size());
@@ -83,11 +84,13 @@ class BenchTest {
             "relaxed-fraction=0.6,ffn-rank=16,attention-rank=8",
             "--work-dir",
             dir.resolve("work").toString(),
+            "--run-store",
+            dir.resolve("store").toString(),
             "--output",
             prefix.toString());
     String out = Cli.ok(Cli.run(args.toArray(String[]::new)));
     assertTrue(out.contains("\"speedup\""), out);
-    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     Map<?, ?> protocol = (Map<?, ?>) json.get("protocol");
     assertEquals(3L, protocol.get("baseline_tuning_runs"));
     assertEquals(2L, protocol.get("core_tuning_runs"));
@@ -130,9 +133,41 @@ class BenchTest {
     Cli.ok(again);
     assertTrue(again.err().contains("reusing the finished run"), again.err());
     assertTrue(!again.err().contains("full BERT from scratch"), "a run was trained again");
-    Map<String, Object> json2 = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json2 = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertEquals(json.get("targets"), json2.get("targets"));
     assertEquals(json.get("speedup_per_seed"), json2.get("speedup_per_seed"));
+
+    // A fresh machine has only the store: no curve is trained again, the two best final
+    // checkpoints are re-made from their stored settings for fine-tuning, and a random
+    // initialisation is fine-tuned beside them.
+    Checkpoints.deleteRecursively(dir.resolve("work"));
+    Cli.Outcome fresh =
+        Cli.run(
+            Cli.args(
+                    args,
+                    "--finetune-data",
+                    "data/sample/spam",
+                    "--vocab",
+                    f.vocab.toString(),
+                    "--finetune-epochs",
+                    "1",
+                    "--finetune-lr",
+                    "1e-4,1e-3",
+                    "--finetune-seeds",
+                    "1")
+                .toArray(String[]::new));
+    Cli.ok(fresh);
+    assertTrue(fresh.err().contains("training it again from its stored settings"), fresh.err());
+    Map<String, Object> json3 = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    assertEquals(json.get("targets"), json3.get("targets"), "the curves come from the store");
+    List<?> finetune = (List<?>) json3.get("finetune");
+    assertEquals(1, finetune.size(), "one task, one seed");
+    Map<?, ?> row = (Map<?, ?>) finetune.get(0);
+    for (String side : List.of("random_init", "baseline", "core")) {
+      Map<?, ?> best = (Map<?, ?>) row.get(side);
+      assertEquals(2, ((Map<?, ?>) best.get("accuracy_per_learning_rate")).size(), side);
+      assertTrue(num(best, "accuracy") >= 0.5, side + ": " + best);
+    }
 
     // CoRe gets no more settings than the baseline has learning rates.
     Cli.Outcome unfair =
@@ -171,7 +206,7 @@ class BenchTest {
             dir.resolve("work").toString(),
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     List<?> rows = (List<?>) json.get("results");
     assertEquals(4, rows.size());
     Map<?, ?> x1 = (Map<?, ?>) rows.get(0);
@@ -202,7 +237,7 @@ class BenchTest {
             dir.resolve("scale-work").toString(),
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Json.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     List<?> runs = (List<?>) json.get("runs");
     assertEquals(2, runs.size());
     double one = ((Number) ((Map<?, ?>) runs.get(0)).get("examples_per_sec")).doubleValue();

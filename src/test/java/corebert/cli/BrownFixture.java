@@ -3,7 +3,7 @@ package corebert.cli;
 import corebert.data.CreateDataConfig;
 import corebert.data.PretrainingDataCreator;
 import corebert.data.VocabTrainer;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -123,7 +123,7 @@ final class BrownFixture {
     StringBuilder jsonl = new StringBuilder();
     for (int i = 0; i < documents.size(); i++) {
       Files.writeString(docs.resolve(String.format("doc-%03d.txt", i)), documents.get(i));
-      jsonl.append(Json.write(Map.of("id", i, "text", documents.get(i)))).append('\n');
+      jsonl.append(Jackson.write(Map.of("id", i, "text", documents.get(i)))).append('\n');
     }
     Path gz = dir.resolve("corpus.jsonl.gz");
     try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.export.SafeTensors;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,12 +56,12 @@ class HuggingFaceExportTest {
             "special_tokens_map.json")) {
       assertTrue(Files.exists(hf.resolve(f)), f);
     }
-    Map<String, Object> config = Json.parseObject(Files.readString(hf.resolve("config.json")));
+    Map<String, Object> config = Jackson.parseObject(Files.readString(hf.resolve("config.json")));
     assertEquals("bert", config.get("model_type"));
     assertEquals(List.of("BertForPreTraining"), config.get("architectures"));
     assertEquals(
         true,
-        Json.parseObject(Files.readString(hf.resolve("tokenizer_config.json")))
+        Jackson.parseObject(Files.readString(hf.resolve("tokenizer_config.json")))
             .get("do_lower_case"));
     Map<String, SafeTensors.Tensor> w = SafeTensors.read(hf.resolve("model.safetensors"));
     // Dense kernels are [out, in]; the MLM decoder is tied to the word embeddings, so not stored.
@@ -97,7 +97,7 @@ class HuggingFaceExportTest {
             "--format",
             "savedmodel,huggingface"));
     Path hf = tuned.resolve("huggingface");
-    Map<String, Object> config = Json.parseObject(Files.readString(hf.resolve("config.json")));
+    Map<String, Object> config = Jackson.parseObject(Files.readString(hf.resolve("config.json")));
     assertEquals(List.of("BertForSequenceClassification"), config.get("architectures"));
     assertEquals(2L, config.get("num_labels"));
     assertEquals(Map.of("0", "0", "1", "1"), config.get("id2label"));
@@ -170,12 +170,12 @@ class HuggingFaceExportTest {
         new ProcessBuilder(numpyPython(), "src/test/python/bert_reference.py", modelDir.toString())
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
-    p.getOutputStream().write(Json.write(inputs).getBytes(StandardCharsets.UTF_8));
+    p.getOutputStream().write(Jackson.write(inputs).getBytes(StandardCharsets.UTF_8));
     p.getOutputStream().close();
     String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), "bert_reference.py failed");
-    return Json.parseObject(stdout);
+    return Jackson.parseObject(stdout);
   }
 
   /**

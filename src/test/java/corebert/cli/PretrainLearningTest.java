@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,7 +46,8 @@ class PretrainLearningTest {
     }
 
     Map<String, Object> eval =
-        Json.parseObject(Cli.run(data.evaluate(out, "--train-input", data.trainGlob())).lastLine());
+        Jackson.parseObject(
+            Cli.run(data.evaluate(out, "--train-input", data.trainGlob())).lastLine());
     double heldOutLoss = ((Number) eval.get("mlm_loss")).doubleValue();
     double heldOutAccuracy = ((Number) eval.get("mlm_accuracy")).doubleValue();
     // Always guessing the training data's most frequent scored token.

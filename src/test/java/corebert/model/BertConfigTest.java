@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.util.Json;
+import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -123,7 +123,7 @@ class BertConfigTest {
   void bertFieldsAreExactlyGoogleResearchsKeysAndValues() {
     BertConfig cfg = BertConfig.fromJson(BERT_BASE_UNCASED);
     assertEquals(
-        new TreeMap<>(Json.parseObject(BERT_BASE_UNCASED)),
-        new TreeMap<>(Json.parseObject(Json.write(cfg.bertFields()))));
+        new TreeMap<>(Jackson.parseObject(BERT_BASE_UNCASED)),
+        new TreeMap<>(Jackson.parseObject(Jackson.write(cfg.bertFields()))));
   }
 }

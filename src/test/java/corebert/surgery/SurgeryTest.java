@@ -83,23 +83,19 @@ class SurgeryTest {
       Surgery.Report r = Surgery.convert(cfg, relaxed, dir.resolve(attention + "-full"));
       Evaluator.HeldOut heldOut =
           new Evaluator.HeldOut(List.of(records), List.of(), OptionalInt.of(4));
-      Map<String, Object> before = Evaluator.evaluate(cfg, Variant.RELAXED, relaxed, heldOut, 6);
-      Map<String, Object> after = Evaluator.evaluate(cfg, Variant.FULL, r.checkpoint(), heldOut, 6);
-      double jump = num(after, "mlm_loss") - num(before, "mlm_loss");
+      Evaluator.Metrics before = Evaluator.evaluate(cfg, Variant.RELAXED, relaxed, heldOut, 6);
+      Evaluator.Metrics after = Evaluator.evaluate(cfg, Variant.FULL, r.checkpoint(), heldOut, 6);
+      double jump = after.mlmLoss() - before.mlmLoss();
       System.err.printf("%s relaxation: held-out loss jumps by %.2e at surgery%n", attention, jump);
       if (attention.equals("softmax")) {
         // Only kernels were factorised: the converted model computes the relaxed one's function.
         assertEquals(0, jump, 1e-5, "switch jump with a softmax relaxation");
-        assertEquals(num(before, "mlm_accuracy"), num(after, "mlm_accuracy"));
+        assertEquals(before.mlmAccuracy(), after.mlmAccuracy());
       } else {
         // Linear attention gives way to softmax: the function changes at the switch.
         assertTrue(Math.abs(jump) > 1e-3, "linear -> softmax jump " + jump);
       }
     }
-  }
-
-  private static double num(Map<String, Object> m, String key) {
-    return ((Number) m.get(key)).doubleValue();
   }
 
   @Test
@@ -197,13 +193,9 @@ class SurgeryTest {
     Evaluator.HeldOut fitData =
         new Evaluator.HeldOut(List.of(records), List.of(), OptionalInt.of(4));
     double withoutTau =
-        num(
-            Evaluator.evaluate(cfg, Variant.FULL, plain.checkpoint(), fitData, 6),
-            "mlm_loss_masked");
+        Evaluator.evaluate(cfg, Variant.FULL, plain.checkpoint(), fitData, 6).mlmLossMasked();
     double withTau =
-        num(
-            Evaluator.evaluate(cfg, Variant.FULL, fitted.checkpoint(), fitData, 6),
-            "mlm_loss_masked");
+        Evaluator.evaluate(cfg, Variant.FULL, fitted.checkpoint(), fitData, 6).mlmLossMasked();
     assertTrue(
         withTau < withoutTau, "masked loss " + withTau + " with τ, " + withoutTau + " without");
   }

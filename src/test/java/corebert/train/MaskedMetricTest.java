@@ -9,7 +9,6 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
 import java.util.function.IntUnaryOperator;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +41,7 @@ class MaskedMetricTest {
     return List.of(HandMadeRecords.write(dir.resolve(name + ".tfrecord"), shown));
   }
 
-  private static Map<String, Object> evaluate(List<Path> records) {
+  private static Evaluator.Metrics evaluate(List<Path> records) {
     return Evaluator.evaluate(
         cfg,
         Variant.FULL,
@@ -51,37 +50,33 @@ class MaskedMetricTest {
         4);
   }
 
-  private static double num(Map<String, Object> m, String key) {
-    return ((Number) m.get(key)).doubleValue();
-  }
-
   @Test
   void theMaskedMetricIgnoresWhatScoredPositionsShow() throws Exception {
-    Map<String, Object> masked = evaluate(records("masked", label -> MASK));
-    Map<String, Object> original = evaluate(records("original", label -> label));
-    Map<String, Object> random = evaluate(records("random", label -> (label * 7 + 3) % VOCAB));
+    Evaluator.Metrics masked = evaluate(records("masked", label -> MASK));
+    Evaluator.Metrics original = evaluate(records("original", label -> label));
+    Evaluator.Metrics random = evaluate(records("random", label -> (label * 7 + 3) % VOCAB));
 
     // Records that already show [MASK] at every scored position: both metrics are one.
-    assertEquals(num(masked, "mlm_loss"), num(masked, "mlm_loss_masked"), 1e-6);
-    assertEquals(num(masked, "mlm_accuracy"), num(masked, "mlm_accuracy_masked"), 1e-9);
+    assertEquals(masked.mlmLoss(), masked.mlmLossMasked(), 1e-6);
+    assertEquals(masked.mlmAccuracy(), masked.mlmAccuracyMasked(), 1e-9);
     // The plain loss sees the token shown there; the masked one does not.
-    assertNotEquals(num(masked, "mlm_loss"), num(original, "mlm_loss"), 1e-4);
-    assertNotEquals(num(original, "mlm_loss"), num(random, "mlm_loss"), 1e-4);
-    for (Map<String, Object> other : List.of(original, random)) {
-      assertEquals(num(masked, "mlm_loss_masked"), num(other, "mlm_loss_masked"), 1e-6);
-      assertEquals(num(masked, "mlm_accuracy_masked"), num(other, "mlm_accuracy_masked"), 1e-9);
+    assertNotEquals(masked.mlmLoss(), original.mlmLoss(), 1e-4);
+    assertNotEquals(original.mlmLoss(), random.mlmLoss(), 1e-4);
+    for (Evaluator.Metrics other : List.of(original, random)) {
+      assertEquals(masked.mlmLossMasked(), other.mlmLossMasked(), 1e-6);
+      assertEquals(masked.mlmAccuracyMasked(), other.mlmAccuracyMasked(), 1e-9);
     }
-    assertEquals(6L, ((Number) masked.get("examples")).longValue());
+    assertEquals(6L, masked.examples());
   }
 
   @Test
   void theUnigramReferenceIsTheHeldOutRecordsOwnWithoutTrainingRecords() throws Exception {
-    Map<String, Object> m = evaluate(records("unigram", label -> MASK));
-    assertEquals("held-out records", m.get("unigram_of"));
+    Evaluator.Metrics m = evaluate(records("unigram", label -> MASK));
+    assertEquals("held-out records", m.unigramOf());
     // Labels 7..12 (position 3) and 9..14 (position 5) over 12 scored positions: 9..12 twice,
     // 7, 8, 13, 14 once. Add-one over 20 tokens: p = (c + 1) / (12 + 20).
     double expected = -(8 * Math.log(3 / 32.0) + 4 * Math.log(2 / 32.0)) / 12;
-    assertEquals(expected, num(m, "unigram_loss"), 1e-12);
-    assertTrue(num(m, "unigram_loss") < Math.log(VOCAB));
+    assertEquals(expected, m.unigramLoss(), 1e-12);
+    assertTrue(m.unigramLoss() < Math.log(VOCAB));
   }
 }

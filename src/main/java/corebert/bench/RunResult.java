@@ -1,0 +1,33 @@
+package corebert.bench;
+
+import corebert.train.HeldOutCurve.Point;
+import java.util.List;
+
+/**
+ * A finished benchmark run as the store keeps it: its setting (a baseline's {@code learningRate},
+ * or CoRe's {@code core} setting), what it did, and its held-out curve. A CoRe run also keeps its
+ * switch: the step, the seconds surgery and phase 2's setup took, the masked held-out loss right
+ * after surgery minus right before ({@code switchJump}), and per layer the norm of Wq·Wkᵀ.
+ */
+record RunResult(
+    String setting,
+    long seed,
+    String started,
+    long steps,
+    double wallSec,
+    Double learningRate,
+    CoreVsBaseline.CoreSetting core,
+    Long surgeryStep,
+    Double surgerySec,
+    Double switchSec,
+    Double switchJump,
+    List<Double> qkNormPerLayer,
+    List<Point> curve) {
+  RunResult {
+    curve = List.copyOf(curve);
+  }
+
+  Point last() {
+    return curve.get(curve.size() - 1);
+  }
+}

@@ -1,0 +1,151 @@
+package corebert.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import corebert.model.BertConfig;
+import corebert.train.HeldOutCurve.Point;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunStoreTest {
+  private static final BertConfig MINI = BertConfig.fromJsonFile(Path.of("graphs/bert-mini.json"));
+  private static final CoreVsBaseline.CoreSetting CORE =
+      new CoreVsBaseline.CoreSetting(1, 0.5, 32, 32, 7e-4, 3e-4, true, true, 0, false, 0);
+
+  @TempDir Path dir;
+
+  private static RunKey key(String setting, int batch, BertConfig cfg, boolean full) {
+    return new RunKey(
+        setting,
+        12345,
+        2400,
+        240,
+        RunKey.METRIC,
+        batch,
+        1000,
+        full ? null : 50L,
+        "BF16",
+        List.of("train/part-00000-of-00001.tfrecord"),
+        List.of("eval/part-00000-of-00001.tfrecord"),
+        RunKey.model(cfg, full));
+  }
+
+  private static RunResult result(CoreVsBaseline.CoreSetting core) {
+    List<Point> curve =
+        List.of(
+            new Point(240.5, 360, "relaxed", 6.92, 0.056, 6.64, 0.097),
+            new Point(2400.2, 3579, "full", 5.28, 0.186, 4.88, 0.260));
+    return core == null
+        ? new RunResult(
+            "baseline-lr7e-04",
+            12345,
+            "t",
+            3579,
+            2431.2,
+            7e-4,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            curve)
+        : new RunResult(
+            CORE.name(),
+            12345,
+            "t",
+            3579,
+            2431.2,
+            null,
+            core,
+            1800L,
+            2.5,
+            9.1,
+            0.0,
+            List.of(3.2, 3.8),
+            curve);
+  }
+
+  @Test
+  void theSameKeyIsReusedAndAnyChangedSettingIsNot() {
+    RunStore store = new RunStore(dir.resolve("runs"));
+    RunKey key = key("baseline-lr7e-04", 64, MINI, true);
+    assertTrue(store.find(key.name(), key, RunResult.class).isEmpty(), "nothing stored yet");
+    store.put(key.name(), key, result(null));
+    Optional<RunResult> found =
+        new RunStore(dir.resolve("runs"))
+            .find(key.name(), key("baseline-lr7e-04", 64, MINI, true), RunResult.class);
+    assertEquals(Optional.of(result(null)), found, "read back field for field, curve included");
+    assertTrue(
+        store.find(key.name(), key("baseline-lr7e-04", 32, MINI, true), RunResult.class).isEmpty(),
+        "another batch size is another measurement");
+    assertTrue(
+        store
+            .find(
+                key.name(), key("baseline-lr7e-04", 64, MINI.withDropout(0), true), RunResult.class)
+            .isEmpty(),
+        "another model config is another measurement");
+
+    RunKey core = key(CORE.name(), 64, CORE.config(MINI), false);
+    store.put(core.name(), core, result(CORE));
+    assertEquals(
+        Optional.of(result(CORE)),
+        store.find(core.name(), core, RunResult.class),
+        "a CoRe run keeps its setting and switch");
+  }
+
+  @Test
+  void aFullBertsKeyIgnoresTheRelaxedBlockAndCoResDoesNot() {
+    BertConfig other = CORE.config(MINI);
+    BertConfig third =
+        MINI.withRelaxed(new BertConfig.Relaxed(BertConfig.Relaxed.LINEAR_ELU, 64, 0, 0));
+    assertEquals(key("b", 64, other, true), key("b", 64, third, true));
+    assertFalse(key("b", 64, other, true).model().has("relaxed"));
+    assertNotEquals(key("c", 64, other, false), key("c", 64, third, false));
+  }
+
+  @Test
+  void aCorruptOrForeignEntryIsDoneAgainAndThenStored() throws IOException {
+    RunStore store = new RunStore(dir);
+    RunKey key = key("baseline-lr1e-03", 64, MINI, true);
+    Path file = dir.resolve(key.name() + ".json");
+    Files.writeString(file, "{\"key\": {\"setting\": \"baseline-lr1e-03\"");
+    assertTrue(store.find(key.name(), key, RunResult.class).isEmpty(), "truncated JSON");
+    Files.writeString(file, "{\"key\": {\"setting\": 1, \"unknown\": 2}, \"result\": {}}");
+    assertTrue(store.find(key.name(), key, RunResult.class).isEmpty(), "a key of another shape");
+    Files.writeString(file, "[]");
+    assertTrue(store.find(key.name(), key, RunResult.class).isEmpty(), "not an entry");
+    store.put(key.name(), key, result(null));
+    assertEquals(Optional.of(result(null)), store.find(key.name(), key, RunResult.class));
+    try (var files = Files.list(dir)) {
+      assertEquals(List.of(file), files.toList(), "no temporary file is left beside the entry");
+    }
+  }
+
+  @Test
+  void theSwitchJumpIsTheConvertedMinusTheRelaxedCheckpointAtTheSurgeryStep() {
+    List<Point> curve =
+        List.of(
+            new Point(100, 50, "relaxed", 7.0, 0, 0, 0),
+            new Point(200, 100, "relaxed", 6.0, 0, 0, 0),
+            new Point(203, 100, "full", 6.25, 0, 0, 0),
+            new Point(300, 150, "full", 5.5, 0, 0, 0));
+    assertEquals(0.25, CoreVsBaseline.switchJump(curve, 100));
+    assertEquals(null, CoreVsBaseline.switchJump(curve, 50), "no converted checkpoint at step 50");
+  }
+
+  @Test
+  void aBaselineAtTheBenchmarksWarmupAndBatchKeepsItsEarlierName() {
+    assertEquals("baseline-lr7e-04", CoreVsBaseline.BaselineSetting.atRate(7e-4).name());
+    assertEquals(
+        "baseline-lr1e-03-w500-b32", new CoreVsBaseline.BaselineSetting(1e-3, 500L, 32).name());
+  }
+}
