@@ -46,7 +46,8 @@ public final class DataBenchmark {
 
   private DataBenchmark() {}
 
-  public static Map<String, Object> run(Settings s) throws IOException, InterruptedException {
+  /** Runs every corpus size and thread count, and writes PREFIX.json and PREFIX.png. */
+  public static void run(Settings s) throws IOException, InterruptedException {
     Files.createDirectories(s.workDir());
     List<Map<String, Object>> rows = new ArrayList<>();
     for (int r : s.repeats()) {
@@ -95,7 +96,6 @@ public final class DataBenchmark {
         groups,
         series,
         values);
-    return out;
   }
 
   /** One child JVM: wall time, its own reported tokens and seconds, and its peak RSS. */

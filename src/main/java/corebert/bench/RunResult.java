@@ -27,6 +27,31 @@ record RunResult(
     curve = List.copyOf(curve);
   }
 
+  /** A from-scratch baseline's result: no CoRe setting and no switch. */
+  static RunResult baseline(
+      String setting,
+      long seed,
+      String started,
+      long steps,
+      double wallSec,
+      double learningRate,
+      List<Point> curve) {
+    return new RunResult(
+        setting,
+        seed,
+        started,
+        steps,
+        wallSec,
+        learningRate,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        curve);
+  }
+
   Point last() {
     return curve.get(curve.size() - 1);
   }

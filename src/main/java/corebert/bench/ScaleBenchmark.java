@@ -60,7 +60,8 @@ public final class ScaleBenchmark {
 
   private ScaleBenchmark() {}
 
-  public static Map<String, Object> run(Settings s) throws IOException, InterruptedException {
+  /** Runs one process and the workers side by side, and writes PREFIX.json and PREFIX.png. */
+  public static void run(Settings s) throws IOException, InterruptedException {
     Files.createDirectories(s.workDir());
     boolean pinned =
         Files.isExecutable(Path.of("/usr/bin/taskset"))
@@ -109,7 +110,6 @@ public final class ScaleBenchmark {
         String.format(
             "1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f; %.0f bytes per step",
             one.examplesPerSec(), two.examplesPerSec(), efficiency, bytesPerStep));
-    return out;
   }
 
   /** `pretrain` on a {@code workers}-task loopback cluster, task i on core i. */
@@ -171,17 +171,13 @@ public final class ScaleBenchmark {
 
   /** Examples/s between the second logged step and the last (the first includes warm-up). */
   private static double steadyExamplesPerSec(Path metrics, int batch) {
-    List<Map<String, Object>> recs = MetricsLog.read(metrics);
+    List<MetricsLog.Entry> recs = MetricsLog.read(metrics);
     if (recs.size() < 3) {
       throw new IllegalStateException(metrics + ": too few logged steps to time; raise --steps");
     }
-    Map<String, Object> first = recs.get(1);
-    Map<String, Object> last = recs.get(recs.size() - 1);
-    long steps = ((Number) last.get("step")).longValue() - ((Number) first.get("step")).longValue();
-    double sec =
-        ((Number) last.get("elapsed_sec")).doubleValue()
-            - ((Number) first.get("elapsed_sec")).doubleValue();
-    return steps * batch / sec;
+    MetricsLog.Entry first = recs.get(1);
+    MetricsLog.Entry last = recs.get(recs.size() - 1);
+    return (last.step() - first.step()) * batch / (last.elapsedSec() - first.elapsedSec());
   }
 
   /** Bytes received on the loopback interface so far (Linux's /proc/net/dev). */

@@ -101,36 +101,7 @@ public final class StepBenchmark {
     try (Graph g = new Graph()) {
       VariableStore store = VariableStore.create(precision, fusedQkv);
       Ops tf = Ops.create(g);
-      Random random = new Random(7);
-      int[][] ids = new int[batch][seq];
-      int[][] mask = new int[batch][seq];
-      int[][] segments = new int[batch][seq];
-      int[][] positions = new int[batch][predictions];
-      int[][] labels = new int[batch][predictions];
-      float[][] weights = new float[batch][predictions];
-      int[] nsp = new int[batch];
-      for (int b = 0; b < batch; b++) {
-        for (int t = 0; t < seq; t++) {
-          ids[b][t] = 5 + random.nextInt(cfg.vocabSize() - 5);
-          mask[b][t] = 1;
-          segments[b][t] = t < seq / 2 ? 0 : 1;
-        }
-        for (int p = 0; p < predictions; p++) {
-          positions[b][p] = random.nextInt(seq);
-          labels[b][p] = ids[b][positions[b][p]];
-          weights[b][p] = 1f;
-        }
-        nsp[b] = random.nextInt(2);
-      }
-      InputPipeline.Batch constants =
-          new InputPipeline.Batch(
-              tf.constant(ids),
-              tf.constant(mask),
-              tf.constant(segments),
-              tf.constant(positions),
-              tf.constant(labels),
-              tf.constant(weights),
-              tf.constant(nsp));
+      InputPipeline.Batch constants = randomBatch(tf, cfg.vocabSize(), seq, batch, predictions);
       PretrainingHeads.Losses losses =
           PretrainingModel.build(tf, cfg, variant, constants, 1, store);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
@@ -175,8 +146,45 @@ public final class StepBenchmark {
     }
   }
 
+  /**
+   * One fixed batch of random token ids as graph constants: the step's cost does not depend on the
+   * text, and constants keep the input pipeline out of the timing.
+   */
+  private static InputPipeline.Batch randomBatch(
+      Ops tf, int vocabSize, int seq, int batch, int predictions) {
+    Random random = new Random(7);
+    int[][] ids = new int[batch][seq];
+    int[][] mask = new int[batch][seq];
+    int[][] segments = new int[batch][seq];
+    int[][] positions = new int[batch][predictions];
+    int[][] labels = new int[batch][predictions];
+    float[][] weights = new float[batch][predictions];
+    int[] nsp = new int[batch];
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < seq; t++) {
+        ids[b][t] = 5 + random.nextInt(vocabSize - 5);
+        mask[b][t] = 1;
+        segments[b][t] = t < seq / 2 ? 0 : 1;
+      }
+      for (int p = 0; p < predictions; p++) {
+        positions[b][p] = random.nextInt(seq);
+        labels[b][p] = ids[b][positions[b][p]];
+        weights[b][p] = 1f;
+      }
+      nsp[b] = random.nextInt(2);
+    }
+    return new InputPipeline.Batch(
+        tf.constant(ids),
+        tf.constant(mask),
+        tf.constant(segments),
+        tf.constant(positions),
+        tf.constant(labels),
+        tf.constant(weights),
+        tf.constant(nsp));
+  }
+
   /** The rows as JSON-ready maps, with the relaxed/full ratio per sequence length. */
-  public static Map<String, Object> summary(List<Row> rows, double peak) {
+  static Map<String, Object> summary(List<Row> rows, double peak) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("matmul_peak_gflops", peak / 1e9);
     List<Object> list = new ArrayList<>();

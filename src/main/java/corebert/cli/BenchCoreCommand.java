@@ -5,6 +5,7 @@ import static corebert.cli.Flags.*;
 import corebert.bench.CoreVsBaseline;
 import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
+import corebert.train.TrainConfig;
 import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,6 @@ final class BenchCoreCommand implements Command {
 
   static final String DEFAULT_BASELINE_LRS = "1e-4,3e-4,1e-3";
   static final String DEFAULT_SEEDS = "12345,54321";
-  static final long DEFAULT_FULL_WARMUP = 50;
 
   @Override
   public String name() {
@@ -44,6 +44,14 @@ final class BenchCoreCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
+    addProtocolOptions(o);
+    addCoreOptions(o);
+    addOutputOptions(o);
+    return o;
+  }
+
+  /** The data, the budgets, the seeds and each side's settings. */
+  private static void addProtocolOptions(Options o) {
     o.addOption(required("config", "FILE", "bert_config.json with a \"relaxed\" block"));
     o.addOption(requiredList("input", "GLOB", "pretraining TFRecords"));
     o.addOption(requiredList("eval-input", "GLOB", "held-out TFRecords"));
@@ -89,6 +97,10 @@ final class BenchCoreCommand implements Command {
             "every setting runs with each seed; the speedup must hold for all (default "
                 + DEFAULT_SEEDS
                 + ")"));
+  }
+
+  /** CoRe's settings, and what every run shares. */
+  private static void addCoreOptions(Options o) {
     o.addOption(
         Flags.optionalList(
             "core",
@@ -108,18 +120,26 @@ final class BenchCoreCommand implements Command {
                 + " the config's), temperature (1: fit a softmax temperature per layer at"
                 + " surgery; default 0), blend (phase 2 blends linear attention into softmax over"
                 + " this many steps; default 0)"));
-    o.addOption(valued("batch-size", "N", "sequences per step (default 32)"));
+    o.addOption(
+        valued(
+            "batch-size", "N", "sequences per step (default " + TrainConfig.DEFAULT_BATCH + ")"));
     o.addOption(
         valued(
             "warmup-steps",
             "N",
-            "warm-up steps of the baselines and of CoRe's phase 1 (default 200)"));
+            "warm-up steps of the baselines and of CoRe's phase 1 (default "
+                + CoreVsBaseline.Settings.DEFAULT_WARMUP
+                + ")"));
     o.addOption(
         valued(
             "full-warmup-steps",
             "N",
-            "CoRe phase 2's re-warm-up (default " + DEFAULT_FULL_WARMUP + ")"));
+            "CoRe phase 2's re-warm-up (default " + CorePipeline.Plan.DEFAULT_FULL_WARMUP + ")"));
     o.addOption(precisionOption("type of every run's matmuls"));
+  }
+
+  /** Dropout, where runs and results go, and the fine-tuning tasks. */
+  private static void addOutputOptions(Options o) {
     o.addOption(
         valued(
             "dropout",
@@ -151,7 +171,6 @@ final class BenchCoreCommand implements Command {
     o.addOption(valued("finetune-seq", "N", "fine-tuning sequence length (default 64)"));
     o.addOption(
         valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
-    return o;
   }
 
   @Override
@@ -161,6 +180,78 @@ final class BenchCoreCommand implements Command {
       cfg = cfg.withDropout(doubleValue(line, "dropout", 0, 0, 0.99));
     }
     double budget = doubleValue(line, "time-budget", 0, 1, 1e7);
+    List<Long> seeds = seeds(line);
+    List<CoreVsBaseline.BaselineSetting> baselines = baselines(line);
+    int[] prior = intList(line, "prior-tuning-runs", "0,0", 0);
+    if (prior.length != 2) {
+      throw new UsageException("--prior-tuning-runs takes BASELINE,CORE, e.g. 2,6");
+    }
+    List<CoreVsBaseline.CoreSetting> core = new ArrayList<>();
+    String[] specs = line.hasOption("core") ? line.getOptionValues("core") : new String[] {""};
+    for (String spec : specs) {
+      core.add(coreSetting(spec, cfg.requireRelaxed()));
+    }
+    requireNoMoreTuning(core.size(), prior[1], baselines.size(), prior[0]);
+    if (intValue(line, "sweep-seeds", 1, 1) > seeds.size()) {
+      throw new UsageException("--sweep-seeds is more than the " + seeds.size() + " --seeds");
+    }
+    Path prefix = outputPrefix(line, OUTPUT);
+    Path work = workDir(line, WORK);
+    CoreVsBaseline.Builder settings =
+        CoreVsBaseline.Settings.builder(
+                cfg,
+                Path.of(line.getOptionValue("config")),
+                globs(line, "input"),
+                globs(line, "eval-input"),
+                budget,
+                work,
+                prefix)
+            .sweep(
+                doubleValue(line, "sweep-budget", 0, 0, budget),
+                intValue(line, "sweep-seeds", 1, 1))
+            .evalEverySec(doubleValue(line, "eval-every", budget / 10, 1, budget))
+            .baselines(baselines)
+            .coreSettings(core)
+            .priorTuningRuns(prior[0], prior[1])
+            .seeds(seeds)
+            .batchSize(intValue(line, "batch-size", TrainConfig.DEFAULT_BATCH, 1))
+            .warmupSteps(longValue(line, "warmup-steps", CoreVsBaseline.Settings.DEFAULT_WARMUP, 0))
+            .fullWarmupSteps(
+                longValue(line, "full-warmup-steps", CorePipeline.Plan.DEFAULT_FULL_WARMUP, 0))
+            .precision(precision(line))
+            .finetunes(finetunes(line), intValue(line, "finetune-seeds", seeds.size(), 1))
+            .command(echo(name(), line));
+    if (line.hasOption("run-store")) {
+      settings.runStore(Path.of(line.getOptionValue("run-store")));
+    }
+    CoreVsBaseline.Headline out = CoreVsBaseline.run(settings.build());
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("speedup", out.speedup());
+    result.put("speedup_per_seed", out.speedupPerSeed());
+    result.put("result", prefix + ".json");
+    System.out.println(Jackson.write(result));
+    return 0;
+  }
+
+  /** Exploration runs count as tuning: CoRe's total may not exceed the baseline's. */
+  private static void requireNoMoreTuning(
+      int core, int priorCore, int baseline, int priorBaseline) {
+    if (core + priorCore > baseline + priorBaseline) {
+      throw new UsageException(
+          "CoRe gets no more tuning runs than the baseline: "
+              + core
+              + " --core settings and "
+              + priorCore
+              + " earlier runs against "
+              + baseline
+              + " baseline settings and "
+              + priorBaseline
+              + " earlier runs");
+    }
+  }
+
+  /** {@code --seeds}, distinct. */
+  private static List<Long> seeds(CommandLine line) {
     List<Long> seeds = new ArrayList<>();
     for (int seed : intList(line, "seeds", DEFAULT_SEEDS, 0)) {
       seeds.add((long) seed);
@@ -168,6 +259,11 @@ final class BenchCoreCommand implements Command {
     if (seeds.stream().distinct().count() != seeds.size()) {
       throw new UsageException("--seeds must be distinct");
     }
+    return seeds;
+  }
+
+  /** The baseline's settings: each of {@code --baseline-lrs}, then each {@code --baseline}. */
+  private static List<CoreVsBaseline.BaselineSetting> baselines(CommandLine line) {
     List<CoreVsBaseline.BaselineSetting> baselines = new ArrayList<>();
     for (double lr : doubleList(line, "baseline-lrs", DEFAULT_BASELINE_LRS, 1e-9, 0.999)) {
       baselines.add(CoreVsBaseline.BaselineSetting.atRate(lr));
@@ -180,86 +276,34 @@ final class BenchCoreCommand implements Command {
     if (baselines.stream().distinct().count() != baselines.size()) {
       throw new UsageException("--baseline-lrs and --baseline name the same setting twice");
     }
-    int[] prior = intList(line, "prior-tuning-runs", "0,0", 0);
-    if (prior.length != 2) {
-      throw new UsageException("--prior-tuning-runs takes BASELINE,CORE, e.g. 2,6");
-    }
-    List<CoreVsBaseline.CoreSetting> core = new ArrayList<>();
-    String[] specs = line.hasOption("core") ? line.getOptionValues("core") : new String[] {""};
-    for (String spec : specs) {
-      core.add(coreSetting(spec, cfg.requireRelaxed()));
-    }
-    if (core.size() + prior[1] > baselines.size() + prior[0]) {
-      throw new UsageException(
-          "CoRe gets no more tuning runs than the baseline: "
-              + core.size()
-              + " --core settings and "
-              + prior[1]
-              + " earlier runs against "
-              + baselines.size()
-              + " baseline settings and "
-              + prior[0]
-              + " earlier runs");
-    }
+    return baselines;
+  }
+
+  /** One fine-tuning task per {@code --finetune-data} folder (SST-2 layout). */
+  private static List<CoreVsBaseline.Finetune> finetunes(CommandLine line) {
     List<CoreVsBaseline.Finetune> finetunes = new ArrayList<>();
-    if (line.hasOption("finetune-data")) {
-      if (!line.hasOption("vocab")) {
-        throw new UsageException("--finetune-data needs --vocab");
-      }
-      Path vocab = existingFile(line, "vocab");
-      for (String d : line.getOptionValues("finetune-data")) {
-        Path data = Path.of(d);
-        if (!Files.isDirectory(data)) {
-          throw new UsageException("--finetune-data: no such directory: " + data);
-        }
-        finetunes.add(
-            new CoreVsBaseline.Finetune(
-                data.getFileName().toString(),
-                data,
-                vocab,
-                intValue(line, "finetune-epochs", 3, 1),
-                list(doubleList(line, "finetune-lr", "5e-4", 1e-9, 0.999)),
-                intValue(line, "finetune-seq", 64, 8)));
-      }
+    if (!line.hasOption("finetune-data")) {
+      return finetunes;
     }
-    if (intValue(line, "sweep-seeds", 1, 1) > seeds.size()) {
-      throw new UsageException("--sweep-seeds is more than the " + seeds.size() + " --seeds");
+    if (!line.hasOption("vocab")) {
+      throw new UsageException("--finetune-data needs --vocab");
     }
-    Path prefix = outputPrefix(line, OUTPUT);
-    Map<String, Object> out =
-        CoreVsBaseline.run(
-            new CoreVsBaseline.Settings(
-                cfg,
-                Path.of(line.getOptionValue("config")),
-                globs(line, "input"),
-                globs(line, "eval-input"),
-                budget,
-                doubleValue(line, "sweep-budget", 0, 0, budget),
-                intValue(line, "sweep-seeds", 1, 1),
-                doubleValue(line, "eval-every", budget / 10, 1, budget),
-                baselines,
-                core,
-                prior[0],
-                prior[1],
-                seeds,
-                intValue(line, "batch-size", 32, 1),
-                longValue(line, "warmup-steps", 200, 0),
-                longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
-                precision(line),
-                workDir(line, WORK),
-                line.hasOption("run-store")
-                    ? Path.of(line.getOptionValue("run-store"))
-                    : workDir(line, WORK).resolve("runs"),
-                prefix,
-                finetunes,
-                intValue(line, "finetune-seeds", seeds.size(), 1),
-                echo(name(), line)));
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("speedup", out.get("speedup"));
-    result.put("speedup_per_seed", out.get("speedup_per_seed"));
-    result.put("result", prefix + ".json");
-    System.out.println(Jackson.write(result));
-    return 0;
+    Path vocab = existingFile(line, "vocab");
+    for (String d : line.getOptionValues("finetune-data")) {
+      Path data = Path.of(d);
+      if (!Files.isDirectory(data)) {
+        throw new UsageException("--finetune-data: no such directory: " + data);
+      }
+      finetunes.add(
+          new CoreVsBaseline.Finetune(
+              data.getFileName().toString(),
+              data,
+              vocab,
+              intValue(line, "finetune-epochs", 3, 1),
+              list(doubleList(line, "finetune-lr", "5e-4", 1e-9, 0.999)),
+              intValue(line, "finetune-seq", 64, 8)));
+    }
+    return finetunes;
   }
 
   /** Parses one {@code --baseline} value, e.g. {@code lr=1e-3,warmup-steps=500}. */
@@ -325,6 +369,23 @@ final class BenchCoreCommand implements Command {
             "--core: " + kv[0].strip() + " must be a number, got '" + kv[1] + "'");
       }
     }
+    requireValid(v);
+    return new CoreVsBaseline.CoreSetting(
+        v.get("budget"),
+        v.get("relaxed-fraction"),
+        v.get("ffn-rank").intValue(),
+        v.get("attention-rank").intValue(),
+        v.get("relaxed-lr"),
+        v.get("full-lr"),
+        v.get("joint") == 1,
+        v.get("softmax") == 1,
+        v.get("qk-bound"),
+        v.get("temperature") == 1,
+        v.get("blend").longValue());
+  }
+
+  /** Every {@code --core} value in its range, integers where they must be, levers that fit. */
+  private static void requireValid(Map<String, Double> v) {
     requireIn(v, "budget", 0.01, 1);
     requireIn(v, "relaxed-fraction", 0.01, 0.99);
     requireIn(v, "ffn-rank", 1, Integer.MAX_VALUE);
@@ -348,18 +409,6 @@ final class BenchCoreCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--core: " + e.getMessage());
     }
-    return new CoreVsBaseline.CoreSetting(
-        v.get("budget"),
-        v.get("relaxed-fraction"),
-        v.get("ffn-rank").intValue(),
-        v.get("attention-rank").intValue(),
-        v.get("relaxed-lr"),
-        v.get("full-lr"),
-        v.get("joint") == 1,
-        v.get("softmax") == 1,
-        v.get("qk-bound"),
-        v.get("temperature") == 1,
-        v.get("blend").longValue());
   }
 
   private static void requireIn(Map<String, Double> v, String key, double min, double max) {

@@ -29,6 +29,13 @@ final class CoreCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
+    addPhaseOptions(o);
+    addSwitchOptions(o);
+    return o;
+  }
+
+  /** The relaxed config and the two phases' lengths and rates. */
+  private static void addPhaseOptions(Options o) {
     o.addOption(
         required(
             "config",
@@ -57,6 +64,10 @@ final class CoreCommand implements Command {
             "full-lr",
             "RATE",
             "phase 2's peak learning rate (default " + CorePipeline.Plan.DEFAULT_FULL_LR + ")"));
+  }
+
+  /** The schedule, the switch's levers, held-out data, and the shared training options. */
+  private static void addSwitchOptions(Options o) {
     o.addOption(
         valued(
             "schedule",
@@ -86,7 +97,6 @@ final class CoreCommand implements Command {
             "GLOB",
             "held-out TFRecords: evaluate before/after surgery and at the end"));
     TrainingOptions.add(o, false);
-    return o;
   }
 
   private static boolean jointSchedule(CommandLine line) {
@@ -134,8 +144,16 @@ final class CoreCommand implements Command {
       throw new UsageException("--fit-temperature, --blend-steps: " + e.getMessage());
     }
     CorePipeline.Plan plan =
-        new CorePipeline.Plan(
-            n1, n2, fraction, relaxedLr, fullLr, warmup, jointSchedule(line), eval, handover);
+        CorePipeline.Plan.builder()
+            .steps(n1, n2)
+            .relaxedFraction(fraction)
+            .relaxedLearningRate(relaxedLr)
+            .fullLearningRate(fullLr)
+            .fullWarmupSteps(warmup)
+            .jointSchedule(jointSchedule(line))
+            .evalInputs(eval)
+            .handover(handover)
+            .build();
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
     // the other tasks keep serving.
     Optional<CorePipeline.Summary> summary =

@@ -25,7 +25,7 @@ final class CreateDataCommand implements Command {
   public Options options() {
     Options o = new Options();
     Flags.addCorpusFormatOptions(o);
-    return o.addOption(
+    o.addOption(
             Flags.requiredList(
                 "input", "GLOB", "corpus files in --input-format, or globs; repeatable (required)"))
         .addOption(Flags.required("vocab", "FILE", "BERT vocab.txt (required)"))
@@ -34,8 +34,13 @@ final class CreateDataCommand implements Command {
                 "output",
                 "DIR",
                 "directory for part-NNNNN-of-NNNNN.tfrecord; must hold no *.tfrecord yet"
-                    + " (required)"))
-        .addOption(
+                    + " (required)"));
+    return addInstanceOptions(o);
+  }
+
+  /** How instances are made and written, as google-research's create_pretraining_data.py. */
+  private static Options addInstanceOptions(Options o) {
+    return o.addOption(
             Flags.valued(
                 "max-seq-length",
                 "N",

@@ -15,10 +15,8 @@ import corebert.train.TrainConfig;
 import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,7 +34,6 @@ final class RunCommand implements Command {
   static final long DEFAULT_WARMUP = 300;
   static final double DEFAULT_RELAXED_FRACTION = 0.7;
   static final double DEFAULT_RELAXED_LR = 1e-3;
-  static final long DEFAULT_FULL_WARMUP = 50;
   static final String DEFAULT_RELAXED_ATTENTION = BertConfig.Relaxed.SOFTMAX;
   static final int DEFAULT_RANK = 32;
 
@@ -71,6 +68,15 @@ final class RunCommand implements Command {
   @Override
   public Options options() {
     Options o = new Options();
+    addCorpusOptions(o);
+    addModelOptions(o);
+    addDataOptions(o);
+    addScheduleOptions(o);
+    return o;
+  }
+
+  /** The corpus, its held-out part and where the run goes. */
+  private static void addCorpusOptions(Options o) {
     o.addOption(
         requiredList("text", "GLOB", "the corpus: files or globs (dir/**.txt), repeatable"));
     o.addOption(
@@ -80,6 +86,10 @@ final class RunCommand implements Command {
             "held-out documents of your own, instead of splitting them off the corpus"));
     addCorpusFormatOptions(o);
     o.addOption(required("output-dir", "DIR", "the run's directory; rerun to continue it"));
+  }
+
+  /** How long to train, and the model. */
+  private static void addModelOptions(Options o) {
     o.addOption(
         valued(
             "time-budget",
@@ -106,6 +116,10 @@ final class RunCommand implements Command {
             "attention-rank",
             "R",
             "phase 1's Q/K/V/O rank, 0 for full kernels (default " + DEFAULT_RANK + ")"));
+  }
+
+  /** The vocab, the held-out share, a model to continue and the records. */
+  private static void addDataOptions(Options o) {
     o.addOption(
         valued(
             "vocab-size",
@@ -145,6 +159,10 @@ final class RunCommand implements Command {
             "times the training text is masked anew (default "
                 + CreateDataConfig.DEFAULT_DUPE_FACTOR
                 + ")"));
+  }
+
+  /** CoRe's schedule and the runtime. */
+  private static void addScheduleOptions(Options o) {
     o.addOption(valued("batch-size", "N", "sequences per step (default " + DEFAULT_BATCH + ")"));
     o.addOption(
         valued(
@@ -172,7 +190,7 @@ final class RunCommand implements Command {
         valued(
             "full-warmup-steps",
             "N",
-            "phase 2's re-warm-up (default " + DEFAULT_FULL_WARMUP + ")"));
+            "phase 2's re-warm-up (default " + CorePipeline.Plan.DEFAULT_FULL_WARMUP + ")"));
     o.addOption(
         valued(
             "seed",
@@ -185,24 +203,13 @@ final class RunCommand implements Command {
             "threads", "N", "threads writing the training records (default: the machine's cores)"));
     o.addOption(flag("xla", "compile with XLA"));
     o.addOption(precisionOption("type of the model's matmuls"));
-    return o;
   }
 
   @Override
   public int run(CommandLine line) {
     Path dir = Path.of(line.getOptionValue("output-dir"));
-    CorpusRun.Result result = CorpusRun.run(settings(line), dir);
-    System.out.println(Jackson.write(summary(result)));
+    System.out.println(Jackson.write(CorpusRun.run(settings(line), dir)));
     return 0;
-  }
-
-  /** The report without its curve and settings: the last stdout line. */
-  private static Map<String, Object> summary(CorpusRun.Result result) {
-    Map<String, Object> m = new LinkedHashMap<>(result.json());
-    m.remove("curve");
-    m.remove("settings");
-    m.put("report", result.report().toString());
-    return m;
   }
 
   /** The run's settings from its flags, every default applied. */
@@ -254,7 +261,7 @@ final class RunCommand implements Command {
               warmup,
               doubleValue(line, "relaxed-lr", DEFAULT_RELAXED_LR, 1e-9, 0.999),
               doubleValue(line, "full-lr", CorePipeline.Plan.DEFAULT_FULL_LR, 1e-9, 0.999),
-              longValue(line, "full-warmup-steps", DEFAULT_FULL_WARMUP, 0),
+              longValue(line, "full-warmup-steps", CorePipeline.Plan.DEFAULT_FULL_WARMUP, 0),
               seed),
           init.isPresent() ? initModel(init.get()) : model(line),
           init,

@@ -60,6 +60,88 @@ public final class CorePipeline {
     /** Phase 2's peak learning rate; see the README's CoRe results for the sweep behind it. */
     public static final double DEFAULT_FULL_LR = 2e-4;
 
+    /** Phase 2's re-warm-up when none is given. */
+    public static final long DEFAULT_FULL_WARMUP = 50;
+
+    /**
+     * A plan with the defaults: no step counts (a time budget), phase 1 {@link
+     * #DEFAULT_RELAXED_FRACTION} of it at TrainConfig's default rate, phase 2 at {@link
+     * #DEFAULT_FULL_LR} after {@link #DEFAULT_FULL_WARMUP} warm-up steps, the joint schedule, no
+     * held-out data, the plain switch.
+     */
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** Builds a {@link Plan}; every setter names a component. */
+    public static final class Builder {
+      private long relaxedSteps;
+      private long fullSteps;
+      private double relaxedFraction = DEFAULT_RELAXED_FRACTION;
+      private double relaxedLearningRate = TrainConfig.DEFAULT_LR;
+      private double fullLearningRate = DEFAULT_FULL_LR;
+      private long fullWarmupSteps = DEFAULT_FULL_WARMUP;
+      private boolean jointSchedule = true;
+      private List<Path> evalInputs = List.of();
+      private Handover handover = Handover.PLAIN;
+
+      private Builder() {}
+
+      public Builder steps(long relaxed, long full) {
+        relaxedSteps = relaxed;
+        fullSteps = full;
+        return this;
+      }
+
+      public Builder relaxedFraction(double v) {
+        relaxedFraction = v;
+        return this;
+      }
+
+      public Builder relaxedLearningRate(double v) {
+        relaxedLearningRate = v;
+        return this;
+      }
+
+      public Builder fullLearningRate(double v) {
+        fullLearningRate = v;
+        return this;
+      }
+
+      public Builder fullWarmupSteps(long v) {
+        fullWarmupSteps = v;
+        return this;
+      }
+
+      public Builder jointSchedule(boolean v) {
+        jointSchedule = v;
+        return this;
+      }
+
+      public Builder evalInputs(List<Path> v) {
+        evalInputs = List.copyOf(v);
+        return this;
+      }
+
+      public Builder handover(Handover v) {
+        handover = v;
+        return this;
+      }
+
+      public Plan build() {
+        return new Plan(
+            relaxedSteps,
+            fullSteps,
+            relaxedFraction,
+            relaxedLearningRate,
+            fullLearningRate,
+            fullWarmupSteps,
+            jointSchedule,
+            evalInputs,
+            handover);
+      }
+    }
+
     /** How much longer than phase 1 its learning rate takes to decay to 0. */
     double relaxedDecaySpan(boolean budget) {
       if (!jointSchedule) {
@@ -147,64 +229,15 @@ public final class CorePipeline {
   /** Runs (or resumes) the pipeline. */
   public static Summary run(BertConfig cfg, TrainConfig tc, Plan plan) {
     cfg.requireRelaxed();
-    Path dir = tc.outputDir();
-    Path relaxedDir = dir.resolve(RunDir.CORE_RELAXED);
-    Path fullDir = dir.resolve(RunDir.CORE_FULL);
+    Path fullDir = tc.outputDir().resolve(RunDir.CORE_FULL);
     boolean budget = tc.timeBudgetSec() > 0;
     boolean blending = plan.handover().blendSteps() > 0;
-    Optional<Switch> done = Optional.empty();
 
-    // surgery.json is written last: a checkpoint in full/ without it is a surgery cut short.
-    boolean surgeryDone = Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT));
-    if (!surgeryDone && Files.exists(fullDir)) {
-      LOG.info("CoRe: " + fullDir + " holds an unfinished surgery; redoing it");
-      try {
-        Checkpoints.deleteRecursively(fullDir);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot clear " + fullDir + ": " + e.getMessage(), e);
-      }
-    }
-    if (!surgeryDone) {
-      LOG.info("CoRe phase 1: relaxed BERT");
-      TrainingOutcome relaxed =
-          Trainer.train(
-              cfg,
-              phase(tc, Variant.RELAXED, relaxedDir)
-                  .steps(plan.relaxedSteps())
-                  .timeBudgetSec(budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0)
-                  .learningRate(plan.relaxedLearningRate())
-                  .decaySpan(plan.relaxedDecaySpan(budget))
-                  .build());
-      LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
-      long surgeryStart = System.nanoTime();
-      Optional<Surgery.TemperatureFit> fit =
-          plan.handover().fitTemperature()
-              ? Optional.of(
-                  new Surgery.TemperatureFit(tc.inputs(), tc.batchSize(), TEMPERATURE_FIT_BATCHES))
-              : Optional.empty();
-      Surgery.Report converted = Surgery.convert(cfg, relaxed.checkpoint(), fullDir, fit);
-      // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
-      double surgerySec = (System.nanoTime() - surgeryStart) / 1e9;
-      if (plan.evalInputs().isEmpty()) {
-        done = Optional.of(new Switch(surgerySec, null, null, null, null));
-      } else {
-        Evaluator.Metrics before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
-        // Phase 2 starts from the converted model as it computes at its first step: with a
-        // blended start, at softmax share 0.
-        Evaluator.Metrics after = eval(cfg, converted.checkpoint(), plan, tc, blending ? 0 : 1);
-        // What the switch costs in what the model knows from context (no copying of visible
-        // tokens): masked held-out loss right after surgery minus right before it.
-        done =
-            Optional.of(
-                new Switch(
-                    surgerySec,
-                    before,
-                    after,
-                    blending ? eval(cfg, converted.checkpoint(), plan, tc, 1) : null,
-                    after.mlmLossMasked() - before.mlmLossMasked()));
-      }
-    } else {
+    Optional<Switch> done = Optional.empty();
+    if (surgeryDone(fullDir)) {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
+    } else {
+      done = Optional.of(relaxedThenSurgery(cfg, tc, plan));
     }
     // Phase 2's schedule starts where surgery left the step, also when resuming phase 2.
     Surgery.Report surgery = Surgery.readReport(fullDir);
@@ -245,6 +278,68 @@ public final class CorePipeline {
         surgery.qkNorms(),
         surgery.temperatures().isEmpty() ? null : surgery.temperatures(),
         finalEval);
+  }
+
+  /**
+   * Whether surgery finished: surgery.json is written last, so a checkpoint in full/ without it is
+   * a surgery cut short, cleared here to be redone.
+   */
+  private static boolean surgeryDone(Path fullDir) {
+    if (Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT))) {
+      return true;
+    }
+    if (Files.exists(fullDir)) {
+      LOG.info("CoRe: " + fullDir + " holds an unfinished surgery; redoing it");
+      try {
+        Checkpoints.deleteRecursively(fullDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot clear " + fullDir + ": " + e.getMessage(), e);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Phase 1 and surgery; with held-out data, the evaluations either side of the switch and the
+   * masked loss's jump, what the switch costs in what the model knows from context.
+   */
+  private static Switch relaxedThenSurgery(BertConfig cfg, TrainConfig tc, Plan plan) {
+    boolean budget = tc.timeBudgetSec() > 0;
+    LOG.info("CoRe phase 1: relaxed BERT");
+    TrainingOutcome relaxed =
+        Trainer.train(
+            cfg,
+            phase(tc, Variant.RELAXED, tc.outputDir().resolve(RunDir.CORE_RELAXED))
+                .steps(plan.relaxedSteps())
+                .timeBudgetSec(budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0)
+                .learningRate(plan.relaxedLearningRate())
+                .decaySpan(plan.relaxedDecaySpan(budget))
+                .build());
+    LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
+    long surgeryStart = System.nanoTime();
+    Optional<Surgery.TemperatureFit> fit =
+        plan.handover().fitTemperature()
+            ? Optional.of(
+                new Surgery.TemperatureFit(tc.inputs(), tc.batchSize(), TEMPERATURE_FIT_BATCHES))
+            : Optional.empty();
+    Surgery.Report converted =
+        Surgery.convert(cfg, relaxed.checkpoint(), tc.outputDir().resolve(RunDir.CORE_FULL), fit);
+    // Not on the metrics' elapsed axis (that counts training only); benchmarks add it back.
+    double surgerySec = (System.nanoTime() - surgeryStart) / 1e9;
+    if (plan.evalInputs().isEmpty()) {
+      return new Switch(surgerySec, null, null, null, null);
+    }
+    boolean blending = plan.handover().blendSteps() > 0;
+    Evaluator.Metrics before = eval(cfg, Variant.RELAXED, relaxed.checkpoint(), plan, tc);
+    // Phase 2 starts from the converted model as it computes at its first step: with a blended
+    // start, at softmax share 0.
+    Evaluator.Metrics after = eval(cfg, converted.checkpoint(), plan, tc, blending ? 0 : 1);
+    return new Switch(
+        surgerySec,
+        before,
+        after,
+        blending ? eval(cfg, converted.checkpoint(), plan, tc, 1) : null,
+        after.mlmLossMasked() - before.mlmLossMasked());
   }
 
   /**

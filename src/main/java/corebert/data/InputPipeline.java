@@ -40,6 +40,11 @@ public final class InputPipeline {
   /** Batches prepared ahead of the step. */
   private static final long PREFETCH_BATCHES = 2;
 
+  /** Every dataset here yields one string: a serialized tf.Example, or a batch of them. */
+  private static final List<Class<? extends TType>> STRING = List.of(TString.class);
+
+  private static final List<Shape> SCALAR = List.of(Shape.scalar());
+
   /** One parsed batch, ids cast to int32 as BERT's input_fn does. */
   public record Batch(
       Operand<TInt32> inputIds, // [B, T]
@@ -126,6 +131,27 @@ public final class InputPipeline {
   private InputPipeline() {}
 
   /**
+   * The first record of {@code file} as a tf.train.Example. The rest is walked for framing and CRC
+   * errors now (GB/s), rather than failing mid-run with a message from TF that does not name the
+   * file.
+   */
+  private static Example firstExample(Path file) {
+    byte[] record;
+    try (TfRecordReader reader = new TfRecordReader(file)) {
+      record = reader.next();
+      while (reader.next() != null) {}
+    }
+    if (record == null) {
+      throw new IllegalArgumentException(file + ": holds no records");
+    }
+    try {
+      return Example.parseFrom(record);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException(file + ": record 0 is not a tf.train.Example", e);
+    }
+  }
+
+  /**
    * Checks every record's framing and CRC, the first record's schema, and that all files agree on
    * their lengths, so that a wrong or mixed input fails before training, naming the file.
    */
@@ -133,22 +159,7 @@ public final class InputPipeline {
     DataShape shape = null;
     Path first = null;
     for (Path file : files) {
-      byte[] record;
-      try (TfRecordReader reader = new TfRecordReader(file)) {
-        record = reader.next();
-        // Walk the rest for framing and CRC errors now (GB/s), rather than fail mid-run with a
-        // message from TF that does not name the file.
-        while (reader.next() != null) {}
-      }
-      if (record == null) {
-        throw new IllegalArgumentException(file + ": holds no records");
-      }
-      Example ex;
-      try {
-        ex = Example.parseFrom(record);
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalArgumentException(file + ": record 0 is not a tf.train.Example", e);
-      }
+      Example ex = firstExample(file);
       int[] lengths;
       try {
         lengths = PretrainingSchema.inferLengths(ex);
@@ -216,77 +227,91 @@ public final class InputPipeline {
     boolean byRecord = shard.count() > 1 && !shard.byFile(files.size());
     files = shard.files(files);
     Ops in = tf.withSubScope(shard.count() == 1 ? "input" : "input_shard_" + shard.index());
-    List<Class<? extends TType>> stringType = List.of(TString.class);
-    List<Shape> scalar = List.of(Shape.scalar());
     Operand<TInt64> seed =
         in.withName("shuffle_seed").placeholderWithDefault(in.constant(0L), Shape.scalar());
     Operand<TInt64> skip =
         in.withName("skip_records").placeholderWithDefault(in.constant(0L), Shape.scalar());
-    Operand<? extends TType> records;
-    if (training) {
-      List<Operand<? extends TType>> shards = new ArrayList<>();
-      for (Path file : files) {
-        shards.add(tfRecordDataset(in, in.constant(file.toString())));
-      }
-      long[] order = new long[files.size()];
-      for (int i = 0; i < order.length; i++) {
-        order[i] = i;
-      }
-      // Round-robin over the shards; an exhausted shard drops out, and the epoch ends with the
-      // last.
-      Operand<? extends TType> selector =
-          in.data.repeatDataset(
-              in.data.tensorSliceDataset(List.of(in.constant(order)), scalar),
-              in.constant(-1L),
-              List.of(TInt64.class),
-              scalar);
-      records = in.data.directedInterleaveDataset(selector, shards, stringType, scalar);
-      if (byRecord) {
-        records =
-            in.data.shardDataset(
-                records,
-                in.constant((long) shard.count()),
-                in.constant((long) shard.index()),
-                stringType,
-                scalar);
-      }
-      records =
-          in.data.shuffleDataset(
-              records,
-              in.constant((long) shuffleBuffer),
-              seed,
-              in.constant(0L),
-              in.random.dummySeedGenerator(),
-              stringType,
-              scalar);
-      records = in.data.skipDataset(records, skip, stringType, scalar);
-    } else {
-      Operand<TString> names =
-          in.constant(
-              NdArrays.vectorOfObjects(files.stream().map(Path::toString).toArray(String[]::new)));
-      // One pass; the RepeatDataset(1) gives the raw V1 reader's output the full type that
-      // BatchDataset's type inference expects.
-      records =
-          in.data.repeatDataset(tfRecordDataset(in, names), in.constant(1L), stringType, scalar);
-    }
+    Operand<? extends TType> records =
+        training
+            ? trainingRecords(in, files, byRecord ? shard : null, shuffleBuffer, seed, skip)
+            : in.data.repeatDataset(
+                // One pass; the RepeatDataset(1) gives the raw V1 reader's output the full type
+                // that BatchDataset's type inference expects.
+                tfRecordDataset(
+                    in,
+                    in.constant(
+                        NdArrays.vectorOfObjects(
+                            files.stream().map(Path::toString).toArray(String[]::new)))),
+                in.constant(1L),
+                STRING,
+                SCALAR);
     Shape batchShape = Shape.of(training ? batchSize : -1);
     Operand<? extends TType> batches =
         in.data.batchDataset(
             records,
             in.constant((long) batchSize),
             in.constant(training),
-            stringType,
+            STRING,
             List.of(batchShape));
     batches =
         in.data.prefetchDataset(
-            batches, in.constant(PREFETCH_BATCHES), stringType, List.of(batchShape));
-    Iterator iterator = in.data.iterator("", "", stringType, List.of(batchShape));
+            batches, in.constant(PREFETCH_BATCHES), STRING, List.of(batchShape));
+    Iterator iterator = in.data.iterator("", "", STRING, List.of(batchShape));
     Op init = in.withName(Endpoints.INPUT_INIT).data.makeIterator(batches, iterator);
     @SuppressWarnings("unchecked")
     Operand<TString> serialized =
         (Operand<TString>)
-            in.data.iteratorGetNext(iterator, stringType, List.of(batchShape)).components().get(0);
+            in.data.iteratorGetNext(iterator, STRING, List.of(batchShape)).components().get(0);
     return new Pipeline(parse(tf, serialized, maxSeqLength, maxPredictions), init, seed, skip);
+  }
+
+  /**
+   * Training records: the files round-robin (an exhausted file drops out, and the epoch ends with
+   * the last), this task's share of them by record when {@code byRecord} is given, shuffled with
+   * {@code seed}, the first {@code skip} dropped (a resumed epoch).
+   */
+  private static Operand<? extends TType> trainingRecords(
+      Ops in,
+      List<Path> files,
+      Shard byRecord,
+      int shuffleBuffer,
+      Operand<TInt64> seed,
+      Operand<TInt64> skip) {
+    List<Operand<? extends TType>> shards = new ArrayList<>();
+    for (Path file : files) {
+      shards.add(tfRecordDataset(in, in.constant(file.toString())));
+    }
+    long[] order = new long[files.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Operand<? extends TType> selector =
+        in.data.repeatDataset(
+            in.data.tensorSliceDataset(List.of(in.constant(order)), SCALAR),
+            in.constant(-1L),
+            List.of(TInt64.class),
+            SCALAR);
+    Operand<? extends TType> records =
+        in.data.directedInterleaveDataset(selector, shards, STRING, SCALAR);
+    if (byRecord != null) {
+      records =
+          in.data.shardDataset(
+              records,
+              in.constant((long) byRecord.count()),
+              in.constant((long) byRecord.index()),
+              STRING,
+              SCALAR);
+    }
+    records =
+        in.data.shuffleDataset(
+            records,
+            in.constant((long) shuffleBuffer),
+            seed,
+            in.constant(0L),
+            in.random.dummySeedGenerator(),
+            STRING,
+            SCALAR);
+    return in.data.skipDataset(records, skip, STRING, SCALAR);
   }
 
   /** The rows of {@code parts}, one after the other: [sum of B, ...]. */

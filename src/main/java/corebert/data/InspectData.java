@@ -1,10 +1,10 @@
 package corebert.data;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import corebert.util.Jackson;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.StringJoiner;
 import java.util.logging.Logger;
 import org.tensorflow.proto.Example;
@@ -21,13 +21,7 @@ public final class InspectData {
   /** What was checked; {@link #toJson()} is the last stdout line of {@code inspect-data}. */
   public record Summary(int files, long records, int maxSeqLength, int maxPredictionsPerSeq) {
     public String toJson() {
-      return String.format(
-          Locale.ROOT,
-          "{\"files\":%d,\"records\":%d,\"max_seq_length\":%d,\"max_predictions_per_seq\":%d}",
-          files,
-          records,
-          maxSeqLength,
-          maxPredictionsPerSeq);
+      return Jackson.write(this);
     }
   }
 

@@ -100,27 +100,7 @@ public final class HuggingFaceImport {
     // A bare BertModel's keys lack BertForPreTraining's "bert." prefix.
     String strip = weights.names().stream().anyMatch(n -> n.startsWith("bert.")) ? "" : "bert.";
     try (CheckpointGraph g = CheckpointGraph.build(cfg, Variant.FULL)) {
-      Map<String, Tensor> values = new LinkedHashMap<>();
-      try {
-        for (String name : g.modelNames()) {
-          Optional<String> key = find(weights, strip, name);
-          if (key.isEmpty()) {
-            if (REQUIRED_SCOPES.stream().anyMatch(name::startsWith)) {
-              throw new IllegalArgumentException(
-                  hfDir.resolve(HuggingFaceExport.WEIGHTS)
-                      + " has no "
-                      + candidates(strip, name).get(0)
-                      + ", which a BERT of its config.json has");
-            }
-            fresh.add(name);
-            continue;
-          }
-          values.put(name, ours(weights, key.get(), name, g.shape(name)));
-        }
-        g.writeAll(values);
-      } finally {
-        values.values().forEach(Tensor::close);
-      }
+      copyWeights(g, weights, strip, hfDir, fresh);
       if (!fresh.isEmpty()) {
         LOG.warning(
             hfDir
@@ -147,6 +127,35 @@ public final class HuggingFaceImport {
             + " layout) -> "
             + checkpoint);
     return new Imported(checkpoint, cfg, List.copyOf(fresh));
+  }
+
+  /**
+   * Writes every variable of {@code g} that {@code weights} has into the graph, in our layout, and
+   * lists in {@code fresh} the ones it lacks; a missing encoder or embedding weight is an error.
+   */
+  private static void copyWeights(
+      CheckpointGraph g, SafeTensors.Reader weights, String strip, Path hfDir, List<String> fresh) {
+    Map<String, Tensor> values = new LinkedHashMap<>();
+    try {
+      for (String name : g.modelNames()) {
+        Optional<String> key = find(weights, strip, name);
+        if (key.isEmpty()) {
+          if (REQUIRED_SCOPES.stream().anyMatch(name::startsWith)) {
+            throw new IllegalArgumentException(
+                hfDir.resolve(HuggingFaceExport.WEIGHTS)
+                    + " has no "
+                    + candidates(strip, name).get(0)
+                    + ", which a BERT of its config.json has");
+          }
+          fresh.add(name);
+          continue;
+        }
+        values.put(name, ours(weights, key.get(), name, g.shape(name)));
+      }
+      g.writeAll(values);
+    } finally {
+      values.values().forEach(Tensor::close);
+    }
   }
 
   /** transformers' BertConfig keys as a BertConfig; anything not BERT-shaped is refused. */

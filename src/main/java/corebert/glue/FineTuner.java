@@ -86,7 +86,7 @@ public final class FineTuner {
   public static Map<String, Object> run(Settings s) {
     if (s.maxSeqLength() > s.cfg().maxPositionEmbeddings()) {
       throw new IllegalArgumentException(
-          "--max-seq-length "
+          "sequence length "
               + s.maxSeqLength()
               + " exceeds max_position_embeddings "
               + s.cfg().maxPositionEmbeddings());
@@ -97,8 +97,7 @@ public final class FineTuner {
         Features.of(
             task.read(s.dataDir().resolve(task.trainFile())), task, tokenizer, s.maxSeqLength());
     int outputs = task.isRegression() ? 1 : task.labels().size();
-    long stepsPerEpoch = (train.n() + s.batchSize() - 1) / s.batchSize();
-    long totalSteps = stepsPerEpoch * s.epochs();
+    long totalSteps = (train.n() + s.batchSize() - 1) / s.batchSize() * s.epochs();
     LOG.info(
         String.format(
             "fine-tune %s: %d training examples, %d epochs, %d steps, batch %d, seq %d",
@@ -108,11 +107,21 @@ public final class FineTuner {
             totalSteps,
             s.batchSize(),
             s.maxSeqLength()));
+    Path fineTuned = train(s, train, outputs, totalSteps);
+    s.cfg().writeTo(s.outputDir().resolve(RunDir.BERT_CONFIG));
+    Map<String, Object> results = evaluate(s, tokenizer, outputs, fineTuned);
+    Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Jackson.writePretty(results));
+    return results;
+  }
 
-    Path fineTuned;
+  /**
+   * Builds the classifier, restores its encoder from the checkpoint (or leaves it random), trains
+   * it, and returns the fine-tuned checkpoint.
+   */
+  private static Path train(Settings s, Features train, int outputs, long totalSteps) {
     try (Graph g = new Graph()) {
       Classifier c =
-          Classifier.build(Ops.create(g), s.cfg(), outputs, task.isRegression(), s.seed());
+          Classifier.build(Ops.create(g), s.cfg(), outputs, s.task().isRegression(), s.seed());
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(g);
       List<Variable<TFloat32>> encoder =
           vars.stream().filter(v -> v.op().name().startsWith(VariableNames.BERT + "/")).toList();
@@ -142,34 +151,42 @@ public final class FineTuner {
           // What pretraining buys is measured against this.
           LOG.info("no checkpoint: the encoder keeps its random initialisation");
         }
-        Random random = new Random(s.seed());
-        long done = 0;
-        for (int epoch = 0; epoch < s.epochs(); epoch++) {
-          int[] order = shuffled(train.n(), random);
-          double lossSum = 0;
-          int batches = 0;
-          for (int from = 0; from < train.n(); from += s.batchSize()) {
-            int to = Math.min(train.n(), from + s.batchSize());
-            try (Batch b = Batch.of(train, order, from, to);
-                Result r =
-                    b.feed(session.runner(), c).addTarget(update.trainOp()).fetch(c.loss).run()) {
-              lossSum += ((TFloat32) r.get(0)).getFloat();
-            }
-            batches++;
-            done++;
-          }
-          LOG.info(
-              String.format(
-                  "epoch %d/%d: mean training loss %.4f (%d/%d steps)",
-                  epoch + 1, s.epochs(), lossSum / batches, done, totalSteps));
-        }
-        fineTuned = Checkpoints.save(session, s.outputDir(), done, 1);
+        long done = epochs(s, session, c, update, train, totalSteps);
+        return Checkpoints.save(session, s.outputDir(), done, 1);
       }
     }
-    s.cfg().writeTo(s.outputDir().resolve(RunDir.BERT_CONFIG));
-    Map<String, Object> results = evaluate(s, tokenizer, outputs, fineTuned);
-    Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Jackson.writePretty(results));
-    return results;
+  }
+
+  /** Every epoch over the training examples in its own seeded order; returns the steps done. */
+  private static long epochs(
+      Settings s,
+      Session session,
+      Classifier c,
+      AdamWeightDecay.Update update,
+      Features train,
+      long totalSteps) {
+    Random random = new Random(s.seed());
+    long done = 0;
+    for (int epoch = 0; epoch < s.epochs(); epoch++) {
+      int[] order = shuffled(train.n(), random);
+      double lossSum = 0;
+      int batches = 0;
+      for (int from = 0; from < train.n(); from += s.batchSize()) {
+        int to = Math.min(train.n(), from + s.batchSize());
+        try (Batch b = Batch.of(train, order, from, to);
+            Result r =
+                b.feed(session.runner(), c).addTarget(update.trainOp()).fetch(c.loss).run()) {
+          lossSum += ((TFloat32) r.get(0)).getFloat();
+        }
+        batches++;
+        done++;
+      }
+      LOG.info(
+          String.format(
+              "epoch %d/%d: mean training loss %.4f (%d/%d steps)",
+              epoch + 1, s.epochs(), lossSum / batches, done, totalSteps));
+    }
+    return done;
   }
 
   /** Dev metrics of each dev file; MNLI's two files are reported under their names. */

@@ -29,7 +29,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -82,8 +81,8 @@ public final class CorpusRun {
           "export: SavedModel and Hugging Face folders of the final model",
           "report: report.json and report.png (held-out loss against time, the switch marked)");
 
-  /** What a finished run reports: its report file and that file's content. */
-  public record Result(Path report, Map<String, Object> json) {}
+  /** curve.json: the held-out curve of every kept checkpoint, and the unigram model's level. */
+  record Curve(double unigramLoss, double unigramAccuracy, String unigramOf, List<Point> points) {}
 
   private record Stage(String name, Path output, Runnable work) {}
 
@@ -104,7 +103,7 @@ public final class CorpusRun {
    * @throws IllegalArgumentException when {@code dir} holds a run made with other settings or
    *     another corpus, or for bad input (naming the file and line)
    */
-  public static Result run(RunSettings s, Path dir) {
+  public static RunReport.Report run(RunSettings s, Path dir) {
     CorpusRun r = new CorpusRun(s, dir);
     r.claim();
     List<Stage> stages = r.stages();
@@ -128,7 +127,8 @@ public final class CorpusRun {
     }
     // The report is written last; the curve's checkpoints are no longer needed once it is.
     r.pruneCheckpoints();
-    return new Result(dir.resolve(REPORT), Jackson.parseObject(read(dir.resolve(REPORT))));
+    return Jackson.read(read(dir.resolve(REPORT)), RunReport.Report.class)
+        .summary(dir.resolve(REPORT));
   }
 
   private List<Stage> stages() {
@@ -314,23 +314,7 @@ public final class CorpusRun {
             .seed(t.seed())
             .xla(s.runtime().xla())
             .precision(s.runtime().precision());
-    LOG.info(
-        budget
-            ? String.format(
-                Locale.ROOT,
-                "training for %.0f s, until about %s; then the curve, exports and report",
-                t.timeBudgetSec(),
-                LocalTime.now()
-                    .plusSeconds((long) t.timeBudgetSec())
-                    .truncatedTo(ChronoUnit.MINUTES))
-            : core
-                ? String.format(
-                    Locale.ROOT,
-                    "training %d steps: %d relaxed, surgery, %d full",
-                    t.steps(),
-                    t.relaxedSteps(),
-                    t.steps() - t.relaxedSteps())
-                : "training " + t.steps() + " steps from " + s.initCheckpoint().get());
+    LOG.info(plan(t));
     // training.json: CoRe's summary, or continued pretraining's outcome.
     Object summary;
     if (core) {
@@ -339,16 +323,13 @@ public final class CorpusRun {
           CorePipeline.run(
               model(),
               b.steps(n1).learningRate(t.relaxedLearningRate()).build(),
-              new CorePipeline.Plan(
-                  n1,
-                  budget ? 0 : t.steps() - n1,
-                  t.relaxedFraction(),
-                  t.relaxedLearningRate(),
-                  t.fullLearningRate(),
-                  t.fullWarmupSteps(),
-                  true,
-                  List.of(),
-                  CorePipeline.Handover.PLAIN));
+              CorePipeline.Plan.builder()
+                  .steps(n1, budget ? 0 : t.steps() - n1)
+                  .relaxedFraction(t.relaxedFraction())
+                  .relaxedLearningRate(t.relaxedLearningRate())
+                  .fullLearningRate(t.fullLearningRate())
+                  .fullWarmupSteps(t.fullWarmupSteps())
+                  .build());
     } else {
       Path init = HuggingFaceImport.checkpointOf(s.initCheckpoint().get(), initImport());
       summary =
@@ -360,6 +341,25 @@ public final class CorpusRun {
                   .build());
     }
     Checkpoints.writeAtomically(dir.resolve(TRAINING_SUMMARY), Jackson.writePretty(summary));
+  }
+
+  /** What training is about to do, and for a time budget when it ends. */
+  private String plan(RunSettings.Training t) {
+    if (t.timeBudgetSec() > 0) {
+      return String.format(
+          Locale.ROOT,
+          "training for %.0f s, until about %s; then the curve, exports and report",
+          t.timeBudgetSec(),
+          LocalTime.now().plusSeconds((long) t.timeBudgetSec()).truncatedTo(ChronoUnit.MINUTES));
+    }
+    return core
+        ? String.format(
+            Locale.ROOT,
+            "training %d steps: %d relaxed, surgery, %d full",
+            t.steps(),
+            t.relaxedSteps(),
+            t.steps() - t.relaxedSteps())
+        : "training " + t.steps() + " steps from " + s.initCheckpoint().get();
   }
 
   /** Every kept checkpoint of both phases, evaluated on the held-out records. */
@@ -397,12 +397,8 @@ public final class CorpusRun {
           HeldOutCurve.evaluate(cfg, Variant.FULL, training, training, "full", 0, heldOut, batch));
     }
     Evaluator.Unigram unigram = Evaluator.unigram(heldOut, cfg.vocabSize());
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("unigram_loss", unigram.loss());
-    json.put("unigram_accuracy", unigram.accuracy());
-    json.put("unigram_of", unigram.of());
-    json.put("points", points.stream().map(Point::toJson).toList());
-    Checkpoints.writeAtomically(dir.resolve(CURVE), Jackson.writePretty(json));
+    Curve curve = new Curve(unigram.loss(), unigram.accuracy(), unigram.of(), points);
+    Checkpoints.writeAtomically(dir.resolve(CURVE), Jackson.writePretty(curve));
   }
 
   private void export(boolean huggingFace) {

@@ -1,59 +1,120 @@
 package corebert.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import corebert.train.Checkpoints;
 import corebert.train.HeldOutCurve.Point;
 import corebert.util.Chart;
 import corebert.util.Jackson;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A finished run's report: {@code report.json} (final held-out metrics, the switch, the curve,
  * where the models went) and {@code report.png} (held-out loss against training time, the switch
  * marked), both from {@code curve.json}.
  */
-final class RunReport {
+public final class RunReport {
+  /**
+   * report.json: the final held-out figures against the unigram model's, the switch (CoRe only: the
+   * held-out points either side of surgery and the masked loss's jump), what training.json says,
+   * where the models went, the run's settings and the whole curve. {@code report} is set only in
+   * what `run` prints, which leaves out the settings and the curve.
+   */
+  public record Report(
+      long finalStep,
+      double trainingSec,
+      double finalMlmLossMasked,
+      double finalMlmAccuracyMasked,
+      double finalMlmLoss,
+      double finalMlmAccuracy,
+      double unigramLoss,
+      String unigramOf,
+      Long surgeryStep,
+      Point beforeSurgery,
+      Point afterSurgery,
+      Double switchJump,
+      JsonNode training,
+      String savedModel,
+      String huggingFace,
+      String reportPng,
+      JsonNode settings,
+      List<Point> curve,
+      String report) {
+    /** What `run` prints: the report without its settings and curve, and where it is. */
+    public Report summary(Path reportFile) {
+      return new Report(
+          finalStep,
+          trainingSec,
+          finalMlmLossMasked,
+          finalMlmAccuracyMasked,
+          finalMlmLoss,
+          finalMlmAccuracy,
+          unigramLoss,
+          unigramOf,
+          surgeryStep,
+          beforeSurgery,
+          afterSurgery,
+          switchJump,
+          training,
+          savedModel,
+          huggingFace,
+          reportPng,
+          null,
+          null,
+          reportFile.toString());
+    }
+  }
+
   private RunReport() {}
 
   static void write(Path dir, RunSettings s, boolean core) {
-    Map<String, Object> curve = Jackson.parseObject(CorpusRun.read(dir.resolve(CorpusRun.CURVE)));
-    List<Point> points = new ArrayList<>();
-    for (Object o : (List<?>) curve.get("points")) {
-      points.add(Point.fromJson((Map<?, ?>) o));
-    }
+    CorpusRun.Curve curve =
+        Jackson.read(CorpusRun.read(dir.resolve(CorpusRun.CURVE)), CorpusRun.Curve.class);
+    List<Point> points = curve.points();
     Point last = points.get(points.size() - 1);
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("final_step", last.step());
-    json.put("training_sec", last.sec());
-    json.put("final_mlm_loss_masked", last.loss());
-    json.put("final_mlm_accuracy_masked", last.accuracy());
-    json.put("final_mlm_loss", last.plainLoss());
-    json.put("final_mlm_accuracy", last.plainAccuracy());
-    json.put("unigram_loss", curve.get("unigram_loss"));
-    json.put("unigram_of", curve.get("unigram_of"));
     int relaxedPoints = (int) points.stream().filter(p -> p.phase().equals("relaxed")).count();
-    List<Chart.Marker> markers = new ArrayList<>();
-    if (core) {
-      // Surgery's checkpoint is the first full point, at the last relaxed step.
-      Point before = points.get(relaxedPoints - 1);
-      Point after = points.get(relaxedPoints);
-      json.put("surgery_step", after.step());
-      json.put("before_surgery", before.toJson());
-      json.put("after_surgery", after.toJson());
-      json.put("switch_jump", after.loss() - before.loss());
-      markers.add(new Chart.Marker("surgery, step " + after.step(), after.sec(), 2));
-    }
-    json.put(
-        "training", Jackson.parseObject(CorpusRun.read(dir.resolve(CorpusRun.TRAINING_SUMMARY))));
-    json.put("saved_model", dir.resolve(CorpusRun.SAVED_MODEL).toString());
-    json.put("hugging_face", dir.resolve(CorpusRun.HUGGING_FACE).toString());
-    json.put("report_png", dir.resolve(CorpusRun.REPORT_PNG).toString());
-    json.put("settings", s.fingerprint());
-    json.put("curve", points.stream().map(Point::toJson).toList());
+    // Surgery's checkpoint is the first full point, at the last relaxed step.
+    Point before = core ? points.get(relaxedPoints - 1) : null;
+    Point after = core ? points.get(relaxedPoints) : null;
+    Report report =
+        new Report(
+            last.step(),
+            last.sec(),
+            last.loss(),
+            last.accuracy(),
+            last.plainLoss(),
+            last.plainAccuracy(),
+            curve.unigramLoss(),
+            curve.unigramOf(),
+            core ? after.step() : null,
+            before,
+            after,
+            core ? after.loss() - before.loss() : null,
+            readTree(dir.resolve(CorpusRun.TRAINING_SUMMARY)),
+            dir.resolve(CorpusRun.SAVED_MODEL).toString(),
+            dir.resolve(CorpusRun.HUGGING_FACE).toString(),
+            dir.resolve(CorpusRun.REPORT_PNG).toString(),
+            Jackson.MAPPER.valueToTree(s.fingerprint()),
+            points,
+            null);
+    List<Chart.Marker> markers =
+        core
+            ? List.of(new Chart.Marker("surgery, step " + after.step(), after.sec(), 2))
+            : List.of();
+    chart(dir, core, points, relaxedPoints, markers, curve.unigramLoss());
+    Checkpoints.writeAtomically(dir.resolve(CorpusRun.REPORT), Jackson.writePretty(report));
+  }
 
+  /** report.png: both held-out losses against training time, the switch and the unigram line. */
+  private static void chart(
+      Path dir,
+      boolean core,
+      List<Point> points,
+      int relaxedPoints,
+      List<Chart.Marker> markers,
+      double unigramLoss) {
     double[] sec = points.stream().mapToDouble(Point::sec).toArray();
     Chart.lines(
         dir.resolve(CorpusRun.REPORT_PNG),
@@ -78,9 +139,14 @@ final class RunReport {
                 1,
                 false)),
         markers,
-        List.of(
-            new Chart.Level(
-                "unigram model (no context)", ((Number) curve.get("unigram_loss")).doubleValue())));
-    Checkpoints.writeAtomically(dir.resolve(CorpusRun.REPORT), Jackson.writePretty(json));
+        List.of(new Chart.Level("unigram model (no context)", unigramLoss)));
+  }
+
+  private static JsonNode readTree(Path file) {
+    try {
+      return Jackson.readTree(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
   }
 }

@@ -135,32 +135,8 @@ public final class Evaluator {
       g.initialize();
       g.restoreModel(checkpoint);
       g.startInput(0, 0);
-      List<PretrainingHeads.Losses> losses = List.of(g.losses, g.maskedLosses.orElseThrow());
       List<Sums> sums = List.of(new Sums(), new Sums());
-      long examples = 0;
-      while (true) {
-        Session.Runner runner =
-            g.session.runner().fetch(g.inputs.get(0).batch().nextSentenceLabels());
-        for (PretrainingHeads.Losses l : losses) {
-          runner
-              .fetch(l.mlmLossSum())
-              .fetch(l.mlmCorrectSum())
-              .fetch(l.mlmWeightSum())
-              .fetch(l.nspCorrectSum());
-        }
-        try (Result r = runner.run()) {
-          examples += ((TInt32) r.get(0)).shape().get(0);
-          for (int i = 0; i < sums.size(); i++) {
-            Sums s = sums.get(i);
-            s.loss += ((TFloat32) r.get(1 + 4 * i)).getFloat();
-            s.correct += ((TFloat32) r.get(2 + 4 * i)).getFloat();
-            s.weight += ((TFloat32) r.get(3 + 4 * i)).getFloat();
-            s.nspCorrect += ((TFloat32) r.get(4 + 4 * i)).getFloat();
-          }
-        } catch (TFOutOfRangeException endOfData) {
-          break;
-        }
-      }
+      long examples = sumAll(g, sums);
       if (examples == 0) {
         throw new IllegalArgumentException("no evaluation examples in " + inputs);
       }
@@ -176,6 +152,38 @@ public final class Evaluator {
           unigram.of(),
           plain.nspCorrect / examples,
           examples);
+    }
+  }
+
+  /**
+   * Runs every held-out batch once and adds up the plain losses into {@code sums[0]} and the masked
+   * ones into {@code sums[1]}; returns the number of examples.
+   */
+  private static long sumAll(PretrainingGraph g, List<Sums> sums) {
+    List<PretrainingHeads.Losses> losses = List.of(g.losses, g.maskedLosses.orElseThrow());
+    long examples = 0;
+    while (true) {
+      Session.Runner runner =
+          g.session.runner().fetch(g.inputs.get(0).batch().nextSentenceLabels());
+      for (PretrainingHeads.Losses l : losses) {
+        runner
+            .fetch(l.mlmLossSum())
+            .fetch(l.mlmCorrectSum())
+            .fetch(l.mlmWeightSum())
+            .fetch(l.nspCorrectSum());
+      }
+      try (Result r = runner.run()) {
+        examples += ((TInt32) r.get(0)).shape().get(0);
+        for (int i = 0; i < sums.size(); i++) {
+          Sums s = sums.get(i);
+          s.loss += ((TFloat32) r.get(1 + 4 * i)).getFloat();
+          s.correct += ((TFloat32) r.get(2 + 4 * i)).getFloat();
+          s.weight += ((TFloat32) r.get(3 + 4 * i)).getFloat();
+          s.nspCorrect += ((TFloat32) r.get(4 + 4 * i)).getFloat();
+        }
+      } catch (TFOutOfRangeException endOfData) {
+        return examples;
+      }
     }
   }
 

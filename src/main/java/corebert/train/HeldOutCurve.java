@@ -3,7 +3,6 @@ package corebert.train;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
-import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,18 +30,7 @@ public final class HeldOutCurve {
       @JsonProperty("mlm_loss_masked") double loss,
       @JsonProperty("mlm_accuracy_masked") double accuracy,
       @JsonProperty("mlm_loss") double plainLoss,
-      @JsonProperty("mlm_accuracy") double plainAccuracy) {
-
-    @SuppressWarnings("unchecked")
-    public Map<String, Object> toJson() {
-      return Jackson.MAPPER.convertValue(this, Map.class);
-    }
-
-    /** The inverse of {@link #toJson}. */
-    public static Point fromJson(Map<?, ?> p) {
-      return Jackson.MAPPER.convertValue(p, Point.class);
-    }
-  }
+      @JsonProperty("mlm_accuracy") double plainAccuracy) {}
 
   private HeldOutCurve() {}
 
@@ -60,8 +48,8 @@ public final class HeldOutCurve {
       Evaluator.HeldOut heldOut,
       int batchSize) {
     Map<Long, Double> elapsed = new HashMap<>();
-    for (Map<String, Object> rec : MetricsLog.read(metricsDir.resolve(RunDir.METRICS))) {
-      elapsed.put(num(rec, "step").longValue(), num(rec, "elapsed_sec"));
+    for (MetricsLog.Entry e : MetricsLog.read(metricsDir.resolve(RunDir.METRICS))) {
+      elapsed.put(e.step(), e.elapsedSec());
     }
     List<Point> points = new ArrayList<>();
     for (Path ckpt : Checkpoints.all(ckptDir)) {
@@ -93,9 +81,5 @@ public final class HeldOutCurve {
       points.add(p);
     }
     return points;
-  }
-
-  private static Double num(Map<?, ?> m, String key) {
-    return ((Number) m.get(key)).doubleValue();
   }
 }

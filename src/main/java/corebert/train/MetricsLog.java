@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.tensorflow.proto.Event;
 import org.tensorflow.proto.Summary;
 
@@ -22,6 +21,24 @@ import org.tensorflow.proto.Summary;
  * the file never has a duplicated or out-of-order step.
  */
 public final class MetricsLog implements AutoCloseable {
+
+  /**
+   * One logged step: its phase (full or relaxed), the losses, MLM accuracy and learning rate of the
+   * step, the gradient norm, throughput over the steps since the last line, training seconds so far
+   * (across resumes and phases), and resident memory in MB (null where /proc is absent).
+   */
+  public record Entry(
+      long step,
+      String phase,
+      double loss,
+      double mlmLoss,
+      double nspLoss,
+      double mlmAccuracy,
+      double lr,
+      double gradNorm,
+      double examplesPerSec,
+      double elapsedSec,
+      Double rssMb) {}
 
   private final BufferedWriter jsonl;
   private final TfRecordWriter events;
@@ -57,26 +74,32 @@ public final class MetricsLog implements AutoCloseable {
     }
   }
 
-  /** Appends one record; numeric entries also become TensorBoard scalars tagged by key. */
-  public void log(long step, Map<String, Object> record) {
+  /** Appends one entry; its numbers but the step also become TensorBoard scalars, by JSON key. */
+  public void log(Entry entry) {
     try {
-      jsonl.write(Jackson.write(record));
+      jsonl.write(Jackson.write(entry));
       jsonl.newLine();
       jsonl.flush();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + RunDir.METRICS, e);
     }
     Summary.Builder summary = Summary.newBuilder();
-    record.forEach(
-        (k, v) -> {
-          if (v instanceof Number n && !k.equals("step")) {
-            summary.addValue(Summary.Value.newBuilder().setTag(k).setSimpleValue(n.floatValue()));
-          }
-        });
+    Jackson.MAPPER
+        .valueToTree(entry)
+        .properties()
+        .forEach(
+            f -> {
+              if (f.getValue().isNumber() && !f.getKey().equals("step")) {
+                summary.addValue(
+                    Summary.Value.newBuilder()
+                        .setTag(f.getKey())
+                        .setSimpleValue(f.getValue().floatValue()));
+              }
+            });
     events.write(
         Event.newBuilder()
             .setWallTime(System.currentTimeMillis() / 1000.0)
-            .setStep(step)
+            .setStep(entry.step())
             .setSummary(summary)
             .build()
             .toByteArray());
@@ -100,19 +123,25 @@ public final class MetricsLog implements AutoCloseable {
     return Double.NaN;
   }
 
-  /** Reads every record of a metrics file, in order. */
-  public static List<Map<String, Object>> read(Path file) {
+  /** Reads every entry of a metrics file, in order; a line that does not fit is an error. */
+  public static List<Entry> read(Path file) {
+    List<String> lines;
     try {
-      List<Map<String, Object>> out = new ArrayList<>();
-      for (String line : Files.readAllLines(file)) {
-        if (!line.isBlank()) {
-          out.add(Jackson.parseObject(line));
-        }
-      }
-      return out;
+      lines = Files.readAllLines(file);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
+    List<Entry> out = new ArrayList<>();
+    for (int i = 0; i < lines.size(); i++) {
+      if (!lines.get(i).isBlank()) {
+        try {
+          out.add(Jackson.read(lines.get(i), Entry.class));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return out;
   }
 
   private static void truncateAfter(Path file, long step) throws IOException {
@@ -126,7 +155,7 @@ public final class MetricsLog implements AutoCloseable {
       }
       Object s;
       try {
-        s = Jackson.parseObject(line).get("step");
+        s = Jackson.parseObject(line).get("step"); // only the step: any line of ours has one
       } catch (IllegalArgumentException e) {
         continue; // a line cut short by a crash
       }

@@ -2,8 +2,6 @@ package corebert.train;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 import org.tensorflow.Result;
@@ -200,19 +198,20 @@ final class TrainingLoop {
     long now = System.nanoTime();
     double windowSec = (now - windowStart) / 1e9;
     double exPerSec = windowSteps * tc.batchSize() / windowSec;
-    Map<String, Object> rec = new LinkedHashMap<>();
-    rec.put("step", step);
-    rec.put("phase", tc.phase());
-    rec.put("loss", (double) r.loss());
-    rec.put("mlm_loss", (double) r.mlm());
-    rec.put("nsp_loss", (double) r.nsp());
-    rec.put("mlm_accuracy", (double) r.accuracy());
-    rec.put("lr", (double) r.lr());
-    rec.put("grad_norm", (double) r.gradNorm());
-    rec.put("examples_per_sec", exPerSec);
-    rec.put("elapsed_sec", elapsedSec());
-    rec.put("rss_mb", MetricsLog.residentMb());
-    metrics.log(step, rec);
+    double rss = MetricsLog.residentMb();
+    metrics.log(
+        new MetricsLog.Entry(
+            step,
+            tc.phase(),
+            r.loss(),
+            r.mlm(),
+            r.nsp(),
+            r.accuracy(),
+            r.lr(),
+            r.gradNorm(),
+            exPerSec,
+            elapsedSec(),
+            Double.isNaN(rss) ? null : rss));
     LOG.info(
         String.format(
             "step %d: loss %.4f (mlm %.4f, nsp %.4f), mlm acc %.3f, lr %.2e, %.0f ms, %.1f seq/s%s",
@@ -262,11 +261,9 @@ final class TrainingLoop {
       return 0;
     }
     double elapsed = 0;
-    for (Map<String, Object> rec : MetricsLog.read(metricsFile)) {
-      if (rec.get("step") instanceof Number s
-          && s.longValue() <= step
-          && rec.get("elapsed_sec") instanceof Number e) {
-        elapsed = e.doubleValue();
+    for (MetricsLog.Entry e : MetricsLog.read(metricsFile)) {
+      if (e.step() <= step) {
+        elapsed = e.elapsedSec();
       }
     }
     return elapsed;

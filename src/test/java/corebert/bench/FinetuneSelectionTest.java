@@ -13,7 +13,7 @@ class FinetuneSelectionTest {
     Map<Double, Double> accuracy = Map.of(5e-4, 0.50, 1e-4, 0.89, 3e-5, 0.81);
     List<Double> tried = new ArrayList<>();
     Map<String, Object> best =
-        CoreVsBaseline.best(
+        FinetuneStage.best(
             List.of(5e-4, 1e-4, 3e-5),
             lr -> {
               tried.add(lr);

@@ -44,20 +44,7 @@ class RunStoreTest {
             new Point(240.5, 360, "relaxed", 6.92, 0.056, 6.64, 0.097),
             new Point(2400.2, 3579, "full", 5.28, 0.186, 4.88, 0.260));
     return core == null
-        ? new RunResult(
-            "baseline-lr7e-04",
-            12345,
-            "t",
-            3579,
-            2431.2,
-            7e-4,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            curve)
+        ? RunResult.baseline("baseline-lr7e-04", 12345, "t", 3579, 2431.2, 7e-4, curve)
         : new RunResult(
             CORE.name(),
             12345,
@@ -138,8 +125,8 @@ class RunStoreTest {
             new Point(200, 100, "relaxed", 6.0, 0, 0, 0),
             new Point(203, 100, "full", 6.25, 0, 0, 0),
             new Point(300, 150, "full", 5.5, 0, 0, 0));
-    assertEquals(0.25, CoreVsBaseline.switchJump(curve, 100));
-    assertEquals(null, CoreVsBaseline.switchJump(curve, 50), "no converted checkpoint at step 50");
+    assertEquals(0.25, BenchRunner.switchJump(curve, 100));
+    assertEquals(null, BenchRunner.switchJump(curve, 50), "no converted checkpoint at step 50");
   }
 
   @Test
@@ -147,5 +134,28 @@ class RunStoreTest {
     assertEquals("baseline-lr7e-04", CoreVsBaseline.BaselineSetting.atRate(7e-4).name());
     assertEquals(
         "baseline-lr1e-03-w500-b32", new CoreVsBaseline.BaselineSetting(1e-3, 500L, 32).name());
+  }
+
+  @Test
+  void everyCommittedEntryReadsAsItsTypedRecords() throws Exception {
+    // The benchmark's own store, which later sessions reuse: each entry must still read.
+    try (var files = Files.walk(Path.of("eval/core-vs-baseline-runs"))) {
+      List<Path> entries = files.filter(f -> f.toString().endsWith(".json")).toList();
+      assertFalse(entries.isEmpty(), "the store is committed");
+      for (Path f : entries) {
+        var tree = corebert.util.Jackson.readTree(f);
+        String name = f.getFileName().toString().replace(".json", "");
+        if (name.startsWith("finetune-")) {
+          continue; // a fine-tuning's result is run_classifier.py's metrics, not a RunResult
+        }
+        RunKey key = corebert.util.Jackson.convert(tree.get("key"), RunKey.class);
+        RunResult result = corebert.util.Jackson.convert(tree.get("result"), RunResult.class);
+        assertEquals(name, key.name(), f.toString());
+        assertEquals(key.setting(), result.setting(), f.toString());
+        assertFalse(result.curve().isEmpty(), f.toString());
+        assertEquals(
+            Optional.of(result), new RunStore(f.getParent()).find(name, key, RunResult.class));
+      }
+    }
   }
 }

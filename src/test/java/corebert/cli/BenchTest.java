@@ -157,7 +157,10 @@ class BenchTest {
                     "1")
                 .toArray(String[]::new));
     Cli.ok(fresh);
-    assertTrue(fresh.err().contains("training it again from its stored settings"), fresh.err());
+    assertEquals(
+        2,
+        fresh.err().split("training it again from its stored settings", -1).length - 1,
+        "the best baseline and the best CoRe model, each re-made once for every task and rate");
     Map<String, Object> json3 = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertEquals(json.get("targets"), json3.get("targets"), "the curves come from the store");
     List<?> finetune = (List<?>) json3.get("finetune");

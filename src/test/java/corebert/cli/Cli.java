@@ -32,7 +32,7 @@ final class Cli {
   /** The training loss of every logged step in a run's metrics.jsonl. */
   static double[] losses(Path outputDir) {
     return MetricsLog.read(outputDir.resolve(RunDir.METRICS)).stream()
-        .mapToDouble(r -> ((Number) r.get("loss")).doubleValue())
+        .mapToDouble(MetricsLog.Entry::loss)
         .toArray();
   }
 

@@ -109,17 +109,15 @@ class CoreTest {
     assertEquals(20L, ((Number) resumed.get("surgery_step")).longValue(), "from surgery.json");
 
     // Every logged step once, on one axis: log-every 5, saves every 10, and each run's first step.
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
+    List<MetricsLog.Entry> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     assertEquals(
         List.of(1L, 5L, 10L, 15L, 20L, 21L, 25L, 30L, 35L, 36L, 40L, 45L),
-        log.stream().map(r -> ((Number) r.get("step")).longValue()).toList());
+        log.stream().map(MetricsLog.Entry::step).toList());
     double elapsed = 0;
-    for (Map<String, Object> rec : log) {
-      long step = ((Number) rec.get("step")).longValue();
-      assertEquals(step <= 20 ? "relaxed" : "full", rec.get("phase"));
-      double e = ((Number) rec.get("elapsed_sec")).doubleValue();
-      assertTrue(e >= elapsed, "elapsed time runs on across phases");
-      elapsed = e;
+    for (MetricsLog.Entry rec : log) {
+      assertEquals(rec.step() <= 20 ? "relaxed" : "full", rec.phase());
+      assertTrue(rec.elapsedSec() >= elapsed, "elapsed time runs on across phases");
+      elapsed = rec.elapsedSec();
     }
 
     // The run's directory stands for its newest full checkpoint wherever a checkpoint is asked for.

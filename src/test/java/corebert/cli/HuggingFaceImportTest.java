@@ -267,6 +267,6 @@ class HuggingFaceImportTest {
   }
 
   private static double firstLoss(Path run) {
-    return ((Number) MetricsLog.read(run.resolve(RunDir.METRICS)).get(0).get("loss")).doubleValue();
+    return MetricsLog.read(run.resolve(RunDir.METRICS)).get(0).loss();
   }
 }

@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -143,9 +142,8 @@ class ReliabilityTest {
     assertTrue(last.waitFor(5, TimeUnit.MINUTES));
     assertEquals(0, last.exitValue(), Files.readString(tmp.resolve("log-final.txt")));
 
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     List<Long> steps = new ArrayList<>();
-    log.forEach(r -> steps.add(((Number) r.get("step")).longValue()));
+    MetricsLog.read(out.resolve(RunDir.METRICS)).forEach(r -> steps.add(r.step()));
     for (int i = 0; i < steps.size(); i++) {
       assertEquals(i + 1L, steps.get(i), "metrics.jsonl steps: " + steps);
     }
@@ -200,17 +198,17 @@ class ReliabilityTest {
             "250",
             "--save-every",
             "100000"));
-    List<Map<String, Object>> log = MetricsLog.read(out.resolve(RunDir.METRICS));
+    List<MetricsLog.Entry> log = MetricsLog.read(out.resolve(RunDir.METRICS));
     double early = rss(log, 500);
     double late = rss(log, 2000);
     System.err.printf("resident memory: %.1f MB at step 500, %.1f MB at step 2000%n", early, late);
     assertTrue(late - early < 40, "RSS grew from " + early + " to " + late + " MB");
   }
 
-  private static double rss(List<Map<String, Object>> log, long step) {
+  private static double rss(List<MetricsLog.Entry> log, long step) {
     return log.stream()
-        .filter(r -> ((Number) r.get("step")).longValue() == step)
-        .mapToDouble(r -> ((Number) r.get("rss_mb")).doubleValue())
+        .filter(r -> r.step() == step)
+        .mapToDouble(MetricsLog.Entry::rssMb)
         .findFirst()
         .orElseThrow();
   }
