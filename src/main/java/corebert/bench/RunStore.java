@@ -27,10 +27,6 @@ final class RunStore {
     this.dir = dir;
   }
 
-  Path dir() {
-    return dir;
-  }
-
   /** The stored result of {@code name} if it was stored under a key equal to {@code key}. */
   <K extends Record, R> Optional<R> find(String name, K key, Class<R> resultType) {
     Path file = file(name);
