@@ -36,6 +36,24 @@ public final class BackendBenchmark {
           new Backend("XLA off, oneDNN off", false, false),
           new Backend("XLA on, oneDNN off", true, false));
 
+  /** One backend's matmul peak and step rows, as its child `bench step` measured them. */
+  public record Setting(
+      String backend,
+      boolean xla,
+      boolean onednn,
+      double matmulPeakGflops,
+      List<StepBenchmark.ResultRow> results) {}
+
+  /**
+   * `bench step --backends`'s {@code PREFIX.json}: every setting, and each one's examples/s over
+   * the first's per model and sequence length.
+   */
+  public record Report(
+      String command,
+      Machine.Facts machine,
+      List<Setting> settings,
+      Map<String, Map<String, Double>> examplesPerSecOverDefault) {}
+
   private BackendBenchmark() {}
 
   /**
@@ -48,7 +66,7 @@ public final class BackendBenchmark {
       throws IOException, InterruptedException {
     Path work = Path.of("work", "bench-backends"); // each setting's own JSON and log
     Files.createDirectories(work);
-    List<Map<String, Object>> settings = new ArrayList<>();
+    List<Setting> settings = new ArrayList<>();
     for (int i = 0; i < BACKENDS.size(); i++) {
       Backend b = BACKENDS.get(i);
       Path childPrefix = work.resolve("backend-" + i);
@@ -61,57 +79,45 @@ public final class BackendBenchmark {
       }
       Path log = work.resolve("backend-" + i + ".log");
       ChildJvm.lastLine(ChildJvm.start(main, List.of(), List.of(), b.env(), args, log), log);
-      Map<String, Object> child =
-          Jackson.parseObject(Files.readString(Path.of(childPrefix + ".json")));
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("backend", b.name());
-      m.put("xla", b.xla());
-      m.put("onednn", b.onednn());
-      m.put("matmul_peak_gflops", child.get("matmul_peak_gflops"));
-      m.put("results", child.get("results"));
-      settings.add(m);
+      StepBenchmark.Report child =
+          Jackson.read(
+              Files.readString(Path.of(childPrefix + ".json")), StepBenchmark.Report.class);
+      settings.add(
+          new Setting(b.name(), b.xla(), b.onednn(), child.matmulPeakGflops(), child.results()));
     }
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("command", command);
-    out.put("machine", Machine.facts(false, precision));
-    out.put("settings", settings);
-    out.put("examples_per_sec_over_default", ratios(settings));
-    Results.write(prefix, out);
+    Results.write(
+        prefix, new Report(command, Machine.facts(false, precision), settings, ratios(settings)));
     plot(settings, prefix);
   }
 
   /** Each setting's examples/s divided by the first's (XLA off, oneDNN on), per model and seq. */
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> ratios(List<Map<String, Object>> settings) {
-    List<Map<String, Object>> base = (List<Map<String, Object>>) settings.get(0).get("results");
-    Map<String, Object> out = new LinkedHashMap<>();
-    for (Map<String, Object> s : settings) {
-      Map<String, Object> r = new LinkedHashMap<>();
-      List<Map<String, Object>> rows = (List<Map<String, Object>>) s.get("results");
-      for (int i = 0; i < rows.size(); i++) {
+  private static Map<String, Map<String, Double>> ratios(List<Setting> settings) {
+    List<StepBenchmark.ResultRow> base = settings.get(0).results();
+    Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+    for (Setting s : settings) {
+      Map<String, Double> r = new LinkedHashMap<>();
+      for (int i = 0; i < s.results().size(); i++) {
+        StepBenchmark.ResultRow row = s.results().get(i);
         r.put(
-            rows.get(i).get("model") + "_seq_" + rows.get(i).get("seq"),
-            ((Number) rows.get(i).get("examples_per_sec")).doubleValue()
-                / ((Number) base.get(i).get("examples_per_sec")).doubleValue());
+            row.model() + "_seq_" + row.seq(), row.examplesPerSec() / base.get(i).examplesPerSec());
       }
-      out.put((String) s.get("backend"), r);
+      out.put(s.backend(), r);
     }
     return out;
   }
 
-  @SuppressWarnings("unchecked")
-  private static void plot(List<Map<String, Object>> settings, Path prefix) {
+  private static void plot(List<Setting> settings, Path prefix) {
     List<String> groups = new ArrayList<>();
     List<String> series = new ArrayList<>();
-    for (Map<String, Object> row : (List<Map<String, Object>>) settings.get(0).get("results")) {
-      series.add(row.get("model") + ", seq " + row.get("seq"));
+    for (StepBenchmark.ResultRow row : settings.get(0).results()) {
+      series.add(row.model() + ", seq " + row.seq());
     }
     double[][] values = new double[settings.size()][series.size()];
     for (int i = 0; i < settings.size(); i++) {
-      groups.add((String) settings.get(i).get("backend"));
-      List<Map<String, Object>> rows = (List<Map<String, Object>>) settings.get(i).get("results");
+      groups.add(settings.get(i).backend());
+      List<StepBenchmark.ResultRow> rows = settings.get(i).results();
       for (int j = 0; j < rows.size(); j++) {
-        values[i][j] = ((Number) rows.get(j).get("examples_per_sec")).doubleValue();
+        values[i][j] = rows.get(j).examplesPerSec();
       }
     }
     Chart.bars(

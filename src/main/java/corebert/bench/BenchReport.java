@@ -1,12 +1,13 @@
 package corebert.bench;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import corebert.bench.CoreVsBaseline.Settings;
 import corebert.bench.FairProtocol.Run;
 import corebert.bench.FairProtocol.SettingResult;
 import corebert.train.Evaluator;
 import corebert.train.HeldOutCurve.Point;
 import corebert.util.Chart;
-import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,122 +16,222 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** The benchmark's JSON sections and plots: the protocol, each stage's runs and verdict. */
+/**
+ * `bench core-vs-baseline`'s {@code PREFIX.json} as typed records, and its plots. The report's runs
+ * and best settings are generic: {@link Best} and {@link RunRow} today, {@link LegacyBest} and
+ * {@link LegacyRun} in the files written before the masked metric (issue 20).
+ */
 final class BenchReport {
   private BenchReport() {}
 
+  /**
+   * The whole report: what ran and how, the sweep, and the final stage's fields at the top level
+   * (as the first reports had them) with the headline speedup.
+   *
+   * @param unigramLoss the masked loss of a model that uses no context (absent before issue 20)
+   * @param sweep the tuning stage, null without one
+   * @param speedup the best CoRe setting's speedup for every seed, null unless all reached it
+   * @param finetune null without fine-tuning tasks
+   */
+  record Report<B, R>(
+      String command,
+      String config,
+      Machine.Facts machine,
+      Protocol protocol,
+      Double unigramLoss,
+      Double unigramAccuracy,
+      Section<B, R> sweep,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double speedup,
+      Map<Long, Double> speedupPerSeed,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double speedupMean,
+      double budgetSecPerRun,
+      List<Long> seeds,
+      Map<Long, Double> targets,
+      B bestBaseline,
+      B bestCore,
+      List<R> baselineRuns,
+      List<R> coreRuns,
+      List<FinetuneStage.Row> finetune) {}
+
+  /** One stage: budget, seeds, each seed's target, the best of each side, and every run. */
+  record Section<B, R>(
+      double budgetSecPerRun,
+      List<Long> seeds,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double speedup,
+      Map<Long, Double> targets,
+      B bestBaseline,
+      B bestCore,
+      List<R> baselineRuns,
+      List<R> coreRuns) {}
+
+  /**
+   * What was compared and how. Exploration runs count as tuning: each side's count includes what it
+   * had before ({@code ..._before}, absent in the first reports).
+   */
+  record Protocol(
+      int baselineTuningRuns,
+      int coreTuningRuns,
+      Integer baselineTuningRunsBefore,
+      Integer coreTuningRunsBefore,
+      List<Long> seeds,
+      double budgetSecPerRun,
+      Double sweepBudgetSecPerRun,
+      List<Long> sweepSeeds,
+      double evalEverySec,
+      int batchSize,
+      long warmupSteps,
+      long fullWarmupSteps,
+      String precision,
+      double dropout,
+      boolean fair,
+      String unfairBecause,
+      String selection) {}
+
+  /**
+   * A side's best setting: a baseline's learning rate or CoRe's setting, its mean final masked
+   * loss, and per seed its final masked loss and accuracy and its time to that seed's target.
+   */
+  record Best(
+      String setting,
+      Double learningRate,
+      CoreVsBaseline.CoreSetting core,
+      double meanFinalMlmLossMasked,
+      Map<Long, Double> finalMlmLossMaskedPerSeed,
+      Map<Long, Double> finalMlmAccuracyMaskedPerSeed,
+      Map<Long, Double> timeToTargetSecPerSeed) {}
+
+  /**
+   * A run: as stored, its last held-out point, and where judged its time to its seed's target and
+   * speedup (null where it never reached the target).
+   */
+  record RunRow(
+      RunResult run,
+      Point last,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double timeToTargetSec,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double speedup) {}
+
+  /** CoRe's settings as the first reports flattened them into a run or best setting. */
+  record LegacyCoreSetting(
+      Double budgetFraction,
+      Double relaxedFraction,
+      Integer ffnRank,
+      Integer attentionRank,
+      Double relaxedLearningRate,
+      Double fullLearningRate,
+      Boolean jointSchedule) {}
+
+  /**
+   * A best setting before the masked metric: {@code mean_final_mlm_loss} and the per-seed figures
+   * are the plain held-out MLM loss and accuracy (scored tokens as written), not today's masked
+   * {@code mean_final_mlm_loss_masked}.
+   */
+  record LegacyBest(
+      String setting,
+      Double learningRate,
+      @JsonUnwrapped LegacyCoreSetting core,
+      double meanFinalMlmLoss,
+      Map<Long, Double> finalMlmLossPerSeed,
+      Map<Long, Double> finalMlmAccuracyPerSeed,
+      Map<Long, Double> timeToTargetSecPerSeed) {}
+
+  /** A run before the masked metric: plain held-out figures, CoRe's settings flattened. */
+  record LegacyRun(
+      String setting,
+      long seed,
+      String started,
+      long steps,
+      double wallSec,
+      Double learningRate,
+      @JsonUnwrapped LegacyCoreSetting core,
+      Long surgeryStep,
+      Double surgerySec,
+      Double switchSec,
+      double finalMlmLoss,
+      double finalMlmAccuracy,
+      Double timeToTargetSec,
+      Double speedup,
+      List<LegacyPoint> curve) {}
+
+  /** A curve point before the masked metric: the plain held-out MLM loss and accuracy. */
+  record LegacyPoint(double sec, long step, String phase, double mlmLoss, double mlmAccuracy) {}
+
   /** One stage's section: budget, seeds, targets, the best of each side and every run. */
-  static Map<String, Object> stageJson(CoreVsBaseline.Stage st) {
+  static Section<Best, RunRow> section(CoreVsBaseline.Stage st) {
     FairProtocol.Verdict v = st.verdict();
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("budget_sec_per_run", st.budgetSec());
-    m.put("seeds", st.seeds());
-    m.put("speedup", v.speedup().orElse(null));
-    m.put("targets", bySeed(v.targets()));
-    m.put("best_baseline", best(v.bestBaseline(), st.baselines()));
-    m.put("best_core", best(v.bestCore(), st.cores()));
-    m.put("baseline_runs", runsJson(st.baselines(), v.baselines()));
-    m.put("core_runs", runsJson(st.cores(), v.cores()));
-    return m;
+    return new Section<>(
+        st.budgetSec(),
+        st.seeds(),
+        v.speedup().orElse(null),
+        v.targets(),
+        best(v.bestBaseline(), st.baselines()),
+        best(v.bestCore(), st.cores()),
+        rows(st.baselines(), v.baselines()),
+        rows(st.cores(), v.cores()));
   }
 
   /** What was compared and how: tuning runs per side, seeds, budgets, and the selection rule. */
-  static Map<String, Object> protocol(Settings s) {
-    Map<String, Object> p = new LinkedHashMap<>();
-    // Exploration runs count as tuning: each side's count includes what it had before.
-    p.put("baseline_tuning_runs", s.baselineTuningRuns());
-    p.put("core_tuning_runs", s.coreTuningRuns());
-    p.put("baseline_tuning_runs_before", s.priorBaselineTuningRuns());
-    p.put("core_tuning_runs_before", s.priorCoreTuningRuns());
-    p.put("seeds", s.seeds());
-    p.put("budget_sec_per_run", s.budgetSec());
-    if (s.sweepBudgetSec() > 0) {
-      p.put("sweep_budget_sec_per_run", s.sweepBudgetSec());
-      p.put("sweep_seeds", s.seeds().subList(0, s.sweepSeeds()));
-    }
-    p.put("eval_every_sec", s.evalEverySec());
-    p.put("batch_size", s.batchSize());
-    p.put("warmup_steps", s.warmupSteps());
-    p.put("full_warmup_steps", s.fullWarmupSteps());
-    p.put("precision", s.precision().name().toLowerCase(Locale.ROOT));
-    p.put("dropout", s.cfg().hiddenDropoutProb());
-    p.put("fair", s.unfairness().isEmpty());
-    s.unfairness().ifPresent(why -> p.put("unfair_because", why));
-    p.put(
-        "selection",
+  static Protocol protocol(Settings s) {
+    boolean sweep = s.sweepBudgetSec() > 0;
+    return new Protocol(
+        s.baselineTuningRuns(),
+        s.coreTuningRuns(),
+        s.priorBaselineTuningRuns(),
+        s.priorCoreTuningRuns(),
+        s.seeds(),
+        s.budgetSec(),
+        sweep ? s.sweepBudgetSec() : null,
+        sweep ? s.seeds().subList(0, s.sweepSeeds()) : null,
+        s.evalEverySec(),
+        s.batchSize(),
+        s.warmupSteps(),
+        s.fullWarmupSteps(),
+        s.precision().name().toLowerCase(Locale.ROOT),
+        s.cfg().hiddenDropoutProb(),
+        s.unfairness().isEmpty(),
+        s.unfairness().orElse(null),
         "best baseline: lowest final held-out MLM loss with every scored token masked, averaged"
-            + " over seeds; target per seed: its"
-            + " final loss; speedup per seed: its time to the target / CoRe's (full-BERT points,"
-            + " surgery included); a CoRe setting counts with its lowest speedup over the seeds;"
-            + " best CoRe: the highest such speedup");
-    return p;
+            + " over seeds; target per seed: its final loss; speedup per seed: its time to the"
+            + " target / CoRe's (full-BERT points, surgery included); a CoRe setting counts with"
+            + " its lowest speedup over the seeds; best CoRe: the highest such speedup");
   }
 
   /** The best setting: its name, settings, mean final loss and per-seed figures. */
-  private static Map<String, Object> best(SettingResult r, List<BenchRunner.Done> runs) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("setting", r.setting());
-    BenchRunner.Done first =
-        runs.stream().filter(d -> d.run().setting().equals(r.setting())).findFirst().orElseThrow();
-    summary(first.result())
-        .forEach(
-            (k, v) -> {
-              if (k.endsWith("learning_rate") || k.endsWith("_rank") || k.endsWith("_fraction")) {
-                m.put(k, v);
-              }
-            });
-    m.put("mean_final_mlm_loss_masked", r.meanFinalLoss());
-    Map<String, Object> finals = new LinkedHashMap<>();
-    Map<String, Object> accuracies = new LinkedHashMap<>();
+  private static Best best(SettingResult r, List<BenchRunner.Done> runs) {
+    RunResult first =
+        runs.stream()
+            .filter(d -> d.run().setting().equals(r.setting()))
+            .findFirst()
+            .orElseThrow()
+            .result();
+    Map<Long, Double> finals = new LinkedHashMap<>();
+    Map<Long, Double> accuracies = new LinkedHashMap<>();
     for (Run run : r.runs()) {
-      finals.put(String.valueOf(run.seed()), run.last().loss());
-      accuracies.put(String.valueOf(run.seed()), run.last().accuracy());
+      finals.put(run.seed(), run.last().loss());
+      accuracies.put(run.seed(), run.last().accuracy());
     }
-    m.put("final_mlm_loss_masked_per_seed", finals);
-    m.put("final_mlm_accuracy_masked_per_seed", accuracies);
-    m.put("time_to_target_sec_per_seed", bySeed(r.timeToTarget()));
-    return m;
+    return new Best(
+        r.setting(),
+        first.learningRate(),
+        first.core(),
+        r.meanFinalLoss(),
+        finals,
+        accuracies,
+        r.timeToTarget());
   }
 
-  /** Each run's summary and curve, with its time to its seed's target and speedup where judged. */
-  private static List<Map<String, Object>> runsJson(
-      List<BenchRunner.Done> runs, List<SettingResult> judged) {
+  /** Each run as stored, with its time to its seed's target and speedup where judged. */
+  private static List<RunRow> rows(List<BenchRunner.Done> runs, List<SettingResult> judged) {
     Map<String, SettingResult> bySetting = new HashMap<>();
     judged.forEach(r -> bySetting.put(r.setting(), r));
-    List<Map<String, Object>> out = new ArrayList<>();
+    List<RunRow> out = new ArrayList<>();
     for (BenchRunner.Done d : runs) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.putAll(summary(d.result()));
       SettingResult r = bySetting.get(d.run().setting());
-      Double t = r.timeToTarget().get(d.run().seed());
-      if (t != null) {
-        m.put("time_to_target_sec", Double.isNaN(t) ? null : t);
-        double sp = r.speedup().get(d.run().seed());
-        m.put("speedup", Double.isNaN(sp) ? null : sp);
-      }
-      m.put("curve", d.run().curve());
-      out.add(m);
+      long seed = d.run().seed();
+      out.add(
+          new RunRow(
+              d.result(), d.result().last(), r.timeToTarget().get(seed), r.speedup().get(seed)));
     }
     return out;
-  }
-
-  /**
-   * A run's figures for the report: its setting (CoRe's flattened), what it did, and its final
-   * held-out figures; the curve is left to the caller.
-   */
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> summary(RunResult r) {
-    Map<String, Object> m = new LinkedHashMap<>(Jackson.MAPPER.convertValue(r, Map.class));
-    m.remove("curve");
-    Object core = m.remove("core");
-    if (core != null) {
-      m.putAll((Map<String, Object>) core);
-    }
-    m.put("final_mlm_loss_masked", r.last().loss());
-    m.put("final_mlm_accuracy_masked", r.last().accuracy());
-    m.put("final_mlm_loss", r.last().plainLoss());
-    m.put("final_mlm_accuracy", r.last().plainAccuracy());
-    return m;
   }
 
   /**
@@ -179,12 +280,6 @@ final class BenchReport {
     List<BenchRunner.Done> all = new ArrayList<>(a);
     all.addAll(b);
     return all;
-  }
-
-  static Map<String, Object> bySeed(Map<Long, Double> values) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    values.forEach((seed, x) -> m.put(String.valueOf(seed), Double.isNaN(x) ? null : x));
-    return m;
   }
 
   static double mean(Map<Long, Double> values) {

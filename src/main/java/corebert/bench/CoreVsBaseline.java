@@ -1,5 +1,6 @@
 package corebert.bench;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
@@ -356,24 +357,19 @@ public final class CoreVsBaseline {
    * The headline: the best CoRe setting's speedup over the best baseline (null unless it holds for
    * every seed) and each seed's (null where CoRe never reached the target).
    */
-  public record Headline(Double speedup, Map<Long, Double> speedupPerSeed) {}
+  public record Headline(
+      @JsonInclude(JsonInclude.Include.ALWAYS) Double speedup, Map<Long, Double> speedupPerSeed) {}
 
   /** Runs the protocol, writes PREFIX.json and the plots, and returns the headline. */
   public static Headline run(Settings s) {
     s.cfg().requireRelaxed();
     s.unfairness().ifPresent(why -> LOG.warning("not the fair protocol: " + why));
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("command", s.command());
-    out.put("config", s.configFile().toString());
-    out.put("machine", Machine.facts(false, s.precision()));
-    out.put("protocol", BenchReport.protocol(s));
     // The plateau a model that uses no context sits on: the masked loss means something below it.
     Evaluator.Unigram unigram =
         Evaluator.unigram(Evaluator.HeldOut.of(s.eval(), s.train()), s.cfg().vocabSize());
-    out.put("unigram_loss", unigram.loss());
-    out.put("unigram_accuracy", unigram.accuracy());
     List<BaselineSetting> baselines = s.baselines();
     List<CoreSetting> settings = s.coreSettings();
+    BenchReport.Section<BenchReport.Best, BenchReport.RunRow> sweepSection = null;
     if (s.sweepBudgetSec() > 0) {
       // Tuning at a shorter budget; the best of each side then runs with every seed.
       Stage sweep =
@@ -384,7 +380,7 @@ public final class CoreVsBaseline {
               baselines,
               settings,
               s.seeds().subList(0, s.sweepSeeds()));
-      out.put("sweep", BenchReport.stageJson(sweep));
+      sweepSection = BenchReport.section(sweep);
       BenchReport.chart(s, sweep, unigram, Path.of(s.prefix() + "-sweep.png"));
       baselines = List.of(baseline(s, sweep.verdict().bestBaseline().setting()));
       settings = List.of(setting(s, sweep.verdict().bestCore().setting()));
@@ -392,16 +388,34 @@ public final class CoreVsBaseline {
     Stage fin = stage(s, "final", s.budgetSec(), baselines, settings, s.seeds());
     FairProtocol.Verdict v = fin.verdict();
     Double speedup = v.speedup().orElse(null);
-    // The headline: the best CoRe setting's speedup over the best baseline, for every seed.
-    out.put("speedup", speedup);
-    out.put("speedup_per_seed", BenchReport.bySeed(v.bestCore().speedup()));
-    out.put("speedup_mean", speedup == null ? null : BenchReport.mean(v.bestCore().speedup()));
-    out.putAll(BenchReport.stageJson(fin));
-    if (!s.finetunes().isEmpty()) {
-      out.put("finetune", FinetuneStage.finetune(s, fin));
-    }
-    Results.write(s.prefix(), out);
+    BenchReport.Section<BenchReport.Best, BenchReport.RunRow> last = BenchReport.section(fin);
+    Results.write(
+        s.prefix(),
+        new BenchReport.Report<>(
+            s.command(),
+            s.configFile().toString(),
+            Machine.facts(false, s.precision()),
+            BenchReport.protocol(s),
+            unigram.loss(),
+            unigram.accuracy(),
+            sweepSection,
+            speedup,
+            v.bestCore().speedup(),
+            speedup == null ? null : BenchReport.mean(v.bestCore().speedup()),
+            last.budgetSecPerRun(),
+            last.seeds(),
+            last.targets(),
+            last.bestBaseline(),
+            last.bestCore(),
+            last.baselineRuns(),
+            last.coreRuns(),
+            s.finetunes().isEmpty() ? null : FinetuneStage.finetune(s, fin)));
     BenchReport.chart(s, fin, unigram, Path.of(s.prefix() + ".png"));
+    return headline(v);
+  }
+
+  /** The verdict's headline, logged. */
+  private static Headline headline(FairProtocol.Verdict v) {
     LOG.info(
         "best baseline "
             + v.bestBaseline().setting()
@@ -413,7 +427,7 @@ public final class CoreVsBaseline {
             + v.bestCore().speedup());
     Map<Long, Double> perSeed = new LinkedHashMap<>();
     v.bestCore().speedup().forEach((seed, x) -> perSeed.put(seed, Double.isNaN(x) ? null : x));
-    return new Headline(speedup, perSeed);
+    return new Headline(v.speedup().orElse(null), perSeed);
   }
 
   /** Every setting with every seed at one budget, seed by seed, then judged. */

@@ -1,5 +1,6 @@
 package corebert.bench;
 
+import corebert.data.PretrainingDataCreator;
 import corebert.train.Checkpoints;
 import corebert.util.Chart;
 import corebert.util.Jackson;
@@ -10,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -44,37 +44,56 @@ public final class DataBenchmark {
       String command,
       Class<?> main) {}
 
+  /** One corpus size and thread count: create-data's own figures and the process's. */
+  public record Row(
+      int corpusRepeats,
+      double corpusMb,
+      int threads,
+      long tokens,
+      long instances,
+      double seconds,
+      double tokensPerSec,
+      double tokensPerSecPerThread,
+      double processWallSec,
+      double peakRssMb) {}
+
+  /** `bench data`'s {@code PREFIX.json}. */
+  public record Report(
+      String command,
+      Machine.Facts machine,
+      int childHeapMb,
+      int maxSeqLength,
+      int shards,
+      List<Row> results) {}
+
   private DataBenchmark() {}
 
   /** Runs every corpus size and thread count, and writes PREFIX.json and PREFIX.png. */
   public static void run(Settings s) throws IOException, InterruptedException {
     Files.createDirectories(s.workDir());
-    List<Map<String, Object>> rows = new ArrayList<>();
+    List<Row> rows = new ArrayList<>();
     for (int r : s.repeats()) {
       Path corpus = s.workDir().resolve("corpus-x" + r + ".txt");
       repeat(s.corpus(), r, corpus);
       for (int t : s.threads()) {
         Path out = s.workDir().resolve("out-x" + r + "-t" + t);
         Checkpoints.deleteRecursively(out);
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("corpus_repeats", r);
-        row.put("corpus_mb", Files.size(corpus) / 1e6);
-        row.put("threads", t);
-        row.putAll(measure(s, corpus, out, t));
+        Row row = measure(s, corpus, r, out, t);
         LOG.info("x" + r + ", " + t + " thread(s): " + row);
         rows.add(row);
         Checkpoints.deleteRecursively(out);
       }
       Files.delete(corpus);
     }
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("command", s.command());
-    out.put("machine", Machine.facts(false, null));
-    out.put("child_heap_mb", s.heapMb());
-    out.put("max_seq_length", s.maxSeqLength());
-    out.put("shards", s.shards());
-    out.put("results", rows);
-    Results.write(s.prefix(), out);
+    Results.write(
+        s.prefix(),
+        new Report(
+            s.command(),
+            Machine.facts(false, null),
+            s.heapMb(),
+            s.maxSeqLength(),
+            s.shards(),
+            rows));
     List<String> groups = new ArrayList<>();
     List<String> series = new ArrayList<>();
     for (int t : s.threads()) {
@@ -84,9 +103,7 @@ public final class DataBenchmark {
     for (int i = 0; i < s.repeats().length; i++) {
       groups.add("corpus x" + s.repeats()[i]);
       for (int j = 0; j < s.threads().length; j++) {
-        values[i][j] =
-            ((Number) rows.get(i * s.threads().length + j).get("tokens_per_sec")).doubleValue()
-                / 1000;
+        values[i][j] = rows.get(i * s.threads().length + j).tokensPerSec() / 1000;
       }
     }
     Chart.bars(
@@ -99,7 +116,7 @@ public final class DataBenchmark {
   }
 
   /** One child JVM: wall time, its own reported tokens and seconds, and its peak RSS. */
-  private static Map<String, Object> measure(Settings s, Path corpus, Path out, int threads)
+  private static Row measure(Settings s, Path corpus, int repeats, Path out, int threads)
       throws IOException, InterruptedException {
     List<String> args =
         List.of(
@@ -131,18 +148,20 @@ public final class DataBenchmark {
     }
     String last = ChildJvm.lastLine(p, log);
     double wall = (System.nanoTime() - start) / 1e9;
-    Map<String, Object> summary = Jackson.parseObject(last);
-    long tokens = ((Number) summary.get("tokens")).longValue();
-    double seconds = ((Number) summary.get("seconds")).doubleValue();
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("tokens", tokens);
-    m.put("instances", summary.get("instances"));
-    m.put("seconds", seconds);
-    m.put("tokens_per_sec", tokens / seconds);
-    m.put("tokens_per_sec_per_thread", tokens / seconds / threads);
-    m.put("process_wall_sec", wall);
-    m.put("peak_rss_mb", peakKb / 1024.0);
-    return m;
+    PretrainingDataCreator.Summary summary =
+        Jackson.read(last, PretrainingDataCreator.Summary.class);
+    double perSec = summary.tokens() / summary.seconds();
+    return new Row(
+        repeats,
+        Files.size(corpus) / 1e6,
+        threads,
+        summary.tokens(),
+        summary.instances(),
+        summary.seconds(),
+        perSec,
+        perSec / threads,
+        wall,
+        peakKb / 1024.0);
   }
 
   private static long hwmKb(Path status) {

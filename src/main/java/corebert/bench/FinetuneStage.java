@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.DoubleFunction;
 import java.util.logging.Logger;
 
 /**
@@ -25,12 +26,35 @@ final class FinetuneStage {
   private FinetuneStage() {}
 
   /**
+   * One task and seed: the majority class's dev accuracy, and each side's best fine-tuning ({@code
+   * randomInit} is absent in the first reports).
+   */
+  record Row(
+      String task,
+      long seed,
+      double majorityClassAccuracy,
+      Side randomInit,
+      Side baseline,
+      Side core) {}
+
+  /**
+   * One side's best fine-tuning over the learning rates: its task, dev accuracy and examples, the
+   * rate that gave it, and every rate's dev accuracy (keyed by the rate as Java prints it).
+   */
+  record Side(
+      String task,
+      double accuracy,
+      double evalExamples,
+      double learningRate,
+      Map<String, Double> accuracyPerLearningRate) {}
+
+  /**
    * Fine-tunes the best baseline's and the best CoRe setting's final models (of the first {@code
    * finetuneSeeds} seeds), and a randomly initialised BERT for what pretraining buys, on every
    * task, with the task's majority-class dev accuracy. Results are stored like runs.
    */
-  static List<Map<String, Object>> finetune(Settings s, CoreVsBaseline.Stage st) {
-    List<Map<String, Object>> out = new ArrayList<>();
+  static List<Row> finetune(Settings s, CoreVsBaseline.Stage st) {
+    List<Row> out = new ArrayList<>();
     // A model whose checkpoint is re-made (a fresh machine) is re-made once, for every task and
     // rate.
     Map<RunKey, BenchRunner.Done> ready = new HashMap<>();
@@ -40,15 +64,14 @@ final class FinetuneStage {
       BenchRunner.Done core =
           CoreVsBaseline.find(st.cores(), st.verdict().bestCore().setting(), seed);
       for (Finetune f : s.finetunes()) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("task", f.name());
-        m.put("seed", seed);
-        m.put("majority_class_accuracy", majorityClass(f));
-        m.put(
-            "random_init", best(f.lrs(), lr -> finetune(s, f, Optional.empty(), seed, lr, ready)));
-        m.put("baseline", best(f.lrs(), lr -> finetune(s, f, Optional.of(base), seed, lr, ready)));
-        m.put("core", best(f.lrs(), lr -> finetune(s, f, Optional.of(core), seed, lr, ready)));
-        out.add(m);
+        out.add(
+            new Row(
+                f.name(),
+                seed,
+                majorityClass(f),
+                best(f.lrs(), lr -> finetune(s, f, Optional.empty(), seed, lr, ready)),
+                best(f.lrs(), lr -> finetune(s, f, Optional.of(base), seed, lr, ready)),
+                best(f.lrs(), lr -> finetune(s, f, Optional.of(core), seed, lr, ready))));
       }
     }
     return out;
@@ -69,29 +92,25 @@ final class FinetuneStage {
       RunKey model,
       JsonNode config) {}
 
-  /**
-   * One side's fine-tuning at each lr: the result with the highest dev accuracy, its {@code
-   * learning_rate}, and every lr's accuracy. Both sides get the same lrs.
-   */
-  static Map<String, Object> best(
-      List<Double> lrs, java.util.function.DoubleFunction<Map<String, Object>> run) {
-    Map<String, Object> best = null;
-    Map<String, Object> perLr = new LinkedHashMap<>();
+  /** One side's fine-tuning at each lr: the one with the best dev accuracy. */
+  static Side best(List<Double> lrs, DoubleFunction<FineTuner.Results> run) {
+    FineTuner.Results best = null;
+    double bestLr = Double.NaN;
+    Map<String, Double> perLr = new LinkedHashMap<>();
     for (double lr : lrs) {
-      Map<String, Object> r = new LinkedHashMap<>(run.apply(lr));
-      r.put("learning_rate", lr);
-      perLr.put(String.valueOf(lr), r.get("accuracy"));
-      if (best == null || num(r, "accuracy") > num(best, "accuracy")) {
+      FineTuner.Results r = run.apply(lr);
+      perLr.put(String.valueOf(lr), r.metric("accuracy"));
+      if (best == null || r.metric("accuracy") > best.metric("accuracy")) {
         best = r;
+        bestLr = lr;
       }
     }
-    best.put("accuracy_per_learning_rate", perLr);
-    return best;
+    return new Side(
+        best.task(), best.metric("accuracy"), best.metric("eval_examples"), bestLr, perLr);
   }
 
   /** One fine-tuning of {@code model}'s final checkpoint, or of a random initialisation. */
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> finetune(
+  private static FineTuner.Results finetune(
       Settings s,
       Finetune f,
       Optional<BenchRunner.Done> model,
@@ -116,7 +135,7 @@ final class FinetuneStage {
             f.name(),
             model.map(d -> d.key().name()).orElse("random-init-s" + seed),
             lr);
-    Optional<Map> stored = s.store().find(name, key, Map.class);
+    Optional<FineTuner.Results> stored = s.store().find(name, key, FineTuner.Results.class);
     if (stored.isPresent()) {
       return stored.get();
     }
@@ -131,7 +150,7 @@ final class FinetuneStage {
             + f.name()
             + " at lr "
             + lr);
-    Map<String, Object> result =
+    FineTuner.Results result =
         FineTuner.run(
             new FineTuner.Settings(
                 GlueTask.SST2,
@@ -159,9 +178,5 @@ final class FinetuneStage {
     dev.forEach(e -> counts.merge(e.label(), 1, Integer::sum));
     return counts.values().stream().mapToInt(Integer::intValue).max().orElse(0)
         / (double) dev.size();
-  }
-
-  private static double num(Map<?, ?> m, String key) {
-    return ((Number) m.get(key)).doubleValue();
   }
 }

@@ -2,7 +2,6 @@ package corebert.bench;
 
 import corebert.model.Precision;
 import corebert.train.CpuFeatures;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.tensorflow.TensorFlow;
@@ -12,21 +11,40 @@ final class Machine {
   private Machine() {}
 
   /**
-   * Cores, CPU, the CPU flags that decide bf16's speed, TensorFlow, the backends, and {@code
-   * precision}, the matmul type the runs used (null where no model ran).
+   * A benchmark's {@code machine} block.
+   *
+   * @param cpuFlags the CPU flags that decide bf16's speed (null in files from before they were
+   *     read)
+   * @param cpuFlagsSource a note added by hand to files written before the flags were read, saying
+   *     where their flags come from; never written by the benchmarks
+   * @param onednnMaxCpuIsa oneDNN's ISA cap, where one was set
+   * @param precision the matmul type the runs used (null where no model ran)
    */
-  static Map<String, Object> facts(boolean xla, Precision precision) {
+  record Facts(
+      int cores,
+      String cpu,
+      Map<String, Boolean> cpuFlags,
+      String cpuFlagsSource,
+      String onednnMaxCpuIsa,
+      String tensorflow,
+      String tensorflowJava,
+      boolean xla,
+      boolean onednn,
+      String precision) {}
+
+  /** This machine's facts, with XLA and the precision the benchmark ran with. */
+  static Facts facts(boolean xla, Precision precision) {
     CpuFeatures cpu = CpuFeatures.ofThisMachine();
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("cores", Runtime.getRuntime().availableProcessors());
-    m.put("cpu", cpu.model());
-    m.put("cpu_flags", cpu.recorded());
-    cpu.isaCap().ifPresent(cap -> m.put("onednn_max_cpu_isa", cap));
-    m.put("tensorflow", TensorFlow.version());
-    m.put("tensorflow_java", "1.1.0");
-    m.put("xla", xla);
-    m.put("onednn", cpu.onednn());
-    m.put("precision", precision == null ? null : precision.name().toLowerCase(Locale.ROOT));
-    return m;
+    return new Facts(
+        Runtime.getRuntime().availableProcessors(),
+        cpu.model(),
+        cpu.recorded(),
+        null,
+        cpu.isaCap().orElse(null),
+        TensorFlow.version(),
+        "1.1.0",
+        xla,
+        cpu.onednn(),
+        precision == null ? null : precision.name().toLowerCase(Locale.ROOT));
   }
 }

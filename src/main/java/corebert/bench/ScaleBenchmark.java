@@ -14,7 +14,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -46,17 +45,26 @@ public final class ScaleBenchmark {
       Class<?> main) {}
 
   /** One cluster run: its throughput in steady state and the loopback bytes it moved. */
-  private record Run(int workers, int steps, double examplesPerSec, long loopbackBytes) {
-    Map<String, Object> toJson(int workerBatch) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("workers", workers);
-      m.put("global_batch", workers * workerBatch);
-      m.put("steps", steps);
-      m.put("examples_per_sec", examplesPerSec);
-      m.put("loopback_bytes", loopbackBytes);
-      return m;
-    }
-  }
+  record Run(int workers, int globalBatch, int steps, double examplesPerSec, long loopbackBytes) {}
+
+  /**
+   * `bench scale`'s {@code PREFIX.json}.
+   *
+   * @param bytesPerStep loopback bytes per step of the 2-worker runs, set-up traffic cancelled
+   * @param weightsAndGradientsBytesPerStep what in-graph replication must move: 8 per parameter
+   */
+  record Report(
+      String command,
+      Machine.Facts machine,
+      String config,
+      long parameters,
+      int batchPerWorker,
+      boolean pinnedToOwnCore,
+      List<Run> runs,
+      double scalingEfficiency,
+      double bytesPerStep,
+      long weightsAndGradientsBytesPerStep,
+      double targetEfficiency) {}
 
   private ScaleBenchmark() {}
 
@@ -79,21 +87,22 @@ public final class ScaleBenchmark {
     long params =
         ModelStats.of(BertConfig.fromJsonFile(s.config()), Variant.FULL, 128, 0.15).parameters();
 
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("command", s.command());
-    out.put("machine", Machine.facts(false, Precision.FP32));
-    out.put("config", s.config().toString());
-    out.put("parameters", params);
-    out.put("batch_per_worker", s.workerBatch());
-    out.put("pinned_to_own_core", pinned);
-    out.put("runs", List.of(one.toJson(s.workerBatch()), two.toJson(s.workerBatch())));
-    out.put("scaling_efficiency", efficiency);
-    out.put("bytes_per_step", bytesPerStep);
     // In-graph replication keeps the variables on task 0: task 1 reads every weight and sends
     // back every gradient each step, 2 × 4 bytes per parameter.
-    out.put("weights_and_gradients_bytes_per_step", 8 * params);
-    out.put("target_efficiency", 0.8);
-    Results.write(s.prefix(), out);
+    Results.write(
+        s.prefix(),
+        new Report(
+            s.command(),
+            Machine.facts(false, Precision.FP32),
+            s.config().toString(),
+            params,
+            s.workerBatch(),
+            pinned,
+            List.of(one, two),
+            efficiency,
+            bytesPerStep,
+            8 * params,
+            0.8));
     Chart.bars(
         Path.of(s.prefix() + ".png"),
         String.format(
@@ -166,7 +175,7 @@ public final class ScaleBenchmark {
         String.format(
             "%d worker(s), %d steps: %.2f examples/s, %,d loopback bytes",
             workers, steps, exPerSec, bytes));
-    return new Run(workers, steps, exPerSec, bytes);
+    return new Run(workers, workers * s.workerBatch(), steps, exPerSec, bytes);
   }
 
   /** Examples/s between the second logged step and the last (the first includes warm-up). */

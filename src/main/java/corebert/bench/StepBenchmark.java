@@ -183,50 +183,89 @@ public final class StepBenchmark {
         tf.constant(nsp));
   }
 
-  /** The rows as JSON-ready maps, with the relaxed/full ratio per sequence length. */
-  static Map<String, Object> summary(List<Row> rows, double peak) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("matmul_peak_gflops", peak / 1e9);
-    List<Object> list = new ArrayList<>();
-    for (Row r : rows) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("model", r.variant().name().toLowerCase());
-      m.put("fused_qkv", r.fusedQkv());
-      m.put("seq", r.seq());
-      m.put("batch", r.batch());
-      m.put("examples_per_sec", r.examplesPerSec());
-      m.put("tokens_per_sec", r.examplesPerSec() * r.seq());
-      m.put("model_gflops_per_sec", r.trainFlopsPerSec() / 1e9);
-      m.put("fraction_of_matmul_peak", r.trainFlopsPerSec() / peak);
-      list.add(m);
-    }
-    out.put("results", list);
-    Map<String, Object> ratios = new LinkedHashMap<>();
-    Map<String, Object> fusion = new LinkedHashMap<>();
+  /**
+   * One measured row as {@code PREFIX.json} lists it.
+   *
+   * @param model full or relaxed
+   * @param fusedQkv whether Q, K and V were one matmul (absent in files from before the switch)
+   */
+  public record ResultRow(
+      String model,
+      Boolean fusedQkv,
+      int seq,
+      int batch,
+      double examplesPerSec,
+      double tokensPerSec,
+      double modelGflopsPerSec,
+      double fractionOfMatmulPeak) {}
+
+  /**
+   * `bench step`'s {@code PREFIX.json}: the rows, and the relaxed/full and fused/unfused ratios of
+   * examples/s per sequence length.
+   *
+   * @param precision the runs' precision (absent in files from before bf16)
+   * @param fusedOverUnfusedQkvExamplesPerSec null unless both QKV layouts ran
+   */
+  public record Report(
+      String command,
+      String config,
+      Machine.Facts machine,
+      String precision,
+      int warmupSteps,
+      int timedSteps,
+      double matmulPeakGflops,
+      List<ResultRow> results,
+      Map<String, Double> relaxedOverFullExamplesPerSec,
+      Map<String, Double> fusedOverUnfusedQkvExamplesPerSec) {}
+
+  /** The rows as the report lists them, against the measured peak. */
+  static List<ResultRow> resultRows(List<Row> rows, double peak) {
+    return rows.stream()
+        .map(
+            r ->
+                new ResultRow(
+                    r.variant().name().toLowerCase(),
+                    r.fusedQkv(),
+                    r.seq(),
+                    r.batch(),
+                    r.examplesPerSec(),
+                    r.examplesPerSec() * r.seq(),
+                    r.trainFlopsPerSec() / 1e9,
+                    r.trainFlopsPerSec() / peak))
+        .toList();
+  }
+
+  /** Relaxed over full examples/s, per sequence length (and QKV layout). */
+  static Map<String, Double> relaxedOverFull(List<Row> rows) {
+    Map<String, Double> ratios = new LinkedHashMap<>();
     for (Row a : rows) {
       for (Row b : rows) {
-        if (a.seq() != b.seq()) {
-          continue;
-        }
-        if (a.variant() == Variant.FULL
+        if (a.seq() == b.seq()
+            && a.variant() == Variant.FULL
             && b.variant() == Variant.RELAXED
             && a.fusedQkv() == b.fusedQkv()) {
           ratios.put(
               "seq_" + a.seq() + (a.fusedQkv() ? "" : "_unfused_qkv"),
               b.examplesPerSec() / a.examplesPerSec());
         }
-        if (a.variant() == b.variant() && !a.fusedQkv() && b.fusedQkv()) {
+      }
+    }
+    return ratios;
+  }
+
+  /** Fused over unfused QKV examples/s, per model and sequence length; null if not both ran. */
+  static Map<String, Double> fusedOverUnfused(List<Row> rows) {
+    Map<String, Double> fusion = new LinkedHashMap<>();
+    for (Row a : rows) {
+      for (Row b : rows) {
+        if (a.seq() == b.seq() && a.variant() == b.variant() && !a.fusedQkv() && b.fusedQkv()) {
           fusion.put(
               a.variant().name().toLowerCase() + "_seq_" + a.seq(),
               b.examplesPerSec() / a.examplesPerSec());
         }
       }
     }
-    out.put("relaxed_over_full_examples_per_sec", ratios);
-    if (!fusion.isEmpty()) {
-      out.put("fused_over_unfused_qkv_examples_per_sec", fusion);
-    }
-    return out;
+    return fusion.isEmpty() ? null : fusion;
   }
 
   private static Operand<TFloat32> randomMatrix(Ops tf, Random random) {

@@ -7,9 +7,7 @@ import corebert.train.NativeSessions;
 import corebert.util.Chart;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /** `bench step`: measures, then writes {@code PREFIX.json} and a bar chart {@code PREFIX.png}. */
 public final class StepBenchmarkRun {
@@ -41,15 +39,25 @@ public final class StepBenchmarkRun {
         }
       }
     }
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("command", command);
-    out.put("config", configFile.toString());
-    out.put("machine", Machine.facts(xla, precision));
-    out.put("precision", precision.name().toLowerCase());
-    out.put("warmup_steps", warmup);
-    out.put("timed_steps", steps);
-    out.putAll(StepBenchmark.summary(rows, peak));
-    Results.write(prefix, out);
+    Results.write(
+        prefix,
+        new StepBenchmark.Report(
+            command,
+            configFile.toString(),
+            Machine.facts(xla, precision),
+            precision.name().toLowerCase(),
+            warmup,
+            steps,
+            peak / 1e9,
+            StepBenchmark.resultRows(rows, peak),
+            StepBenchmark.relaxedOverFull(rows),
+            StepBenchmark.fusedOverUnfused(rows)));
+    chart(rows, seqs, batches, configFile, prefix);
+  }
+
+  /** Examples/s per model, grouped by sequence length and batch. */
+  private static void chart(
+      List<StepBenchmark.Row> rows, int[] seqs, int[] batches, Path configFile, Path prefix) {
     List<String> groups = new ArrayList<>();
     List<String> series = new ArrayList<>();
     for (StepBenchmark.Row r : rows) {

@@ -2,6 +2,7 @@ package corebert.cli;
 
 import static corebert.cli.Flags.*;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import corebert.bench.CoreVsBaseline;
 import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
@@ -173,6 +174,9 @@ final class BenchCoreCommand implements Command {
         valued("finetune-seeds", "N", "fine-tune the models of the first N seeds (default: all)"));
   }
 
+  /** The command's last stdout line: the headline and where the report is. */
+  private record Outcome(@JsonUnwrapped CoreVsBaseline.Headline headline, String result) {}
+
   @Override
   public int run(CommandLine line) {
     BertConfig cfg = Flags.relaxedConfig(line);
@@ -225,11 +229,7 @@ final class BenchCoreCommand implements Command {
       settings.runStore(Path.of(line.getOptionValue("run-store")));
     }
     CoreVsBaseline.Headline out = CoreVsBaseline.run(settings.build());
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("speedup", out.speedup());
-    result.put("speedup_per_seed", out.speedupPerSeed());
-    result.put("result", prefix + ".json");
-    System.out.println(Jackson.write(result));
+    System.out.println(Jackson.write(new Outcome(out, prefix + ".json")));
     return 0;
   }
 

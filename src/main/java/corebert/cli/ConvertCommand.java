@@ -9,8 +9,7 @@ import corebert.train.RunDir;
 import corebert.util.Jackson;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -61,16 +60,28 @@ final class ConvertCommand implements Command {
                 ? coreRelaxed.toString()
                 : given.toString());
     Surgery.Report r = Surgery.convert(cfg, relaxed, Path.of(line.getOptionValue("output-dir")));
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("checkpoint", r.checkpoint().toString());
-    out.put("step", r.step());
-    out.put("copied_variables", r.copied());
-    out.put("rebuilt_kernels", r.rebuilt());
-    out.put("max_copied_diff", r.maxCopiedDifference());
-    out.put("max_ffn_output_diff", r.maxFfnDifference());
-    out.put("max_dense_output_diff", r.maxDenseDifference());
-    out.put("qk_norm_per_layer", r.qkNorms());
-    System.out.println(Jackson.write(out));
+    System.out.println(
+        Jackson.write(
+            new Converted(
+                r.checkpoint().toString(),
+                r.step(),
+                r.copied(),
+                r.rebuilt(),
+                r.maxCopiedDifference(),
+                r.maxFfnDifference(),
+                r.maxDenseDifference(),
+                r.qkNorms())));
     return 0;
   }
+
+  /** The printed line: what surgery wrote, and its self-check's largest differences. */
+  private record Converted(
+      String checkpoint,
+      long step,
+      int copiedVariables,
+      int rebuiltKernels,
+      double maxCopiedDiff,
+      double maxFfnOutputDiff,
+      double maxDenseOutputDiff,
+      List<Double> qkNormPerLayer) {}
 }

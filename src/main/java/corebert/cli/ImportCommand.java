@@ -3,10 +3,10 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.export.HuggingFaceImport;
+import corebert.model.BertConfig;
 import corebert.util.Jackson;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -56,11 +56,15 @@ final class ImportCommand implements Command {
     HuggingFaceImport.Imported imported =
         HuggingFaceImport.importModel(
             Path.of(line.getOptionValue("input")), Path.of(line.getOptionValue("output-dir")));
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("checkpoint", imported.checkpoint().toString());
-    out.put("config", imported.config().bertFields());
-    out.put("fresh_variables", imported.fresh());
-    System.out.println(Jackson.write(out));
+    System.out.println(
+        Jackson.write(
+            new Printed(
+                imported.checkpoint().toString(),
+                imported.config().bertFields(),
+                imported.fresh())));
     return 0;
   }
+
+  /** The printed line: the checkpoint, its config, and variables the folder had no weights for. */
+  private record Printed(String checkpoint, BertConfig.File config, List<String> freshVariables) {}
 }

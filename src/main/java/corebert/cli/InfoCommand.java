@@ -6,8 +6,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.ModelStats;
 import corebert.util.Jackson;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -38,25 +37,27 @@ final class InfoCommand implements Command {
     BertConfig cfg = Flags.config(line);
     int seq = intValue(line, "seq", 128, 1);
     double fraction = intValue(line, "max-predictions", 20, 0) / (double) seq;
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("seq", seq);
     ModelStats full = ModelStats.of(cfg, Variant.FULL, seq, fraction);
-    out.put("full", stats(full));
-    if (cfg.relaxed().isPresent()) {
-      ModelStats relaxed = ModelStats.of(cfg, Variant.RELAXED, seq, fraction);
-      out.put("relaxed", stats(relaxed));
-      out.put(
-          "flops_ratio_full_over_relaxed",
-          full.forwardFlopsPerToken() / relaxed.forwardFlopsPerToken());
-    }
-    System.out.println(Jackson.write(out));
+    Optional<ModelStats> relaxed =
+        cfg.relaxed().map(r -> ModelStats.of(cfg, Variant.RELAXED, seq, fraction));
+    System.out.println(
+        Jackson.write(
+            new Info(
+                seq,
+                Stats.of(full),
+                relaxed.map(Stats::of).orElse(null),
+                relaxed
+                    .map(r -> full.forwardFlopsPerToken() / r.forwardFlopsPerToken())
+                    .orElse(null))));
     return 0;
   }
 
-  private static Map<String, Object> stats(ModelStats s) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("parameters", s.parameters());
-    m.put("train_flops_per_token", s.trainFlopsPerToken());
-    return m;
+  /** The printed line; the relaxed figures only when the config has a relaxed block. */
+  private record Info(int seq, Stats full, Stats relaxed, Double flopsRatioFullOverRelaxed) {}
+
+  private record Stats(long parameters, double trainFlopsPerToken) {
+    static Stats of(ModelStats s) {
+      return new Stats(s.parameters(), s.trainFlopsPerToken());
+    }
   }
 }

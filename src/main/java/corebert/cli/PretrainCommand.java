@@ -8,8 +8,6 @@ import corebert.train.TrainConfig;
 import corebert.train.Trainer;
 import corebert.train.TrainingOutcome;
 import corebert.util.Jackson;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
@@ -45,15 +43,7 @@ final class PretrainCommand implements Command {
     TrainConfig tc = TrainingOptions.trainConfig(line, variant, "steps");
     TrainingOptions.requireSeqLength(line, tc);
     Optional<TrainingOutcome> trained = TrainingOptions.asChief(tc, () -> Trainer.train(cfg, tc));
-    trained.ifPresent(
-        outcome -> {
-          Map<String, Object> out = new LinkedHashMap<>();
-          out.put("step", outcome.step());
-          out.put("loss", outcome.loss());
-          out.put("elapsed_sec", outcome.elapsedSec());
-          out.put("checkpoint", outcome.checkpoint().toString());
-          System.out.println(Jackson.write(out));
-        });
+    trained.ifPresent(outcome -> System.out.println(Jackson.write(outcome)));
     return 0;
   }
 }

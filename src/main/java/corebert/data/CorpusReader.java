@@ -1,5 +1,6 @@
 package corebert.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import corebert.util.Jackson;
 import java.io.BufferedReader;
 import java.io.EOFException;
@@ -197,14 +198,18 @@ final class CorpusReader {
 
     /** A JSON line's document: its text field's sentences. */
     private List<String> jsonDocument(String text) {
-      Object value;
+      JsonNode json;
       try {
-        value = Jackson.parseObject(text).get(textField);
+        json = Jackson.parseTree(text);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             file + ": line " + lineNumber + ": not a JSON object (" + e.getMessage() + ")", e);
       }
-      if (!(value instanceof String s)) {
+      if (!json.isObject()) {
+        throw new IllegalArgumentException(file + ": line " + lineNumber + ": not a JSON object");
+      }
+      JsonNode value = json.get(textField);
+      if (value == null || !value.isTextual()) {
         throw new IllegalArgumentException(
             file
                 + ": line "
@@ -213,7 +218,7 @@ final class CorpusReader {
                     ? ": no \"" + textField + "\" field"
                     : ": \"" + textField + "\" is not a string"));
       }
-      return sentences(s);
+      return sentences(value.asText());
     }
 
     private void append(byte[] bytes, int from, int to) {

@@ -2,6 +2,8 @@ package corebert.export;
 
 import static corebert.model.VariableNames.*;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.ModelRestore;
@@ -35,6 +37,38 @@ public final class HuggingFaceExport {
   public static final String CONFIG = "config.json";
   public static final String WEIGHTS = "model.safetensors";
 
+  /**
+   * transformers' {@code config.json} of a BERT: its architecture, google-research/bert's keys,
+   * what transformers needs to read the weights as ours, and a classifier's labels. Configs written
+   * by transformers carry many more keys (its version, the dtype, ...), which an import skips.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Config(
+      List<String> architectures,
+      String modelType,
+      @JsonUnwrapped BertConfig.File bert,
+      Double layerNormEps,
+      Integer padTokenId,
+      String positionEmbeddingType,
+      Boolean tieWordEmbeddings,
+      Integer numLabels,
+      Map<String, String> id2label,
+      Map<String, Integer> label2id) {}
+
+  /** special_tokens_map.json, and the token half of tokenizer_config.json. */
+  private record SpecialTokens(
+      String unkToken, String sepToken, String padToken, String clsToken, String maskToken) {
+    static final SpecialTokens BERT =
+        new SpecialTokens("[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]");
+  }
+
+  /** tokenizer_config.json: BERT's WordPiece tokenizer as this model was trained with it. */
+  private record TokenizerConfig(
+      String tokenizerClass,
+      boolean doLowerCase,
+      int modelMaxLength,
+      @JsonUnwrapped SpecialTokens special) {}
+
   private HuggingFaceExport() {}
 
   /** Exports a full-BERT checkpoint, encoder and both pretraining heads, as BertForPreTraining. */
@@ -47,8 +81,12 @@ public final class HuggingFaceExport {
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
       try (Session session = new Session(graph)) {
         SavedModelExport.restoreFullBert(session, checkpoint);
-        Map<String, Object> config = config(cfg, "BertForPreTraining");
-        write(tensors(session, vars), config, vocab, lowerCase, outputDir);
+        write(
+            tensors(session, vars),
+            config(cfg, "BertForPreTraining", List.of()),
+            vocab,
+            lowerCase,
+            outputDir);
       }
     }
   }
@@ -66,17 +104,12 @@ public final class HuggingFaceExport {
       boolean lowerCase,
       Path outputDir) {
     AtomicDir.requireNew(outputDir);
-    Map<String, Object> config = config(cfg, "BertForSequenceClassification");
-    Map<String, Object> id2label = new LinkedHashMap<>();
-    Map<String, Object> label2id = new LinkedHashMap<>();
-    for (int i = 0; i < labels.size(); i++) {
-      id2label.put(String.valueOf(i), labels.get(i));
-      label2id.put(labels.get(i), i);
-    }
-    config.put("num_labels", labels.size());
-    config.put("id2label", id2label);
-    config.put("label2id", label2id);
-    write(tensors(session, vars), config, vocab, lowerCase, outputDir);
+    write(
+        tensors(session, vars),
+        config(cfg, "BertForSequenceClassification", labels),
+        vocab,
+        lowerCase,
+        outputDir);
   }
 
   /**
@@ -141,22 +174,33 @@ public final class HuggingFaceExport {
     return t;
   }
 
-  /** transformers' BertConfig keys. */
-  private static Map<String, Object> config(BertConfig cfg, String architecture) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("architectures", List.of(architecture));
-    m.put("model_type", "bert");
-    m.putAll(cfg.bertFields());
-    m.put("layer_norm_eps", 1e-12); // google-research/bert's, as in our LayerNorm
-    m.put("pad_token_id", 0);
-    m.put("position_embedding_type", "absolute");
-    m.put("tie_word_embeddings", true);
-    return m;
+  /**
+   * transformers' config of {@code cfg}; a classifier has {@code labels}, a pretrained BERT none.
+   */
+  private static Config config(BertConfig cfg, String architecture, List<String> labels) {
+    Map<String, String> id2label = new LinkedHashMap<>();
+    Map<String, Integer> label2id = new LinkedHashMap<>();
+    for (int i = 0; i < labels.size(); i++) {
+      id2label.put(String.valueOf(i), labels.get(i));
+      label2id.put(labels.get(i), i);
+    }
+    boolean classifier = !labels.isEmpty();
+    return new Config(
+        List.of(architecture),
+        "bert",
+        cfg.bertFields(),
+        1e-12, // google-research/bert's, as in our LayerNorm
+        0,
+        "absolute",
+        true,
+        classifier ? labels.size() : null,
+        classifier ? id2label : null,
+        classifier ? label2id : null);
   }
 
   private static void write(
       Map<String, SafeTensors.Tensor> tensors,
-      Map<String, Object> config,
+      Config config,
       Path vocab,
       boolean lowerCase,
       Path outputDir) {
@@ -167,19 +211,16 @@ public final class HuggingFaceExport {
           SafeTensors.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
           Files.writeString(tmp.resolve(CONFIG), Jackson.writePretty(config));
           Files.copy(vocab, tmp.resolve("vocab.txt"));
-          Map<String, Object> special = new LinkedHashMap<>();
-          special.put("unk_token", "[UNK]");
-          special.put("sep_token", "[SEP]");
-          special.put("pad_token", "[PAD]");
-          special.put("cls_token", "[CLS]");
-          special.put("mask_token", "[MASK]");
-          Files.writeString(tmp.resolve("special_tokens_map.json"), Jackson.writePretty(special));
-          Map<String, Object> tokenizer = new LinkedHashMap<>();
-          tokenizer.put("tokenizer_class", "BertTokenizer");
-          tokenizer.put("do_lower_case", lowerCase);
-          tokenizer.put("model_max_length", config.get("max_position_embeddings"));
-          tokenizer.putAll(special);
-          Files.writeString(tmp.resolve("tokenizer_config.json"), Jackson.writePretty(tokenizer));
+          Files.writeString(
+              tmp.resolve("special_tokens_map.json"), Jackson.writePretty(SpecialTokens.BERT));
+          Files.writeString(
+              tmp.resolve("tokenizer_config.json"),
+              Jackson.writePretty(
+                  new TokenizerConfig(
+                      "BertTokenizer",
+                      lowerCase,
+                      config.bert().maxPositionEmbeddings(),
+                      SpecialTokens.BERT)));
         });
   }
 }

@@ -46,7 +46,7 @@ public final class HuggingFaceImport {
       List.of(BERT + "/" + EMBEDDINGS + "/", BERT + "/" + ENCODER + "/");
 
   /** config.json keys that must hold these values for the weights to mean a BERT. */
-  private static final Map<String, Object> REQUIRED =
+  private static final Map<String, String> REQUIRED =
       Map.of("model_type", "bert", "position_embedding_type", "absolute");
 
   /**
@@ -160,41 +160,35 @@ public final class HuggingFaceImport {
 
   /** transformers' BertConfig keys as a BertConfig; anything not BERT-shaped is refused. */
   public static BertConfig config(Path file) {
-    Map<String, Object> hf;
     try {
-      hf = Jackson.parseObject(Files.readString(file));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file, e);
-    }
-    for (Map.Entry<String, Object> required : REQUIRED.entrySet()) {
-      Object value = hf.getOrDefault(required.getKey(), required.getValue());
-      if (!required.getValue().equals(value)) {
-        throw new IllegalArgumentException(
-            file
-                + ": "
-                + required.getKey()
-                + " is '"
-                + value
-                + "'; corebert imports only BERT ('"
-                + required.getValue()
-                + "')");
+      HuggingFaceExport.Config hf =
+          Jackson.read(Files.readString(file), HuggingFaceExport.Config.class);
+      requireBert("model_type", hf.modelType());
+      requireBert("position_embedding_type", hf.positionEmbeddingType());
+      if (hf.bert() == null) {
+        throw new IllegalArgumentException("no BERT keys (vocab_size, hidden_size, ...)");
       }
-    }
-    Map<String, Object> bert = new LinkedHashMap<>();
-    for (String key : BertConfig.KEYS) {
-      if (hf.containsKey(key)) {
-        bert.put(key, hf.get(key));
-      }
-    }
-    try {
-      BertConfig cfg = BertConfig.fromJson(Jackson.writePretty(bert));
+      BertConfig cfg = hf.bert().toConfig();
       if (cfg.typeVocabSize() < 2) {
         throw new IllegalArgumentException(
             "type_vocab_size is " + cfg.typeVocabSize() + "; BERT's sentence pairs need 2");
       }
       return cfg;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A config.json key that must hold BERT's value (or be absent) for the weights to mean a BERT.
+   */
+  private static void requireBert(String key, String value) {
+    String bert = REQUIRED.get(key);
+    if (value != null && !value.equals(bert)) {
+      throw new IllegalArgumentException(
+          key + " is '" + value + "'; corebert imports only BERT ('" + bert + "')");
     }
   }
 

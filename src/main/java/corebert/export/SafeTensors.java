@@ -1,5 +1,7 @@
 package corebert.export;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,7 +10,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,25 +38,26 @@ public final class SafeTensors {
     }
   }
 
+  /**
+   * One tensor's header entry: its type, shape, and [begin, end) byte offsets in the data buffer.
+   */
+  public record Entry(String dtype, long[] shape, long[] dataOffsets) {}
+
+  /** The header's reserved key for string metadata, which is not a tensor. */
+  private static final String METADATA = "__metadata__";
+
   private SafeTensors() {}
 
   /** Writes {@code tensors} in their map order, with {@code metadata} as {@code __metadata__}. */
   public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
       throws IOException {
-    Map<String, Object> header = new LinkedHashMap<>();
-    header.put("__metadata__", new LinkedHashMap<>(metadata));
+    ObjectNode header = Jackson.MAPPER.createObjectNode();
+    header.set(METADATA, Jackson.MAPPER.valueToTree(metadata));
     long offset = 0;
     for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
       long bytes = 4L * e.getValue().values().length;
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("dtype", "F32");
-      List<Object> shape = new ArrayList<>();
-      for (long d : e.getValue().shape()) {
-        shape.add(d);
-      }
-      entry.put("shape", shape);
-      entry.put("data_offsets", List.of(offset, offset + bytes));
-      header.put(e.getKey(), entry);
+      Entry entry = new Entry("F32", e.getValue().shape(), new long[] {offset, offset + bytes});
+      header.set(e.getKey(), Jackson.MAPPER.valueToTree(entry));
       offset += bytes;
     }
     StringBuilder json = new StringBuilder(Jackson.write(header));
@@ -96,18 +98,13 @@ public final class SafeTensors {
     private final Path file;
     private final byte[] all;
     private final int dataStart;
-    private final Map<String, Map<?, ?>> entries = new LinkedHashMap<>();
+    private final Map<String, Entry> entries;
 
-    private Reader(Path file, byte[] all, int dataStart, Map<String, Object> header) {
+    private Reader(Path file, byte[] all, int dataStart, Map<String, Entry> entries) {
       this.file = file;
       this.all = all;
       this.dataStart = dataStart;
-      header.forEach(
-          (name, entry) -> {
-            if (!name.equals("__metadata__")) {
-              entries.put(name, (Map<?, ?>) entry);
-            }
-          });
+      this.entries = entries;
     }
 
     public static Reader open(Path file) throws IOException {
@@ -126,13 +123,21 @@ public final class SafeTensors {
                 + "-byte file");
       }
       String header = new String(all, 8, (int) headerLength, StandardCharsets.UTF_8);
-      Map<String, Object> parsed;
+      Map<String, Entry> entries = new LinkedHashMap<>();
       try {
-        parsed = Jackson.parseObject(header);
-      } catch (IllegalArgumentException e) {
+        JsonNode tree = Jackson.MAPPER.readTree(header);
+        if (!tree.isObject()) {
+          throw new IllegalArgumentException("not a JSON object");
+        }
+        for (Map.Entry<String, JsonNode> e : tree.properties()) {
+          if (!e.getKey().equals(METADATA)) {
+            entries.put(e.getKey(), Jackson.convert(e.getValue(), Entry.class));
+          }
+        }
+      } catch (IOException | IllegalArgumentException e) {
         throw new IllegalArgumentException(file + ": bad safetensors header: " + e.getMessage(), e);
       }
-      return new Reader(file, all, 8 + (int) headerLength, parsed);
+      return new Reader(file, all, 8 + (int) headerLength, entries);
     }
 
     /** Every tensor's name, in file order. */
@@ -146,14 +151,13 @@ public final class SafeTensors {
 
     /** The tensor's shape as the header gives it. */
     public long[] shape(String name) {
-      List<?> shapeList = (List<?>) entry(name).get("shape");
-      return shapeList.stream().mapToLong(x -> ((Number) x).longValue()).toArray();
+      return entry(name).shape().clone();
     }
 
     /** The tensor, decoded to float32. */
     public Tensor tensor(String name) {
-      Map<?, ?> entry = entry(name);
-      String dtype = String.valueOf(entry.get("dtype"));
+      Entry entry = entry(name);
+      String dtype = entry.dtype();
       int width =
           switch (dtype) {
             case "F32" -> 4;
@@ -162,9 +166,18 @@ public final class SafeTensors {
                 throw new IllegalArgumentException(
                     file + ": " + name + " is " + dtype + ", not a float type (F32, F16, BF16)");
           };
-      List<?> offsets = (List<?>) entry.get("data_offsets");
-      long begin = dataStart + ((Number) offsets.get(0)).longValue();
-      long end = dataStart + ((Number) offsets.get(1)).longValue();
+      long[] offsets = entry.dataOffsets();
+      if (offsets.length != 2) {
+        throw new IllegalArgumentException(
+            file
+                + ": "
+                + name
+                + "'s data_offsets "
+                + Arrays.toString(offsets)
+                + " are not [begin, end]");
+      }
+      long begin = dataStart + offsets[0];
+      long end = dataStart + offsets[1];
       long[] shape = shape(name);
       long n = 1;
       for (long d : shape) {
@@ -216,8 +229,8 @@ public final class SafeTensors {
       return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 
-    private Map<?, ?> entry(String name) {
-      Map<?, ?> e = entries.get(name);
+    private Entry entry(String name) {
+      Entry e = entries.get(name);
       if (e == null) {
         throw new IllegalArgumentException(file + ": no tensor " + name);
       }

@@ -1,5 +1,8 @@
 package corebert.glue;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import corebert.data.FullTokenizer;
 import corebert.data.Vocab;
 import corebert.export.ExportFormat;
@@ -22,11 +25,12 @@ import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
@@ -71,6 +75,51 @@ public final class FineTuner {
       boolean lowerCase,
       List<ExportFormat> exports) {}
 
+  /**
+   * {@code eval_results.json}: the task's display name, then its dev metrics by name, sorted as
+   * run_classifier.py writes them (accuracy, f1, mcc, pearson, spearman, eval_examples; MNLI's
+   * prefixed by dev file). One flat JSON object, so the record maps itself.
+   */
+  public record Results(String task, SortedMap<String, Double> metrics) {
+    public Results {
+      metrics = Collections.unmodifiableSortedMap(new TreeMap<>(metrics));
+    }
+
+    /** A metric by name; an error lists the metrics there are. */
+    public double metric(String name) {
+      Double v = metrics.get(name);
+      if (v == null) {
+        throw new IllegalArgumentException(
+            "no dev metric '" + name + "' for " + task + "; there are " + metrics.keySet());
+      }
+      return v;
+    }
+
+    @JsonValue
+    ObjectNode json() {
+      ObjectNode o = Jackson.MAPPER.createObjectNode().put("task", task);
+      metrics.forEach(o::put);
+      return o;
+    }
+
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    static Results of(ObjectNode json) {
+      SortedMap<String, Double> metrics = new TreeMap<>();
+      json.properties()
+          .forEach(
+              e -> {
+                if (!e.getKey().equals("task")) {
+                  if (!e.getValue().isNumber()) {
+                    throw new IllegalArgumentException(
+                        "dev metric '" + e.getKey() + "' is not a number: " + e.getValue());
+                  }
+                  metrics.put(e.getKey(), e.getValue().asDouble());
+                }
+              });
+      return new Results(json.path("task").asText(), metrics);
+    }
+  }
+
   /** Where {@code --export} puts the fine-tuned classifier's SavedModel, inside the output dir. */
   public static final String SAVED_MODEL = "saved_model";
 
@@ -83,7 +132,7 @@ public final class FineTuner {
    * Trains, saves the fine-tuned checkpoint, and returns the dev metrics (also in
    * eval_results.json).
    */
-  public static Map<String, Object> run(Settings s) {
+  public static Results run(Settings s) {
     if (s.maxSeqLength() > s.cfg().maxPositionEmbeddings()) {
       throw new IllegalArgumentException(
           "sequence length "
@@ -109,7 +158,7 @@ public final class FineTuner {
             s.maxSeqLength()));
     Path fineTuned = train(s, train, outputs, totalSteps);
     s.cfg().writeTo(s.outputDir().resolve(RunDir.BERT_CONFIG));
-    Map<String, Object> results = evaluate(s, tokenizer, outputs, fineTuned);
+    Results results = evaluate(s, tokenizer, outputs, fineTuned);
     Checkpoints.writeAtomically(s.outputDir().resolve(EVAL_RESULTS), Jackson.writePretty(results));
     return results;
   }
@@ -190,10 +239,10 @@ public final class FineTuner {
   }
 
   /** Dev metrics of each dev file; MNLI's two files are reported under their names. */
-  private static Map<String, Object> evaluate(
+  private static Results evaluate(
       Settings s, FullTokenizer tokenizer, int outputs, Path checkpoint) {
     Task task = s.task();
-    Map<String, Object> results = new TreeMap<>(); // sorted keys, as run_classifier.py
+    SortedMap<String, Double> results = new TreeMap<>();
     try (Graph g = new Graph()) {
       Classifier c =
           Classifier.build(
@@ -235,10 +284,7 @@ public final class FineTuner {
         }
       }
     }
-    Map<String, Object> ordered = new LinkedHashMap<>();
-    ordered.put("task", task.displayName());
-    ordered.putAll(results);
-    return ordered;
+    return new Results(task.displayName(), results);
   }
 
   /**

@@ -1,16 +1,20 @@
 package corebert.model;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import corebert.util.Jackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * BERT hyperparameters, read from google-research/bert's {@code bert_config.json} keys plus an
@@ -108,16 +112,6 @@ public record BertConfig(
     }
   }
 
-  /** Keys google released in some configs that do not change the graph we build. */
-  private static final Set<String> IGNORED_KEYS =
-      Set.of(
-          "directionality",
-          "pooler_fc_size",
-          "pooler_num_attention_heads",
-          "pooler_num_fc_layers",
-          "pooler_size_per_head",
-          "pooler_type");
-
   private static final Set<String> ACTIVATIONS = Set.of("gelu", "relu", "tanh");
 
   public BertConfig {
@@ -163,99 +157,132 @@ public record BertConfig(
     }
   }
 
+  /**
+   * {@code bert_config.json} as written: google-research/bert's keys, each optional here so that a
+   * missing one gets its default or a clear error, plus CoRe's optional {@code relaxed} block. Keys
+   * google released in some configs that do not change the graph are skipped.
+   */
+  @JsonIgnoreProperties({
+    "directionality",
+    "pooler_fc_size",
+    "pooler_num_attention_heads",
+    "pooler_num_fc_layers",
+    "pooler_size_per_head",
+    "pooler_type"
+  })
+  public record File(
+      Integer vocabSize,
+      Integer hiddenSize,
+      Integer numHiddenLayers,
+      Integer numAttentionHeads,
+      Integer intermediateSize,
+      String hiddenAct,
+      Double hiddenDropoutProb,
+      Double attentionProbsDropoutProb,
+      Integer maxPositionEmbeddings,
+      Integer typeVocabSize,
+      Double initializerRange,
+      RelaxedFile relaxed) {
+
+    /** The config, with google-research/bert's defaults for the keys it may leave out. */
+    public BertConfig toConfig() {
+      return new BertConfig(
+          required("vocab_size", vocabSize),
+          required("hidden_size", hiddenSize),
+          required("num_hidden_layers", numHiddenLayers),
+          required("num_attention_heads", numAttentionHeads),
+          required("intermediate_size", intermediateSize),
+          hiddenAct == null ? "gelu" : hiddenAct,
+          hiddenDropoutProb == null ? 0.1 : hiddenDropoutProb,
+          attentionProbsDropoutProb == null ? 0.1 : attentionProbsDropoutProb,
+          maxPositionEmbeddings == null ? 512 : maxPositionEmbeddings,
+          typeVocabSize == null ? 2 : typeVocabSize,
+          initializerRange == null ? 0.02 : initializerRange,
+          Optional.ofNullable(relaxed).map(RelaxedFile::toRelaxed));
+    }
+  }
+
+  /** The {@code relaxed} block as written; attention defaults to linear_elu, as the paper's. */
+  public record RelaxedFile(
+      String attention, Integer ffnRank, Integer attentionRank, Double qkBound) {
+    Relaxed toRelaxed() {
+      return new Relaxed(
+          attention == null ? Relaxed.LINEAR_ELU : attention,
+          required("relaxed.ffn_rank", ffnRank),
+          attentionRank == null ? 0 : attentionRank,
+          qkBound == null ? 0 : qkBound);
+    }
+  }
+
   /** Parses the JSON text of a config; unknown keys are errors, not silently dropped. */
   public static BertConfig fromJson(String text) {
-    Map<String, Object> map = new LinkedHashMap<>(Jackson.parseObject(text));
-    IGNORED_KEYS.forEach(map::remove);
-    Optional<Relaxed> relaxed = Optional.empty();
-    Object relaxedValue = map.remove("relaxed");
-    if (relaxedValue instanceof Map<?, ?> r) {
-      Map<String, Object> rm = new LinkedHashMap<>();
-      r.forEach((k, v) -> rm.put(String.valueOf(k), v));
-      relaxed =
-          Optional.of(
-              new Relaxed(
-                  stringKey(rm, "relaxed.attention", "attention", Relaxed.LINEAR_ELU),
-                  intKey(rm, "relaxed.ffn_rank", "ffn_rank", null),
-                  intKey(rm, "relaxed.attention_rank", "attention_rank", 0),
-                  doubleKey(rm, "qk_bound", 0)));
-      requireEmpty(rm, "relaxed.");
-    } else if (relaxedValue != null) {
-      throw new IllegalArgumentException("'relaxed' must be an object, got " + relaxedValue);
+    try {
+      return Jackson.MAPPER.readValue(text, File.class).toConfig();
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException("unknown config key(s): ['" + keyPath(e) + "']", e);
+    } catch (MismatchedInputException e) {
+      throw new IllegalArgumentException(
+          "'" + keyPath(e) + "' has the wrong type: " + e.getOriginalMessage(), e);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(e.getOriginalMessage(), e);
     }
-    BertConfig cfg =
-        new BertConfig(
-            intKey(map, "vocab_size", "vocab_size", null),
-            intKey(map, "hidden_size", "hidden_size", null),
-            intKey(map, "num_hidden_layers", "num_hidden_layers", null),
-            intKey(map, "num_attention_heads", "num_attention_heads", null),
-            intKey(map, "intermediate_size", "intermediate_size", null),
-            stringKey(map, "hidden_act", "hidden_act", "gelu"),
-            doubleKey(map, "hidden_dropout_prob", 0.1),
-            doubleKey(map, "attention_probs_dropout_prob", 0.1),
-            intKey(map, "max_position_embeddings", "max_position_embeddings", 512),
-            intKey(map, "type_vocab_size", "type_vocab_size", 2),
-            doubleKey(map, "initializer_range", 0.02),
-            relaxed);
-    requireEmpty(map, "");
-    return cfg;
+  }
+
+  /** The dotted key a parse error is about, such as {@code relaxed.ffn_rank}. */
+  private static String keyPath(JsonMappingException e) {
+    return e.getPath().stream()
+        .map(JsonMappingException.Reference::getFieldName)
+        .filter(Objects::nonNull)
+        .collect(Collectors.joining("."));
+  }
+
+  /** The file's form of this config: google-research/bert's keys, and the relaxed block if any. */
+  public File toFile() {
+    return new File(
+        vocabSize,
+        hiddenSize,
+        numHiddenLayers,
+        numAttentionHeads,
+        intermediateSize,
+        hiddenAct,
+        hiddenDropoutProb,
+        attentionProbsDropoutProb,
+        maxPositionEmbeddings,
+        typeVocabSize,
+        initializerRange,
+        relaxed
+            .map(
+                r ->
+                    new RelaxedFile(
+                        r.attention(),
+                        r.ffnRank(),
+                        r.factorisesAttention() ? r.attentionRank() : null,
+                        r.qkBound() > 0 ? r.qkBound() : null))
+            .orElse(null));
   }
 
   /** The config as google-research/bert JSON (plus {@code relaxed} when present). */
   public String toJson() {
-    Map<String, Object> m = bertFields();
-    relaxed.ifPresent(
-        r -> {
-          Map<String, Object> rm = new LinkedHashMap<>();
-          rm.put("attention", r.attention());
-          rm.put("ffn_rank", r.ffnRank());
-          if (r.factorisesAttention()) {
-            rm.put("attention_rank", r.attentionRank());
-          }
-          if (r.qkBound() > 0) {
-            rm.put("qk_bound", r.qkBound());
-          }
-          m.put("relaxed", rm);
-        });
-    return Jackson.writePretty(m);
+    return Jackson.writePretty(toFile());
   }
 
   /** google-research/bert's keys and their values: the config without its relaxed block. */
-  public Map<String, Object> bertFields() {
-    Object[] values = {
-      vocabSize,
-      hiddenSize,
-      numHiddenLayers,
-      numAttentionHeads,
-      intermediateSize,
-      hiddenAct,
-      hiddenDropoutProb,
-      attentionProbsDropoutProb,
-      maxPositionEmbeddings,
-      typeVocabSize,
-      initializerRange
-    };
-    Map<String, Object> m = new LinkedHashMap<>();
-    for (int i = 0; i < values.length; i++) {
-      m.put(KEYS.get(i), values[i]);
-    }
-    return m;
+  public File bertFields() {
+    File f = toFile();
+    return new File(
+        f.vocabSize(),
+        f.hiddenSize(),
+        f.numHiddenLayers(),
+        f.numAttentionHeads(),
+        f.intermediateSize(),
+        f.hiddenAct(),
+        f.hiddenDropoutProb(),
+        f.attentionProbsDropoutProb(),
+        f.maxPositionEmbeddings(),
+        f.typeVocabSize(),
+        f.initializerRange(),
+        null);
   }
-
-  /** google-research/bert's config keys, in the order of this record's components. */
-  public static final List<String> KEYS =
-      List.of(
-          "vocab_size",
-          "hidden_size",
-          "num_hidden_layers",
-          "num_attention_heads",
-          "intermediate_size",
-          "hidden_act",
-          "hidden_dropout_prob",
-          "attention_probs_dropout_prob",
-          "max_position_embeddings",
-          "type_vocab_size",
-          "initializer_range");
 
   /** Writes {@link #toJson()} to a file. */
   public void writeTo(Path path) {
@@ -341,51 +368,11 @@ public record BertConfig(
     return Optional.empty();
   }
 
-  private static int intKey(Map<String, Object> m, String label, String key, Integer dflt) {
-    Object v = m.remove(key);
-    if (v == null) {
-      if (dflt == null) {
-        throw new IllegalArgumentException("missing required key '" + label + "'");
-      }
-      return dflt;
+  private static int required(String key, Integer value) {
+    if (value == null) {
+      throw new IllegalArgumentException("missing required key '" + key + "'");
     }
-    if (v instanceof Long l && l == l.intValue()) {
-      return l.intValue();
-    }
-    if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < Integer.MAX_VALUE) {
-      return d.intValue();
-    }
-    throw new IllegalArgumentException("'" + label + "' must be an integer, got " + v);
-  }
-
-  private static double doubleKey(Map<String, Object> m, String key, double dflt) {
-    Object v = m.remove(key);
-    if (v == null) {
-      return dflt;
-    }
-    if (v instanceof Number n) {
-      return n.doubleValue();
-    }
-    throw new IllegalArgumentException("'" + key + "' must be a number, got " + v);
-  }
-
-  private static String stringKey(Map<String, Object> m, String label, String key, String dflt) {
-    Object v = m.remove(key);
-    if (v == null) {
-      return dflt;
-    }
-    if (v instanceof String s) {
-      return s;
-    }
-    throw new IllegalArgumentException("'" + label + "' must be a string, got " + v);
-  }
-
-  private static void requireEmpty(Map<String, Object> rest, String prefix) {
-    if (!rest.isEmpty()) {
-      throw new IllegalArgumentException(
-          "unknown config key(s): "
-              + rest.keySet().stream().map(k -> "'" + prefix + k + "'").toList());
-    }
+    return value;
   }
 
   private static void requirePositive(String key, int value) {

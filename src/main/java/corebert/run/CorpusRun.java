@@ -1,5 +1,6 @@
 package corebert.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import corebert.core.CorePipeline;
 import corebert.data.CorpusFormat;
 import corebert.data.CreateDataConfig;
@@ -32,7 +33,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -151,14 +151,21 @@ public final class CorpusRun {
   /** Writes run.json in a new directory; refuses one made with other settings or another corpus. */
   private void claim() {
     Path file = dir.resolve(SETTINGS);
-    // Through JSON and back, so that both sides compare as parsed values.
-    Map<String, Object> want = Jackson.parseObject(Jackson.write(s.fingerprint()));
     if (Files.exists(file)) {
-      Map<String, Object> have = Jackson.parseObject(read(file));
+      // Key by key as JSON trees, so that the error names each changed setting; a key the run
+      // was made without compares as missing.
+      JsonNode want = Jackson.parseTree(Jackson.write(s.fingerprint()));
+      JsonNode have = Jackson.parseTree(read(file));
       List<String> changed = new ArrayList<>();
-      for (String key : want.keySet()) {
-        if (!Objects.equals(want.get(key), have.get(key))) {
-          changed.add(key + " was " + have.get(key) + ", now " + want.get(key));
+      for (Map.Entry<String, JsonNode> e : want.properties()) {
+        JsonNode was = have.path(e.getKey());
+        if (!e.getValue().equals(was)) {
+          changed.add(
+              e.getKey()
+                  + " was "
+                  + (was.isMissingNode() ? "unset" : was)
+                  + ", now "
+                  + e.getValue());
         }
       }
       if (!changed.isEmpty()) {

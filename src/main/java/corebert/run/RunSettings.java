@@ -8,9 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -102,34 +100,58 @@ public record RunSettings(
    */
   public record Runtime(int threads, boolean xla, Precision precision) {}
 
-  /** The settings that make two runs the same run, as ordered name → value; not the runtime. */
-  Map<String, Object> fingerprint() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("corpus", files(corpus.files()));
-    m.put("heldout_corpus", files(corpus.heldOutFiles()));
-    m.put("input_format", corpus.format().flagValue());
-    m.put("text_field", corpus.textField());
-    m.put("heldout", corpus.heldOutFiles().isEmpty() ? corpus.heldOut() : 0.0);
-    m.put("split_seed", corpus.seed());
-    m.put("vocab_size", data.vocab().isPresent() ? 0 : data.vocabSize());
-    m.put("vocab", data.vocab().map(p -> files(List.of(p))).orElse(List.of()));
-    m.put("max_seq_length", data.seqLength());
-    m.put("max_predictions_per_seq", data.maxPredictions());
-    m.put("dupe_factor", data.dupeFactor());
-    m.put("steps", training.steps());
-    m.put("time_budget_sec", training.timeBudgetSec());
-    m.put("relaxed_fraction", training.relaxedFraction());
-    m.put("batch_size", training.batchSize());
-    m.put("warmup_steps", training.warmupSteps());
-    m.put("relaxed_learning_rate", training.relaxedLearningRate());
-    m.put("full_learning_rate", training.fullLearningRate());
-    m.put("full_warmup_steps", training.fullWarmupSteps());
-    m.put("seed", training.seed());
-    m.put("model", model.toJson().replaceAll("\\s+", " "));
-    m.put(
-        "init_checkpoint",
+  /**
+   * The settings that make two runs the same run (run.json); not the runtime. Files are "path (size
+   * bytes, modified time)", so an edited corpus is not the same corpus.
+   */
+  record Fingerprint(
+      List<String> corpus,
+      List<String> heldoutCorpus,
+      String inputFormat,
+      String textField,
+      double heldout,
+      long splitSeed,
+      int vocabSize,
+      List<String> vocab,
+      int maxSeqLength,
+      int maxPredictionsPerSeq,
+      int dupeFactor,
+      long steps,
+      double timeBudgetSec,
+      double relaxedFraction,
+      int batchSize,
+      long warmupSteps,
+      double relaxedLearningRate,
+      double fullLearningRate,
+      long fullWarmupSteps,
+      long seed,
+      String model,
+      String initCheckpoint) {}
+
+  Fingerprint fingerprint() {
+    return new Fingerprint(
+        files(corpus.files()),
+        files(corpus.heldOutFiles()),
+        corpus.format().flagValue(),
+        corpus.textField(),
+        corpus.heldOutFiles().isEmpty() ? corpus.heldOut() : 0.0,
+        corpus.seed(),
+        data.vocab().isPresent() ? 0 : data.vocabSize(),
+        data.vocab().map(p -> files(List.of(p))).orElse(List.of()),
+        data.seqLength(),
+        data.maxPredictions(),
+        data.dupeFactor(),
+        training.steps(),
+        training.timeBudgetSec(),
+        training.relaxedFraction(),
+        training.batchSize(),
+        training.warmupSteps(),
+        training.relaxedLearningRate(),
+        training.fullLearningRate(),
+        training.fullWarmupSteps(),
+        training.seed(),
+        model.toJson().replaceAll("\\s+", " "),
         initCheckpoint.map(p -> p.toAbsolutePath().normalize().toString()).orElse(""));
-    return m;
   }
 
   /** Each file as "path (size bytes, modified time)": an edited corpus is not the same corpus. */

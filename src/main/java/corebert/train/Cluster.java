@@ -1,5 +1,8 @@
 package corebert.train;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import corebert.util.Jackson;
 import java.io.IOException;
 import java.lang.ref.Reference;
@@ -66,37 +69,56 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     }
     String s = spec.trim();
     if (s.startsWith("{")) {
-      return new Cluster(workersOf(Jackson.parseObject(s), "the cluster"), task, timeoutSec);
+      return new Cluster(workersOf(jobs(s, "the cluster"), "the cluster"), task, timeoutSec);
     }
     return new Cluster(List.of(s.split("\\s*,\\s*")), task, timeoutSec);
   }
 
   /**
-   * From TensorFlow's {@code TF_CONFIG}: {"cluster": {"worker": [...]}, "task": {"type", "index"}}.
+   * TensorFlow's {@code TF_CONFIG}: {"cluster": {"worker": [...]}, "task": {"type", "index"}}; its
+   * other keys (environment, rpc_layer, a task's trial) do not concern us.
    */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record TfConfig(Map<String, List<String>> cluster, TfTask task) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record TfTask(String type, Integer index) {}
+
+  /** From TensorFlow's {@code TF_CONFIG}. */
   public static Optional<Cluster> fromTfConfig(String json, double timeoutSec) {
     if (json == null || json.isBlank()) {
       return Optional.empty();
     }
-    Map<String, Object> m = Jackson.parseObject(json);
-    if (!(m.get("cluster") instanceof Map<?, ?> cluster)
-        || !(m.get("task") instanceof Map<?, ?> task)) {
+    TfConfig c;
+    try {
+      c = Jackson.read(json, TfConfig.class);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("TF_CONFIG: " + e.getMessage(), e);
+    }
+    if (c.cluster() == null || c.task() == null) {
       throw new IllegalArgumentException("TF_CONFIG needs \"cluster\" and \"task\" objects");
     }
-    @SuppressWarnings("unchecked")
-    List<String> workers = workersOf((Map<String, Object>) cluster, "TF_CONFIG");
-    Object type = task.get("type");
-    if (!JOB.equals(type)) {
-      throw new IllegalArgumentException("TF_CONFIG task type must be '" + JOB + "', got " + type);
+    List<String> workers = workersOf(c.cluster(), "TF_CONFIG");
+    if (!JOB.equals(c.task().type())) {
+      throw new IllegalArgumentException(
+          "TF_CONFIG task type must be '" + JOB + "', got " + c.task().type());
     }
-    if (!(task.get("index") instanceof Number index)) {
+    if (c.task().index() == null) {
       throw new IllegalArgumentException("TF_CONFIG task needs an \"index\"");
     }
-    return Optional.of(new Cluster(workers, index.intValue(), timeoutSec));
+    return Optional.of(new Cluster(workers, c.task().index(), timeoutSec));
   }
 
-  @SuppressWarnings("unchecked")
-  private static List<String> workersOf(Map<String, Object> cluster, String where) {
+  /** A cluster spec's jobs: job name → its task addresses. */
+  private static Map<String, List<String>> jobs(String json, String where) {
+    try {
+      return Jackson.MAPPER.readValue(json, new TypeReference<Map<String, List<String>>>() {});
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(where + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static List<String> workersOf(Map<String, List<String>> cluster, String where) {
     for (String other : cluster.keySet()) {
       if (!other.equals(JOB)) {
         throw new IllegalArgumentException(
@@ -108,10 +130,11 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
                 + "\"");
       }
     }
-    if (!(cluster.get(JOB) instanceof List<?> list) || list.isEmpty()) {
+    List<String> list = cluster.get(JOB);
+    if (list == null || list.isEmpty()) {
       throw new IllegalArgumentException(where + " needs a non-empty \"" + JOB + "\" list");
     }
-    return (List<String>) list;
+    return list;
   }
 
   /**
@@ -228,7 +251,10 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     return Optional.of(result);
   }
 
-  Map<String, Object> toJson() {
-    return Map.of("workers", workers, "task", task);
+  /** The cluster as {@code train_config.json} records it: the workers, and this task's index. */
+  public record Written(List<String> workers, int task) {}
+
+  Written written() {
+    return new Written(workers, task);
   }
 }

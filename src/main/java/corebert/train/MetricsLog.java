@@ -1,5 +1,6 @@
 package corebert.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import corebert.data.TfRecordWriter;
 import corebert.util.Jackson;
 import java.io.BufferedWriter;
@@ -153,13 +154,13 @@ public final class MetricsLog implements AutoCloseable {
       if (line.isBlank()) {
         continue;
       }
-      Object s;
+      JsonNode s;
       try {
-        s = Jackson.parseObject(line).get("step"); // only the step: any line of ours has one
+        s = Jackson.parseTree(line).path("step"); // only the step: any line of ours has one
       } catch (IllegalArgumentException e) {
         continue; // a line cut short by a crash
       }
-      if (s instanceof Number n && n.longValue() <= step) {
+      if (s.isIntegralNumber() && s.asLong() <= step) {
         kept.add(line);
       }
     }

@@ -1,7 +1,5 @@
 package corebert.train;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import org.tensorflow.DeviceSpec;
 
@@ -113,14 +111,5 @@ public record Parallelism(
           "batch size " + globalBatch + " does not split into " + inputShards + " input shards");
     }
     return globalBatch / replicas();
-  }
-
-  Map<String, Object> toJson() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("num_gpus", numGpus);
-    m.put("accumulate_steps", accumulateSteps);
-    m.put("cluster", cluster.map(Cluster::toJson).orElse(null));
-    m.put("input_shards", inputShards);
-    return m;
   }
 }

@@ -1,14 +1,13 @@
 package corebert.train;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.model.Precision;
 import corebert.util.Jackson;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -351,34 +350,67 @@ public record TrainConfig(
     }
   }
 
-  /** The config as JSON, written next to checkpoints as {@code train_config.json}. */
+  /**
+   * {@code train_config.json}, written next to checkpoints: the settings a reader needs to know
+   * what was trained and how (the cluster as its workers and this task's index).
+   */
+  public record Written(
+      String model,
+      String phase,
+      List<String> inputs,
+      long steps,
+      double timeBudgetSec,
+      int batchSize,
+      double learningRate,
+      long warmupSteps,
+      long scheduleStart,
+      double decaySpan,
+      Long blendSteps,
+      @JsonInclude(JsonInclude.Include.ALWAYS) String initCheckpoint,
+      int saveEvery,
+      double saveEverySec,
+      int keepCheckpoints,
+      boolean xla,
+      long seed,
+      String optimizer,
+      String lossScale,
+      String precision,
+      int shuffleBuffer,
+      int vocabSize,
+      int numGpus,
+      int accumulateSteps,
+      @JsonInclude(JsonInclude.Include.ALWAYS) Cluster.Written cluster,
+      int inputShards) {}
+
+  /** The config as {@code train_config.json} holds it, for a model of {@code bert}'s vocab. */
   public String toJson(BertConfig bert) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("model", variant.name().toLowerCase());
-    m.put("phase", phase);
-    m.put("inputs", inputs.stream().map(Path::toString).toList());
-    m.put("steps", steps);
-    m.put("time_budget_sec", timeBudgetSec);
-    m.put("batch_size", batchSize);
-    m.put("learning_rate", learningRate);
-    m.put("warmup_steps", warmupSteps);
-    m.put("schedule_start", scheduleStart);
-    m.put("decay_span", decaySpan);
-    if (blendSteps > 0) {
-      m.put("blend_steps", blendSteps);
-    }
-    m.put("init_checkpoint", initCheckpoint.map(Path::toString).orElse(null));
-    m.put("save_every", saveEvery);
-    m.put("save_every_sec", saveEverySec);
-    m.put("keep_checkpoints", keepCheckpoints);
-    m.put("xla", xla);
-    m.put("seed", seed);
-    m.put("optimizer", optimizer.name().toLowerCase());
-    m.put("loss_scale", dynamicLossScale ? "dynamic" : "none");
-    m.put("precision", precision.name().toLowerCase());
-    m.put("shuffle_buffer", shuffleBuffer);
-    m.put("vocab_size", bert.vocabSize());
-    m.putAll(parallel.toJson());
-    return Jackson.writePretty(m);
+    return Jackson.writePretty(
+        new Written(
+            variant.name().toLowerCase(),
+            phase,
+            inputs.stream().map(Path::toString).toList(),
+            steps,
+            timeBudgetSec,
+            batchSize,
+            learningRate,
+            warmupSteps,
+            scheduleStart,
+            decaySpan,
+            blendSteps > 0 ? blendSteps : null,
+            initCheckpoint.map(Path::toString).orElse(null),
+            saveEvery,
+            saveEverySec,
+            keepCheckpoints,
+            xla,
+            seed,
+            optimizer.name().toLowerCase(),
+            dynamicLossScale ? "dynamic" : "none",
+            precision.name().toLowerCase(),
+            shuffleBuffer,
+            bert.vocabSize(),
+            parallel.numGpus(),
+            parallel.accumulateSteps(),
+            parallel.cluster().map(Cluster::written).orElse(null),
+            parallel.inputShards()));
   }
 }

@@ -135,8 +135,11 @@ public final class Trainer {
 
   private static boolean isRelaxedRun(Path dir) {
     try {
-      String json = Files.readString(dir.resolve(RunDir.TRAIN_CONFIG));
-      return Jackson.parseObject(json).get("model").equals("relaxed");
+      // Only the model is read: train_config.json of any earlier version has it.
+      return Jackson.readTree(dir.resolve(RunDir.TRAIN_CONFIG))
+          .path("model")
+          .asText()
+          .equals("relaxed");
     } catch (IOException e) {
       return false;
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
@@ -21,15 +20,13 @@ import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The project's one JSON mapper. Records are snake_case objects with null fields left out, an
- * unknown or repeated key, trailing text or a missing number or flag is an error, whole numbers
- * read as {@code Long}, and NaN or infinity is written as null (JSON has neither; a reader sees a
- * missing value, not a fake number), a path as its string. Files people read are indented by two
- * spaces with {@code "key": value} and arrays on one line.
+ * unknown or repeated key, trailing text, a missing number or flag, or a fraction where a whole
+ * number belongs is an error, whole numbers read as {@code Long}, and NaN or infinity is written as
+ * null (JSON has neither; a reader sees a missing value, not a fake number), a path as its string.
+ * Files people read are indented by two spaces with {@code "key": value} and arrays on one line.
  */
 public final class Jackson {
   /** NaN and infinities as null. */
@@ -59,6 +56,7 @@ public final class Jackson {
           .enable(DeserializationFeature.USE_LONG_FOR_INTS)
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .addModule(
               new SimpleModule()
@@ -98,10 +96,10 @@ public final class Jackson {
     }
   }
 
-  /** A JSON object as an insertion-ordered map; anything else is an error. */
-  public static Map<String, Object> parseObject(String text) {
+  /** The JSON tree of {@code text}; bad JSON is an {@link IllegalArgumentException}. */
+  public static JsonNode parseTree(String text) {
     try {
-      return MAPPER.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() {});
+      return MAPPER.readTree(text);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(e.getOriginalMessage(), e);
     }

@@ -146,7 +146,15 @@ class RunStoreTest {
         var tree = corebert.util.Jackson.readTree(f);
         String name = f.getFileName().toString().replace(".json", "");
         if (name.startsWith("finetune-")) {
-          continue; // a fine-tuning's result is run_classifier.py's metrics, not a RunResult
+          var key = corebert.util.Jackson.convert(tree.get("key"), FinetuneStage.FinetuneKey.class);
+          var result =
+              corebert.util.Jackson.convert(
+                  tree.get("result"), corebert.glue.FineTuner.Results.class);
+          assertTrue(result.metric("accuracy") > 0, f.toString());
+          assertEquals(
+              Optional.of(result),
+              new RunStore(f.getParent()).find(name, key, corebert.glue.FineTuner.Results.class));
+          continue;
         }
         RunKey key = corebert.util.Jackson.convert(tree.get("key"), RunKey.class);
         RunResult result = corebert.util.Jackson.convert(tree.get("result"), RunResult.class);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.train.Checkpoints;
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,7 +42,7 @@ class BenchTest {
             "0",
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertTrue(((String) json.get("command")).startsWith("bin/corebert bench step"));
     assertEquals(4, ((List<?>) json.get("results")).size());
     assertEquals(2, ((Map<?, ?>) json.get("relaxed_over_full_examples_per_sec")).size());
@@ -90,7 +90,7 @@ class BenchTest {
             prefix.toString());
     String out = Cli.ok(Cli.run(args.toArray(String[]::new)));
     assertTrue(out.contains("\"speedup\""), out);
-    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     Map<?, ?> protocol = (Map<?, ?>) json.get("protocol");
     assertEquals(3L, protocol.get("baseline_tuning_runs"));
     assertEquals(2L, protocol.get("core_tuning_runs"));
@@ -106,7 +106,7 @@ class BenchTest {
             sweepBase.stream()
                 .min((a, b) -> Double.compare(finalLoss(a), finalLoss(b)))
                 .orElseThrow();
-    double bestLr = ((Number) lowest.get("learning_rate")).doubleValue();
+    double bestLr = num(stored(lowest), "learning_rate");
     assertEquals(bestLr, num(sweep.get("best_baseline"), "learning_rate"));
 
     // The final: the best of each side with every seed; each seed's target is its baseline's end.
@@ -116,12 +116,12 @@ class BenchTest {
     assertEquals(2, core.size());
     Map<?, ?> targets = (Map<?, ?>) json.get("targets");
     for (Object r : base) {
-      assertEquals(bestLr, num(r, "learning_rate"));
-      String seed = String.valueOf(((Number) ((Map<?, ?>) r).get("seed")).longValue());
+      assertEquals(bestLr, num(stored(r), "learning_rate"));
+      String seed = String.valueOf(((Number) stored(r).get("seed")).longValue());
       assertEquals(finalLoss(r), ((Number) targets.get(seed)).doubleValue());
     }
     for (Object r : core) {
-      List<?> curve = (List<?>) ((Map<?, ?>) r).get("curve");
+      List<?> curve = (List<?>) stored(r).get("curve");
       assertEquals("relaxed", ((Map<?, ?>) curve.get(0)).get("phase"));
       assertEquals("full", ((Map<?, ?>) curve.get(curve.size() - 1)).get("phase"));
     }
@@ -133,7 +133,7 @@ class BenchTest {
     Cli.ok(again);
     assertTrue(again.err().contains("reusing the finished run"), again.err());
     assertTrue(!again.err().contains("full BERT from scratch"), "a run was trained again");
-    Map<String, Object> json2 = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json2 = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertEquals(json.get("targets"), json2.get("targets"));
     assertEquals(json.get("speedup_per_seed"), json2.get("speedup_per_seed"));
 
@@ -161,7 +161,7 @@ class BenchTest {
         2,
         fresh.err().split("training it again from its stored settings", -1).length - 1,
         "the best baseline and the best CoRe model, each re-made once for every task and rate");
-    Map<String, Object> json3 = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json3 = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     assertEquals(json.get("targets"), json3.get("targets"), "the curves come from the store");
     List<?> finetune = (List<?>) json3.get("finetune");
     assertEquals(1, finetune.size(), "one task, one seed");
@@ -179,8 +179,14 @@ class BenchTest {
     assertTrue(unfair.err().contains("no more tuning runs than the baseline"), unfair.err());
   }
 
-  private static double finalLoss(Object run) {
-    return num(run, "final_mlm_loss_masked");
+  /** A report row's last held-out point's masked loss. */
+  private static double finalLoss(Object row) {
+    return num(((Map<?, ?>) row).get("last"), "mlm_loss_masked");
+  }
+
+  /** A report row's run, as the run store holds it. */
+  private static Map<?, ?> stored(Object row) {
+    return (Map<?, ?>) ((Map<?, ?>) row).get("run");
   }
 
   private static double num(Object map, String key) {
@@ -209,7 +215,7 @@ class BenchTest {
             dir.resolve("work").toString(),
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     List<?> rows = (List<?>) json.get("results");
     assertEquals(4, rows.size());
     Map<?, ?> x1 = (Map<?, ?>) rows.get(0);
@@ -240,7 +246,7 @@ class BenchTest {
             dir.resolve("scale-work").toString(),
             "--output",
             prefix.toString()));
-    Map<String, Object> json = Jackson.parseObject(Files.readString(Path.of(prefix + ".json")));
+    Map<String, Object> json = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
     List<?> runs = (List<?>) json.get("runs");
     assertEquals(2, runs.size());
     double one = ((Number) ((Map<?, ?>) runs.get(0)).get("examples_per_sec")).doubleValue();

@@ -9,7 +9,7 @@ import corebert.surgery.Surgery;
 import corebert.train.CheckpointGraph;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,7 +39,7 @@ class CoreTest {
             "--seed",
             BrownFixture.SEED));
     Map<String, Object> conversion =
-        Jackson.parseObject(
+        JsonMaps.parseObject(
             Cli.run(
                     "convert",
                     "--config",
@@ -85,7 +85,8 @@ class CoreTest {
             "10",
             "--eval-input",
             data.evalGlob());
-    Map<String, Object> first = Jackson.parseObject(Cli.run(args, "--full-steps", "15").lastLine());
+    Map<String, Object> first =
+        JsonMaps.parseObject(Cli.run(args, "--full-steps", "15").lastLine());
     assertEquals(35L, ((Number) first.get("step")).longValue());
     assertEquals(20L, ((Number) first.get("surgery_step")).longValue());
     // The switch's cost on the held-out loss with every scored token masked, from the run's own
@@ -102,7 +103,7 @@ class CoreTest {
 
     // A rerun with a longer phase 2 continues it: no relaxed step, no second surgery.
     Cli.Outcome second = Cli.run(args, "--full-steps", "25");
-    Map<String, Object> resumed = Jackson.parseObject(second.lastLine());
+    Map<String, Object> resumed = JsonMaps.parseObject(second.lastLine());
     assertEquals(45L, ((Number) resumed.get("step")).longValue());
     assertTrue(second.err().contains("surgery already done"), second.err());
     assertTrue(!resumed.containsKey("surgery_sec"), "no second surgery");
@@ -126,13 +127,13 @@ class CoreTest {
     assertTrue(viaDir.err().contains("model.ckpt-45"), viaDir.err());
     assertEquals(
         heldOutLoss(out.resolve("full"), "full"),
-        ((Number) Jackson.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
+        ((Number) JsonMaps.parseObject(viaDir.lastLine()).get("mlm_loss")).doubleValue());
 
     // A surgery cut short leaves full/ without surgery.json: the rerun converts again.
     Files.delete(out.resolve("full").resolve(RunDir.SURGERY_REPORT));
     Cli.Outcome redone = Cli.run(args, "--full-steps", "25");
     assertTrue(redone.err().contains("holds an unfinished surgery; redoing it"), redone.err());
-    Map<String, Object> again = Jackson.parseObject(redone.lastLine());
+    Map<String, Object> again = JsonMaps.parseObject(redone.lastLine());
     assertTrue(again.containsKey("surgery_sec"), "surgery ran again");
     assertEquals(45L, ((Number) again.get("step")).longValue());
   }
@@ -152,7 +153,7 @@ class CoreTest {
             data.evalGlob());
     // A blended start begins where the relaxed model ended: its measured jump is rounding only.
     Map<String, Object> blended =
-        Jackson.parseObject(
+        JsonMaps.parseObject(
             Cli.run(common, "--output-dir", out.resolve("blend").toString(), "--blend-steps", "8")
                 .lastLine());
     assertEquals(32L, ((Number) blended.get("step")).longValue());
@@ -168,7 +169,7 @@ class CoreTest {
     // A fitted temperature per layer, in the summary and in surgery's report.
     Path tauDir = out.resolve("tau");
     Map<String, Object> fitted =
-        Jackson.parseObject(
+        JsonMaps.parseObject(
             Cli.run(common, "--output-dir", tauDir.toString(), "--fit-temperature").lastLine());
     List<?> tau = (List<?>) fitted.get("temperature_per_layer");
     assertEquals(2, tau.size(), "one per layer: " + tau);
@@ -190,7 +191,7 @@ class CoreTest {
 
   private double heldOutLoss(Path checkpoint, String model) {
     return ((Number)
-            Jackson.parseObject(Cli.run(data.evaluate(checkpoint, "--model", model)).lastLine())
+            JsonMaps.parseObject(Cli.run(data.evaluate(checkpoint, "--model", model)).lastLine())
                 .get("mlm_loss"))
         .doubleValue();
   }

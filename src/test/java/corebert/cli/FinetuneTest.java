@@ -7,7 +7,7 @@ import corebert.data.FullTokenizer;
 import corebert.data.Vocab;
 import corebert.glue.Features;
 import corebert.glue.GlueTask;
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -104,7 +104,7 @@ class FinetuneTest {
             "--header");
     Cli.Outcome tuned = Cli.run(args);
     Cli.ok(tuned);
-    Map<String, Object> metrics = Jackson.parseObject(tuned.lastLine());
+    Map<String, Object> metrics = JsonMaps.parseObject(tuned.lastLine());
     List<String> lines = Files.readAllLines(dir.resolve("dev.tsv"));
     List<String> dev = lines.subList(1, lines.size());
     Map<String, Long> counts = new java.util.TreeMap<>();
@@ -160,7 +160,7 @@ class FinetuneTest {
   /** Fine-tunes the pretrained model on an SST-2-format task; returns its dev accuracy. */
   private double fineTune(Path task, Path output, int epochs, String... extra) throws Exception {
     Map<String, Object> metrics =
-        Jackson.parseObject(Cli.run(fineTuning("sst-2", task, output, epochs), extra).lastLine());
+        JsonMaps.parseObject(Cli.run(fineTuning("sst-2", task, output, epochs), extra).lastLine());
     List<String> dev = Files.readAllLines(task.resolve("dev.tsv"));
     long zeros = dev.stream().skip(1).filter(l -> l.endsWith("\t0")).count();
     double majority = Math.max(zeros, dev.size() - 1 - zeros) / (double) (dev.size() - 1);

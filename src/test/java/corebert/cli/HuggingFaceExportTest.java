@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.export.SafeTensors;
 import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,12 +57,12 @@ class HuggingFaceExportTest {
             "special_tokens_map.json")) {
       assertTrue(Files.exists(hf.resolve(f)), f);
     }
-    Map<String, Object> config = Jackson.parseObject(Files.readString(hf.resolve("config.json")));
+    Map<String, Object> config = JsonMaps.parseObject(Files.readString(hf.resolve("config.json")));
     assertEquals("bert", config.get("model_type"));
     assertEquals(List.of("BertForPreTraining"), config.get("architectures"));
     assertEquals(
         true,
-        Jackson.parseObject(Files.readString(hf.resolve("tokenizer_config.json")))
+        JsonMaps.parseObject(Files.readString(hf.resolve("tokenizer_config.json")))
             .get("do_lower_case"));
     Map<String, SafeTensors.Tensor> w = SafeTensors.read(hf.resolve("model.safetensors"));
     // Dense kernels are [out, in]; the MLM decoder is tied to the word embeddings, so not stored.
@@ -97,7 +98,7 @@ class HuggingFaceExportTest {
             "--format",
             "savedmodel,huggingface"));
     Path hf = tuned.resolve("huggingface");
-    Map<String, Object> config = Jackson.parseObject(Files.readString(hf.resolve("config.json")));
+    Map<String, Object> config = JsonMaps.parseObject(Files.readString(hf.resolve("config.json")));
     assertEquals(List.of("BertForSequenceClassification"), config.get("architectures"));
     assertEquals(2L, config.get("num_labels"));
     assertEquals(Map.of("0", "0", "1", "1"), config.get("id2label"));
@@ -175,7 +176,7 @@ class HuggingFaceExportTest {
     String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), "bert_reference.py failed");
-    return Jackson.parseObject(stdout);
+    return JsonMaps.parseObject(stdout);
   }
 
   /**

@@ -13,6 +13,7 @@ import corebert.train.Checkpoints;
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
 import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ class HuggingFaceImportTest {
   void exportThenImportGivesBitIdenticalVariablesAndTheSameHeldOutLoss() throws Exception {
     Path hf = exported("hf");
     Path imported = out.resolve("imported");
-    Map<String, Object> result = Jackson.parseObject(ok(importing(hf, imported)));
+    Map<String, Object> result = JsonMaps.parseObject(ok(importing(hf, imported)));
     assertEquals(List.of(), result.get("fresh_variables"));
     assertEquals(
         Files.readString(data.vocab), Files.readString(imported.resolve("vocab.txt")), "vocab");
@@ -109,7 +110,7 @@ class HuggingFaceImportTest {
             });
     Path imported = out.resolve("imported-bare");
     Cli.Outcome o = importing(bare, imported);
-    Map<String, Object> result = Jackson.parseObject(ok(o));
+    Map<String, Object> result = JsonMaps.parseObject(ok(o));
     List<?> fresh = (List<?>) result.get("fresh_variables");
     assertFalse(fresh.isEmpty());
     assertTrue(fresh.stream().allMatch(n -> n.toString().startsWith("cls/")), fresh::toString);
@@ -149,7 +150,7 @@ class HuggingFaceImportTest {
     record Case(String name, Path dir, String message) {}
     Path roberta = copy(hf, "roberta");
     Map<String, Object> config =
-        new LinkedHashMap<>(Jackson.parseObject(Files.readString(hf.resolve("config.json"))));
+        new LinkedHashMap<>(JsonMaps.parseObject(Files.readString(hf.resolve("config.json"))));
     config.put("model_type", "roberta");
     config.put("type_vocab_size", 1);
     Files.writeString(roberta.resolve("config.json"), Jackson.writePretty(config));
@@ -263,7 +264,7 @@ class HuggingFaceImportTest {
   private double heldOutLoss(Path checkpoint) {
     Cli.Outcome o = Cli.run(data.evaluate(checkpoint));
     Cli.ok(o);
-    return ((Number) Jackson.parseObject(o.lastLine()).get("mlm_loss")).doubleValue();
+    return ((Number) JsonMaps.parseObject(o.lastLine()).get("mlm_loss")).doubleValue();
   }
 
   private static double firstLoss(Path run) {

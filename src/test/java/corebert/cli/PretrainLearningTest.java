@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.train.MetricsLog;
 import corebert.train.RunDir;
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,7 +30,7 @@ class PretrainLearningTest {
     assertEquals(700L, log.get(log.size() - 1).step());
     // The file's own keys, as DESIGN.md gives them.
     Map<String, Object> firstLine =
-        Jackson.parseObject(Files.readAllLines(out.resolve(RunDir.METRICS)).get(0));
+        JsonMaps.parseObject(Files.readAllLines(out.resolve(RunDir.METRICS)).get(0));
     for (String key :
         List.of(
             "step",
@@ -49,7 +49,7 @@ class PretrainLearningTest {
     }
 
     Map<String, Object> eval =
-        Jackson.parseObject(
+        JsonMaps.parseObject(
             Cli.run(data.evaluate(out, "--train-input", data.trainGlob())).lastLine());
     double heldOutLoss = ((Number) eval.get("mlm_loss")).doubleValue();
     double heldOutAccuracy = ((Number) eval.get("mlm_accuracy")).doubleValue();

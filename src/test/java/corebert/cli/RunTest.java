@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import corebert.run.CorpusRun;
 import corebert.train.Checkpoints;
 import corebert.train.RunDir;
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -50,7 +50,7 @@ class RunTest {
   }
 
   private static Map<String, Object> report(Path dir) throws Exception {
-    return Jackson.parseObject(Files.readString(dir.resolve(CorpusRun.REPORT)));
+    return JsonMaps.parseObject(Files.readString(dir.resolve(CorpusRun.REPORT)));
   }
 
   private static double num(Map<String, Object> m, String key) {

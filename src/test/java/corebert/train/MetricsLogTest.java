@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import corebert.util.Jackson;
+import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +36,7 @@ class MetricsLogTest {
     List<MetricsLog.Entry> resumed = MetricsLog.read(file);
     assertEquals(List.of(1L, 10L, 20L, 21L), resumed.stream().map(MetricsLog.Entry::step).toList());
     assertEquals(null, resumed.get(3).rssMb(), "no /proc: no made-up memory figure");
-    Map<String, Object> line = Jackson.parseObject(Files.readAllLines(file).get(3));
+    Map<String, Object> line = JsonMaps.parseObject(Files.readAllLines(file).get(3));
     assertTrue(
         line.containsKey("examples_per_sec") && line.containsKey("grad_norm"), line.toString());
 

@@ -36,14 +36,15 @@ class JacksonTest {
 
   @Test
   void objectsReadWithLongsAndDoublesAndNoRepeatedKey() {
-    Map<String, Object> m = Jackson.parseObject("{\"n\": 3, \"x\": 0.5, \"l\": [1, 2.0]}");
+    Map<String, Object> m = JsonMaps.parseObject("{\"n\": 3, \"x\": 0.5, \"l\": [1, 2.0]}");
     assertEquals(3L, m.get("n"));
     assertEquals(0.5, m.get("x"));
     assertEquals(List.of(1L, 2.0), m.get("l"));
-    assertThrows(IllegalArgumentException.class, () -> Jackson.parseObject("{\"n\": 1, \"n\": 2}"));
-    assertThrows(IllegalArgumentException.class, () -> Jackson.parseObject("[1]"));
-    assertThrows(IllegalArgumentException.class, () -> Jackson.parseObject("{\"n\": 1"));
-    assertThrows(IllegalArgumentException.class, () -> Jackson.parseObject("{\"n\": 1} {}"));
+    assertThrows(
+        IllegalArgumentException.class, () -> JsonMaps.parseObject("{\"n\": 1, \"n\": 2}"));
+    assertThrows(IllegalArgumentException.class, () -> JsonMaps.parseObject("[1]"));
+    assertThrows(IllegalArgumentException.class, () -> JsonMaps.parseObject("{\"n\": 1"));
+    assertThrows(IllegalArgumentException.class, () -> JsonMaps.parseObject("{\"n\": 1} {}"));
   }
 
   @Test
