@@ -21,22 +21,25 @@ import java.util.logging.Logger;
 /**
  * `bench scale`: pretraining on a 1-worker and a 2-worker cluster on loopback, each worker a
  * `corebert pretrain` process pinned to its own core ({@code taskset}), at the same batch per
- * worker. Reports examples/s, the scaling efficiency (throughput of 2 / (2 × throughput of 1)) and
- * the bytes the tasks move per step, read from the loopback interface's counter: a 2-worker run of
- * N steps and one of N/2 steps, so that set-up traffic cancels.
+ * worker, for each way of combining gradients ({@code --all-reduce}) and each batch per worker.
+ * Reports examples/s, the scaling efficiency (throughput of 2 / (2 × throughput of 1)) and the
+ * bytes the tasks move per step, read from the loopback interface's counter: a 2-worker run of N
+ * steps and one of N/2 steps, so that set-up traffic cancels.
  */
 public final class ScaleBenchmark {
   private static final Logger LOG = Logger.getLogger(ScaleBenchmark.class.getName());
 
   /**
-   * @param workerBatch sequences per worker and step (the global batch is workers × this)
+   * @param batchesPerWorker sequences per worker and step (the global batch is workers × this)
+   * @param modes the {@code --all-reduce} modes to compare: chief, collective
    * @param steps steps of the throughput runs (the bytes run takes half as many again)
    * @param main corebert's main class, which each worker process runs
    */
   public record Settings(
       Path config,
       String inputGlob,
-      int workerBatch,
+      List<Integer> batchesPerWorker,
+      List<String> modes,
       int steps,
       int logEvery,
       Path workDir,
@@ -45,24 +48,45 @@ public final class ScaleBenchmark {
       Class<?> main) {}
 
   /** One cluster run: its throughput in steady state and the loopback bytes it moved. */
-  record Run(int workers, int globalBatch, int steps, double examplesPerSec, long loopbackBytes) {}
+  record Run(
+      String allReduce,
+      int workers,
+      int batchPerWorker,
+      int globalBatch,
+      int steps,
+      double examplesPerSec,
+      long loopbackBytes) {}
+
+  /**
+   * Two workers in one mode at one batch per worker, against one worker at that batch.
+   *
+   * @param bytesPerStep loopback bytes per step, set-up traffic cancelled: every byte any task sent
+   * @param bytesPerParameterPerWorker {@code bytesPerStep} / parameters / workers: what a worker
+   *     sends per parameter and step (it receives as much)
+   */
+  record Comparison(
+      String allReduce,
+      int batchPerWorker,
+      double examplesPerSecOne,
+      double examplesPerSecTwo,
+      double scalingEfficiency,
+      double bytesPerStep,
+      double bytesPerParameterPerWorker) {}
 
   /**
    * `bench scale`'s {@code PREFIX.json}.
    *
-   * @param bytesPerStep loopback bytes per step of the 2-worker runs, set-up traffic cancelled
-   * @param weightsAndGradientsBytesPerStep what in-graph replication must move: 8 per parameter
+   * @param weightsAndGradientsBytesPerStep what chief-held variables move between two workers: 8
+   *     per parameter
    */
   record Report(
       String command,
       Machine.Facts machine,
       String config,
       long parameters,
-      int batchPerWorker,
       boolean pinnedToOwnCore,
       List<Run> runs,
-      double scalingEfficiency,
-      double bytesPerStep,
+      List<Comparison> comparisons,
       long weightsAndGradientsBytesPerStep,
       double targetEfficiency) {}
 
@@ -77,18 +101,33 @@ public final class ScaleBenchmark {
     if (!pinned) {
       LOG.warning("no /usr/bin/taskset or fewer than 2 cores: workers are not pinned to cores");
     }
-    Run one = cluster(s, 1, s.steps(), pinned, "w1");
-    Run two = cluster(s, 2, s.steps(), pinned, "w2");
-    Run twoShort = cluster(s, 2, s.steps() / 2, pinned, "w2-short");
-    double efficiency = two.examplesPerSec() / (2 * one.examplesPerSec());
-    double bytesPerStep =
-        (double) (two.loopbackBytes() - twoShort.loopbackBytes())
-            / (two.steps() - twoShort.steps());
     long params =
         ModelStats.of(BertConfig.fromJsonFile(s.config()), Variant.FULL, 128, 0.15).parameters();
-
-    // In-graph replication keeps the variables on task 0: task 1 reads every weight and sends
-    // back every gradient each step, 2 × 4 bytes per parameter.
+    List<Run> runs = new ArrayList<>();
+    List<Comparison> comparisons = new ArrayList<>();
+    for (int b : s.batchesPerWorker()) {
+      // One worker has no one to reduce with: its run is every mode's reference.
+      Run one = cluster(s, "chief", b, 1, s.steps(), pinned, "w1-b" + b);
+      runs.add(one);
+      for (String mode : s.modes()) {
+        String tag = mode + "-b" + b;
+        Run two = cluster(s, mode, b, 2, s.steps(), pinned, "w2-" + tag);
+        Run twoShort = cluster(s, mode, b, 2, s.steps() / 2, pinned, "w2-short-" + tag);
+        runs.add(two);
+        double bytesPerStep =
+            (double) (two.loopbackBytes() - twoShort.loopbackBytes())
+                / (two.steps() - twoShort.steps());
+        comparisons.add(
+            new Comparison(
+                mode,
+                b,
+                one.examplesPerSec(),
+                two.examplesPerSec(),
+                two.examplesPerSec() / (2 * one.examplesPerSec()),
+                bytesPerStep,
+                bytesPerStep / params / 2));
+      }
+    }
     Results.write(
         s.prefix(),
         new Report(
@@ -96,33 +135,52 @@ public final class ScaleBenchmark {
             Machine.facts(false, Precision.FP32),
             s.config().toString(),
             params,
-            s.workerBatch(),
             pinned,
-            List.of(one, two),
-            efficiency,
-            bytesPerStep,
+            runs,
+            comparisons,
             8 * params,
             0.8));
+    chart(s, comparisons);
+  }
+
+  /** Examples/s of one and two workers, per mode and batch, against linear scaling. */
+  private static void chart(Settings s, List<Comparison> comparisons) {
+    List<String> groups = new ArrayList<>();
+    double[][] values = new double[comparisons.size()][];
+    for (int i = 0; i < comparisons.size(); i++) {
+      Comparison c = comparisons.get(i);
+      groups.add(
+          String.format(
+              "%s, %d/worker (eff. %.2f, %.1f B/param)",
+              c.allReduce(),
+              c.batchPerWorker(),
+              c.scalingEfficiency(),
+              c.bytesPerParameterPerWorker()));
+      values[i] =
+          new double[] {c.examplesPerSecOne(), c.examplesPerSecTwo(), 2 * c.examplesPerSecOne()};
+      LOG.info(
+          String.format(
+              "%s, %d per worker: 1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f;"
+                  + " %.0f bytes per step",
+              c.allReduce(),
+              c.batchPerWorker(),
+              c.examplesPerSecOne(),
+              c.examplesPerSecTwo(),
+              c.scalingEfficiency(),
+              c.bytesPerStep()));
+    }
     Chart.bars(
         Path.of(s.prefix() + ".png"),
-        String.format(
-            "pretraining examples/s on loopback, %d per worker (efficiency %.2f, %.1f MB/step)",
-            s.workerBatch(), efficiency, bytesPerStep / 1e6),
+        "pretraining examples/s on loopback: 1 vs 2 workers, each on its own core",
         "examples/s",
-        List.of("1 worker", "2 workers"),
-        List.of("measured", "linear scaling"),
-        new double[][] {
-          {one.examplesPerSec(), one.examplesPerSec()},
-          {two.examplesPerSec(), 2 * one.examplesPerSec()}
-        });
-    LOG.info(
-        String.format(
-            "1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f; %.0f bytes per step",
-            one.examplesPerSec(), two.examplesPerSec(), efficiency, bytesPerStep));
+        groups,
+        List.of("1 worker", "2 workers", "linear scaling"),
+        values);
   }
 
   /** `pretrain` on a {@code workers}-task loopback cluster, task i on core i. */
-  private static Run cluster(Settings s, int workers, int steps, boolean pinned, String tag)
+  private static Run cluster(
+      Settings s, String mode, int batch, int workers, int steps, boolean pinned, String tag)
       throws IOException, InterruptedException {
     Path out = s.workDir().resolve(tag);
     Checkpoints.deleteRecursively(out);
@@ -146,7 +204,7 @@ public final class ScaleBenchmark {
               "--steps",
               String.valueOf(steps),
               "--batch-size",
-              String.valueOf(workers * s.workerBatch()),
+              String.valueOf(workers * batch),
               "--warmup-steps",
               "0",
               "--log-every",
@@ -159,7 +217,9 @@ public final class ScaleBenchmark {
               "--cluster",
               String.join(",", addresses),
               "--task",
-              String.valueOf(task));
+              String.valueOf(task),
+              "--all-reduce",
+              mode);
       Path log = s.workDir().resolve(tag + "-task" + task + ".log");
       List<String> prefix =
           pinned ? List.of("/usr/bin/taskset", "-c", String.valueOf(task)) : List.of();
@@ -170,12 +230,12 @@ public final class ScaleBenchmark {
       ChildJvm.lastLine(tasks.get(i), logs.get(i));
     }
     long bytes = loopbackBytes() - bytesBefore;
-    double exPerSec = steadyExamplesPerSec(out.resolve(RunDir.METRICS), workers * s.workerBatch());
+    double exPerSec = steadyExamplesPerSec(out.resolve(RunDir.METRICS), workers * batch);
     LOG.info(
         String.format(
-            "%d worker(s), %d steps: %.2f examples/s, %,d loopback bytes",
-            workers, steps, exPerSec, bytes));
-    return new Run(workers, workers * s.workerBatch(), steps, exPerSec, bytes);
+            "%s, %d worker(s) x %d, %d steps: %.2f examples/s, %,d loopback bytes",
+            mode, workers, batch, steps, exPerSec, bytes));
+    return new Run(mode, workers, batch, workers * batch, steps, exPerSec, bytes);
   }
 
   /** Examples/s between the second logged step and the last (the first includes warm-up). */

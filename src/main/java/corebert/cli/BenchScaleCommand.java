@@ -3,11 +3,18 @@ package corebert.cli;
 import static corebert.cli.Flags.*;
 
 import corebert.bench.ScaleBenchmark;
+import corebert.train.Cluster;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
-/** `corebert bench scale`: 1 vs 2 pinned workers on loopback: examples/s, efficiency, bytes. */
+/**
+ * `corebert bench scale`: 1 vs 2 pinned workers on loopback, per all-reduce mode and batch:
+ * examples/s, efficiency, bytes.
+ */
 final class BenchScaleCommand implements Command {
   private static final String OUTPUT = "eval/bench-scale";
   private static final String WORK = "work/bench-scale";
@@ -19,8 +26,8 @@ final class BenchScaleCommand implements Command {
 
   @Override
   public String summary() {
-    return "pretraining on 1 vs 2 loopback workers, each on its own core: examples/s, scaling"
-        + " efficiency, bytes per step -> JSON + PNG";
+    return "pretraining on 1 vs 2 loopback workers, each on its own core, per --all-reduce mode:"
+        + " examples/s, scaling efficiency, bytes per step -> JSON + PNG";
   }
 
   @Override
@@ -28,7 +35,17 @@ final class BenchScaleCommand implements Command {
     Options o = new Options();
     o.addOption(required("config", "FILE", "bert_config.json whose vocab_size fits the data"));
     o.addOption(required("input", "GLOB", "pretraining TFRecords"));
-    o.addOption(valued("batch-per-worker", "N", "sequences per worker and step (default 16)"));
+    o.addOption(
+        valued(
+            "batch-per-worker",
+            "N,...",
+            "sequences per worker and step, one comparison each (default 16,32)"));
+    o.addOption(
+        valued(
+            "all-reduce",
+            "MODE,...",
+            "the --all-reduce modes to compare, each with its own 2-worker runs (default"
+                + " chief,collective)"));
     o.addOption(
         valued(
             "steps",
@@ -52,7 +69,8 @@ final class BenchScaleCommand implements Command {
         new ScaleBenchmark.Settings(
             existingFile(line, "config"),
             line.getOptionValue("input"),
-            intValue(line, "batch-per-worker", 16, 1),
+            Arrays.stream(intList(line, "batch-per-worker", "16,32", 1)).boxed().toList(),
+            modes(line),
             steps,
             logEvery,
             workDir(line, WORK),
@@ -61,5 +79,17 @@ final class BenchScaleCommand implements Command {
             CoreBert.class));
     System.out.println(prefix + ".json");
     return 0;
+  }
+
+  private static List<String> modes(CommandLine line) {
+    List<String> modes = new ArrayList<>();
+    for (String m : line.getOptionValue("all-reduce", "chief,collective").split(",")) {
+      try {
+        modes.add(Cluster.AllReduce.parse(m.strip()).name().toLowerCase());
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+    }
+    return modes;
   }
 }

@@ -6,6 +6,7 @@ import corebert.core.CorePipeline;
 import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.train.TrainConfig;
+import corebert.train.TrainingOutcome;
 import corebert.util.Jackson;
 import java.nio.file.Path;
 import java.util.List;
@@ -155,7 +156,13 @@ final class CoreCommand implements Command {
             .handover(handover)
             .build();
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
-    // the other tasks keep serving.
+    // the other tasks keep serving, or with collective all-reduce wait in their next collective.
+    if (tc.parallel().collective() && !tc.parallel().cluster().get().isChief()) {
+      Optional<TrainingOutcome> followed =
+          TrainingOptions.asChief(tc, () -> CorePipeline.followChief(cfg, tc, plan));
+      followed.ifPresent(o -> System.out.println(Jackson.write(o)));
+      return 0;
+    }
     Optional<CorePipeline.Summary> summary =
         TrainingOptions.asChief(tc, () -> CorePipeline.run(cfg, tc, plan));
     summary.ifPresent(s -> System.out.println(Jackson.write(s)));

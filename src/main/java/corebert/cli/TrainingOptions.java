@@ -145,7 +145,16 @@ final class TrainingOptions {
             "SPEC",
             "train on several machines over TensorFlow's gRPC runtime: host:port,host:port,..."
                 + " or {\"worker\": [...]}; run the same command on each with its --task; task 0"
-                + " trains, the others serve (default: TF_CONFIG if set, else one process)"));
+                + " is the chief and writes the checkpoints (default: TF_CONFIG if set, else one"
+                + " process)"));
+    o.addOption(
+        valued(
+            "all-reduce",
+            "chief|collective",
+            "on --cluster, how the workers' gradients meet: chief (task 0 holds every variable"
+                + " and trains, the others serve: 8 bytes per parameter per worker through task"
+                + " 0's link) or collective (every task holds the variables and trains on its"
+                + " own shard, and gradients are summed by ring all-reduce; default chief)"));
     o.addOption(valued("job", "NAME", "this task's job in --cluster (only 'worker')"));
     o.addOption(
         valued(
@@ -252,6 +261,13 @@ final class TrainingOptions {
         throw new UsageException("--task and --job need --cluster");
       } else {
         cluster = Cluster.fromTfConfig(System.getenv("TF_CONFIG"), timeout);
+      }
+      if (line.hasOption("all-reduce")) {
+        if (cluster.isEmpty()) {
+          throw new UsageException("--all-reduce needs --cluster (or TF_CONFIG)");
+        }
+        Cluster.AllReduce mode = Cluster.AllReduce.parse(line.getOptionValue("all-reduce"));
+        cluster = cluster.map(c -> c.withAllReduce(mode));
       }
       if (line.hasOption("allow-public-cluster")) {
         cluster.ifPresent(

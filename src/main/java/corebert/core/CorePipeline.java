@@ -230,7 +230,6 @@ public final class CorePipeline {
   public static Summary run(BertConfig cfg, TrainConfig tc, Plan plan) {
     cfg.requireRelaxed();
     Path fullDir = tc.outputDir().resolve(RunDir.CORE_FULL);
-    boolean budget = tc.timeBudgetSec() > 0;
     boolean blending = plan.handover().blendSteps() > 0;
 
     Optional<Switch> done = Optional.empty();
@@ -243,16 +242,7 @@ public final class CorePipeline {
     Surgery.Report surgery = Surgery.readReport(fullDir);
     long phase2Start = surgery.step();
     LOG.info("CoRe phase 2: full BERT from step " + phase2Start);
-    TrainingOutcome full =
-        Trainer.train(
-            cfg,
-            phase(tc, Variant.FULL, fullDir)
-                .steps(budget ? 0 : phase2Start + plan.fullSteps())
-                .scheduleStart(phase2Start)
-                .learningRate(plan.fullLearningRate())
-                .warmupSteps(plan.fullWarmupSteps())
-                .blendSteps(plan.handover().blendSteps())
-                .build());
+    TrainingOutcome full = Trainer.train(cfg, fullPhase(tc, plan, phase2Start));
     Evaluator.Metrics finalEval = null;
     if (!plan.evalInputs().isEmpty()) {
       double m =
@@ -304,17 +294,8 @@ public final class CorePipeline {
    * masked loss's jump, what the switch costs in what the model knows from context.
    */
   private static Switch relaxedThenSurgery(BertConfig cfg, TrainConfig tc, Plan plan) {
-    boolean budget = tc.timeBudgetSec() > 0;
     LOG.info("CoRe phase 1: relaxed BERT");
-    TrainingOutcome relaxed =
-        Trainer.train(
-            cfg,
-            phase(tc, Variant.RELAXED, tc.outputDir().resolve(RunDir.CORE_RELAXED))
-                .steps(plan.relaxedSteps())
-                .timeBudgetSec(budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0)
-                .learningRate(plan.relaxedLearningRate())
-                .decaySpan(plan.relaxedDecaySpan(budget))
-                .build());
+    TrainingOutcome relaxed = Trainer.train(cfg, relaxedPhase(tc, plan));
     LOG.info("CoRe surgery: relaxed -> full at step " + relaxed.step());
     long surgeryStart = System.nanoTime();
     Optional<Surgery.TemperatureFit> fit =
@@ -340,6 +321,44 @@ public final class CorePipeline {
         after,
         blending ? eval(cfg, converted.checkpoint(), plan, tc, 1) : null,
         after.mlmLossMasked() - before.mlmLossMasked());
+  }
+
+  /**
+   * A collective cluster's other task: both phases in step with the chief, which alone does
+   * surgery, evaluates and writes. Phase 2's schedule starts at phase 1's last step; when the chief
+   * resumes phase 2 instead, at the step in the chief's {@code surgery.json}, which this task must
+   * then see (a shared output directory). Returns phase 2's outcome.
+   */
+  public static TrainingOutcome followChief(BertConfig cfg, TrainConfig tc, Plan plan) {
+    cfg.requireRelaxed();
+    Path fullDir = tc.outputDir().resolve(RunDir.CORE_FULL);
+    long phase2Start =
+        Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT))
+            ? Surgery.readReport(fullDir).step()
+            : Trainer.train(cfg, relaxedPhase(tc, plan)).step();
+    return Trainer.train(cfg, fullPhase(tc, plan, phase2Start));
+  }
+
+  /** Phase 1: the relaxed model in relaxed/, for its steps or its share of the budget. */
+  private static TrainConfig relaxedPhase(TrainConfig tc, Plan plan) {
+    boolean budget = tc.timeBudgetSec() > 0;
+    return phase(tc, Variant.RELAXED, tc.outputDir().resolve(RunDir.CORE_RELAXED))
+        .steps(plan.relaxedSteps())
+        .timeBudgetSec(budget ? tc.timeBudgetSec() * plan.relaxedFraction() : 0)
+        .learningRate(plan.relaxedLearningRate())
+        .decaySpan(plan.relaxedDecaySpan(budget))
+        .build();
+  }
+
+  /** Phase 2: the full model in full/, its schedule starting at surgery's step. */
+  private static TrainConfig fullPhase(TrainConfig tc, Plan plan, long phase2Start) {
+    return phase(tc, Variant.FULL, tc.outputDir().resolve(RunDir.CORE_FULL))
+        .steps(tc.timeBudgetSec() > 0 ? 0 : phase2Start + plan.fullSteps())
+        .scheduleStart(phase2Start)
+        .learningRate(plan.fullLearningRate())
+        .warmupSteps(plan.fullWarmupSteps())
+        .blendSteps(plan.handover().blendSteps())
+        .build();
   }
 
   /**

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import corebert.model.Endpoints;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
@@ -100,15 +101,49 @@ public final class InputPipeline {
   /**
    * Shard {@code index} of {@code count} of the input, read by its own pipeline (on a cluster, on
    * its own task). Sharding is by file when there are at least as many files as shards (shard i
-   * reads files i, i + count, ...), else by record.
+   * reads files i, i + count, ...), else by record. With a {@code limit}, an epoch of the shard
+   * ends after that many records, so that shards of different sizes end their epochs together.
    */
-  public record Shard(int index, int count) {
+  public record Shard(int index, int count, long limit) {
     public static final Shard ALL = new Shard(0, 1);
 
     public Shard {
       if (count < 1 || index < 0 || index >= count) {
         throw new IllegalArgumentException("shard " + index + " of " + count);
       }
+    }
+
+    /** No limit: every record of the shard, each epoch. */
+    public Shard(int index, int count) {
+      this(index, count, -1);
+    }
+
+    /**
+     * The records in the smallest of the {@code count} shards of {@code all}: the limit that gives
+     * every shard the same number of records per epoch.
+     */
+    public static long smallest(List<Path> all, int count) {
+      long[] perFile = new long[all.size()];
+      for (int i = 0; i < perFile.length; i++) {
+        perFile[i] = records(all.get(i));
+      }
+      long total = Arrays.stream(perFile).sum();
+      if (all.size() < count) {
+        return total / count; // by record: shard sizes differ by at most one
+      }
+      long min = Long.MAX_VALUE;
+      for (int s = 0; s < count; s++) {
+        long n = 0;
+        for (int i = s; i < perFile.length; i += count) {
+          n += perFile[i];
+        }
+        min = Math.min(min, n);
+      }
+      return min;
+    }
+
+    public Shard withLimit(long records) {
+      return new Shard(index, count, records);
     }
 
     boolean byFile(int files) {
@@ -129,6 +164,17 @@ public final class InputPipeline {
   }
 
   private InputPipeline() {}
+
+  /** The records in {@code file}, walking its framing. */
+  private static long records(Path file) {
+    long n = 0;
+    try (TfRecordReader reader = new TfRecordReader(file)) {
+      while (reader.next() != null) {
+        n++;
+      }
+    }
+    return n;
+  }
 
   /**
    * The first record of {@code file} as a tf.train.Example. The rest is walked for framing and CRC
@@ -233,7 +279,7 @@ public final class InputPipeline {
         in.withName("skip_records").placeholderWithDefault(in.constant(0L), Shape.scalar());
     Operand<? extends TType> records =
         training
-            ? trainingRecords(in, files, byRecord ? shard : null, shuffleBuffer, seed, skip)
+            ? trainingRecords(in, files, byRecord, shard, shuffleBuffer, seed, skip)
             : in.data.repeatDataset(
                 // One pass; the RepeatDataset(1) gives the raw V1 reader's output the full type
                 // that BatchDataset's type inference expects.
@@ -267,13 +313,15 @@ public final class InputPipeline {
 
   /**
    * Training records: the files round-robin (an exhausted file drops out, and the epoch ends with
-   * the last), this task's share of them by record when {@code byRecord} is given, shuffled with
-   * {@code seed}, the first {@code skip} dropped (a resumed epoch).
+   * the last), this task's share of them by record when {@code byRecord}, shuffled with {@code
+   * seed}, cut to {@code shard.limit()} when it has one, the first {@code skip} dropped (a resumed
+   * epoch).
    */
   private static Operand<? extends TType> trainingRecords(
       Ops in,
       List<Path> files,
-      Shard byRecord,
+      boolean byRecord,
+      Shard shard,
       int shuffleBuffer,
       Operand<TInt64> seed,
       Operand<TInt64> skip) {
@@ -293,12 +341,12 @@ public final class InputPipeline {
             SCALAR);
     Operand<? extends TType> records =
         in.data.directedInterleaveDataset(selector, shards, STRING, SCALAR);
-    if (byRecord != null) {
+    if (byRecord) {
       records =
           in.data.shardDataset(
               records,
-              in.constant((long) byRecord.count()),
-              in.constant((long) byRecord.index()),
+              in.constant((long) shard.count()),
+              in.constant((long) shard.index()),
               STRING,
               SCALAR);
     }
@@ -311,6 +359,10 @@ public final class InputPipeline {
             in.random.dummySeedGenerator(),
             STRING,
             SCALAR);
+    if (shard.limit() >= 0) {
+      // After the shuffle: each epoch a new random subset, and the order of an unlimited shard.
+      records = in.data.takeDataset(records, in.constant(shard.limit()), STRING, SCALAR);
+    }
     return in.data.skipDataset(records, skip, STRING, SCALAR);
   }
 

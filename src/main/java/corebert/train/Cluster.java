@@ -24,18 +24,45 @@ import org.tensorflow.proto.JobDef;
 import org.tensorflow.proto.ServerDef;
 
 /**
- * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC servers,
- * in-graph replication. Task 0 (the chief) builds the whole graph, with each worker's towers placed
- * on {@code /job:worker/task:i}, and runs it through its own server's master; the other tasks only
- * serve. Every task runs the same command line, differing only in its task index (or the {@code
- * TF_CONFIG} environment variable, as TensorFlow's estimators read it).
+ * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC servers.
+ * Every task runs the same command line, differing only in its task index (or the {@code TF_CONFIG}
+ * environment variable, as TensorFlow's estimators read it). Two ways to combine the tasks'
+ * gradients ({@link AllReduce}).
  *
  * @param workers host:port of every task, in task order
  * @param task this process's index in {@code workers}
- * @param timeoutSec how long the chief waits on one step before it gives up on the workers (a dead
+ * @param timeoutSec how long a task waits on one step before it gives up on the others (a dead
  *     worker otherwise blocks it for ever)
  */
-public record Cluster(List<String> workers, int task, double timeoutSec) {
+public record Cluster(List<String> workers, int task, double timeoutSec, AllReduce allReduce) {
+  /** How the tasks' gradients meet. */
+  public enum AllReduce {
+    /**
+     * In-graph replication: task 0 (the chief) builds the whole graph, holds every variable, places
+     * each worker's towers on {@code /job:worker/task:i} and runs it through its own server's
+     * master; the other tasks only serve. Each worker reads every weight and returns every gradient
+     * each step, all through task 0's link: 8 bytes per parameter per worker.
+     */
+    CHIEF,
+    /**
+     * Between-graph replication, as MultiWorkerMirroredStrategy: every task builds its own graph
+     * with a full replica of the variables, trains on its own input shard, and sums gradients with
+     * ring all-reduce ({@link Collective}); the chief's state is broadcast at the start, the chief
+     * decides the learning-rate horizon and when a time budget ends, and only the chief writes.
+     */
+    COLLECTIVE;
+
+    public static AllReduce parse(String s) {
+      for (AllReduce a : values()) {
+        if (a.name().equalsIgnoreCase(s)) {
+          return a;
+        }
+      }
+      throw new IllegalArgumentException(
+          "--all-reduce must be chief or collective, got '" + s + "'");
+    }
+  }
+
   public static final double DEFAULT_TIMEOUT_SEC = 300;
 
   private static final Logger LOG = Logger.getLogger(Cluster.class.getName());
@@ -59,6 +86,18 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
           "the worker timeout must be > 0 seconds, got " + timeoutSec);
     }
     workers = List.copyOf(workers);
+  }
+
+  public Cluster(List<String> workers, int task, double timeoutSec) {
+    this(workers, task, timeoutSec, AllReduce.CHIEF);
+  }
+
+  public Cluster withAllReduce(AllReduce mode) {
+    return new Cluster(workers, task, timeoutSec, mode);
+  }
+
+  public boolean collective() {
+    return allReduce == AllReduce.COLLECTIVE;
   }
 
   /** From flags: {@code spec} is host:port,host:port,... or {@code {"worker": [...]}}. */
@@ -176,11 +215,6 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
     return task == 0;
   }
 
-  /** The chief's master, which sessions connect to. */
-  public String target() {
-    return "grpc://" + workers.get(0);
-  }
-
   /**
    * Starts this task's gRPC server. A port that is taken is reported as such before TensorFlow
    * tries (its own error is a bare "Could not start gRPC server").
@@ -205,12 +239,44 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
             .setJobName(JOB)
             .setTaskIndex(task)
             .setProtocol("grpc")
-            .setDefaultSessionConfig(ConfigProto.newBuilder().setAllowSoftPlacement(true))
+            .setDefaultSessionConfig(collectiveConfig(ConfigProto.newBuilder()))
             .build();
     Server server = new Server(def);
     server.start();
     LOG.info("task " + task + " of " + workers.size() + " serving on " + address);
     return server;
+  }
+
+  /**
+   * {@code config} with what collectives need: the group leader (in the server's default config
+   * too, or group resolution waits for ever). Soft placement as everywhere.
+   */
+  private ConfigProto.Builder collectiveConfig(ConfigProto.Builder config) {
+    config.setAllowSoftPlacement(true);
+    if (collective()) {
+      config.setExperimental(
+          config.getExperimentalBuilder().setCollectiveGroupLeader(Collective.GROUP_LEADER));
+    }
+    return config;
+  }
+
+  /**
+   * The config of this task's own session: a step that waits longer than the timeout fails; with
+   * collective all-reduce, the group leader, and only this task's devices (its master would
+   * otherwise place ops on, and wait for, the other tasks).
+   */
+  ConfigProto sessionConfig(ConfigProto base) {
+    ConfigProto.Builder c =
+        collectiveConfig(base.toBuilder()).setOperationTimeoutInMs((long) (timeoutSec * 1000));
+    if (collective()) {
+      c.addDeviceFilters("/job:" + JOB + "/task:" + task);
+    }
+    return c.build();
+  }
+
+  /** The master this task's sessions use: the chief's, or with collective all-reduce its own. */
+  public String sessionTarget() {
+    return "grpc://" + workers.get(collective() ? task : 0);
   }
 
   /**
@@ -236,25 +302,26 @@ public record Cluster(List<String> workers, int task, double timeoutSec) {
   }
 
   /**
-   * Runs {@code work} here, or on {@code cluster} as its chief with this task's server up until it
-   * returns. Any other task serves the chief until it is gone and returns empty.
+   * Runs {@code work} here, or on {@code cluster} with this task's server up until it returns: as
+   * its chief, or with collective all-reduce on every task. With chief-held variables any other
+   * task serves the chief until it is gone and returns empty.
    */
   public static <R> Optional<R> asChief(Optional<Cluster> cluster, Supplier<R> work)
       throws InterruptedException {
-    if (cluster.isPresent() && !cluster.get().isChief()) {
+    if (cluster.isPresent() && !cluster.get().isChief() && !cluster.get().collective()) {
       cluster.get().serveUntilChiefGone();
       return Optional.empty();
     }
     Optional<Server> server = cluster.map(Cluster::start);
     R result = work.get();
-    Reference.reachabilityFence(server); // the chief's master serves until the work ends
+    Reference.reachabilityFence(server); // this task's master serves until the work ends
     return Optional.of(result);
   }
 
-  /** The cluster as {@code train_config.json} records it: the workers, and this task's index. */
-  public record Written(List<String> workers, int task) {}
+  /** The cluster as {@code train_config.json} records it: the workers, this task, the mode. */
+  public record Written(List<String> workers, int task, String allReduce) {}
 
   Written written() {
-    return new Written(workers, task);
+    return new Written(workers, task, allReduce.name().toLowerCase());
   }
 }

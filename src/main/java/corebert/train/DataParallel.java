@@ -8,6 +8,7 @@ import corebert.model.PretrainingHeads;
 import corebert.model.VariableStore;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -27,6 +28,11 @@ import org.tensorflow.types.family.TType;
  * included ({@link TowerGradients}). Replicas of one tower are accumulation steps: each starts only
  * after the previous one's gradients exist (a control dependency), so only one micro-batch's
  * activations are alive at a time.
+ *
+ * <p>With collective all-reduce ({@code collective} present) the graph holds this task's replicas
+ * only, over its own input shard; the masked-position count W, the summed gradients and the loss
+ * sums are then all-reduced over the tasks, so every task applies the same update and reports the
+ * global batch's losses.
  *
  * <p>Exactness: replica r minimises mlm_loss_sum_r / W + nsp_loss_sum_r / B, where W is the masked
  * positions of the whole batch and B its size. The sum over replicas is then the single-replica
@@ -55,19 +61,16 @@ final class DataParallel {
       long seed,
       Parallelism p,
       AdamWeightDecay.Settings settings,
-      VariableStore store) {
+      VariableStore store,
+      Optional<Collective> collective) {
     int b = p.replicaBatch(batchSize);
     boolean gpus = NativeSessions.gpuCount() > 0;
     if (!gpus && p.numGpus() > 1) {
       LOG.warning("no GPU found: the " + p.numGpus() + " towers per machine share the CPU");
     }
     Ops all = tf.withSubScope("all_replicas");
+    Operand<TFloat32> weightSum = weightSum(all, shards, collective);
     // 1e-5 keeps a batch without predictions finite, as in run_pretraining.py.
-    List<Operand<TFloat32>> shardWeights = new ArrayList<>();
-    for (InputPipeline.Batch shard : shards) {
-      shardWeights.add(all.sum(shard.maskedLmWeights(), all.constant(new int[] {0, 1})));
-    }
-    Operand<TFloat32> weightSum = all.math.addN(shardWeights);
     Operand<TFloat32> predictions = all.math.add(weightSum, all.constant(1e-5f));
     Operand<TFloat32> replicaShare = all.constant((float) b / batchSize);
 
@@ -97,7 +100,32 @@ final class DataParallel {
       }
       sums.add(l, nspShare);
     }
-    return new Replicated(sums.total(all, weightSum, predictions, batchSize), vars, sum, lossScale);
+    if (collective.isPresent()) {
+      sum = allReduce(tf.withSubScope("all_reduce_gradients"), collective.get(), sum);
+    }
+    return new Replicated(
+        sums.total(all, weightSum, predictions, batchSize, collective), vars, sum, lossScale);
+  }
+
+  /** W: the masked positions of the global batch (with collectives, every task's shards). */
+  private static Operand<TFloat32> weightSum(
+      Ops all, List<InputPipeline.Batch> shards, Optional<Collective> collective) {
+    List<Operand<TFloat32>> shardWeights = new ArrayList<>();
+    for (InputPipeline.Batch shard : shards) {
+      shardWeights.add(all.sum(shard.maskedLmWeights(), all.constant(new int[] {0, 1})));
+    }
+    Operand<TFloat32> w = all.math.addN(shardWeights);
+    return collective.isPresent() ? collective.get().sum(all, w) : w;
+  }
+
+  /** Every gradient summed over the tasks. */
+  @SuppressWarnings("unchecked")
+  private static Output<?>[] allReduce(Ops tf, Collective c, Output<?>[] grads) {
+    Output<?>[] out = new Output<?>[grads.length];
+    for (int i = 0; i < grads.length; i++) {
+      out[i] = c.sum(tf, (Operand<TFloat32>) grads[i]).asOutput();
+    }
+    return out;
   }
 
   /**
@@ -155,12 +183,28 @@ final class DataParallel {
     }
 
     PretrainingHeads.Losses total(
-        Ops all, Operand<TFloat32> weightSum, Operand<TFloat32> predictions, int batchSize) {
-      Operand<TFloat32> mlmLossSum = all.math.addN(mlmLoss);
-      Operand<TFloat32> mlmCorrectSum = all.math.addN(mlmCorrect);
-      Operand<TFloat32> nspCorrectSum = all.math.addN(nspCorrect);
+        Ops all,
+        Operand<TFloat32> weightSum,
+        Operand<TFloat32> predictions,
+        int batchSize,
+        Optional<Collective> collective) {
+      // [4]: this graph's MLM loss and hits, NSP share and hits; with collectives, every task's.
+      Operand<TFloat32> sums =
+          all.stack(
+              List.of(
+                  all.math.addN(mlmLoss),
+                  all.math.addN(mlmCorrect),
+                  all.math.addN(nspShare),
+                  all.math.addN(nspCorrect)));
+      if (collective.isPresent()) {
+        sums = collective.get().sum(all, sums);
+      }
+      List<Output<TFloat32>> s = all.unstack(sums, 4L).output();
+      Operand<TFloat32> mlmLossSum = s.get(0);
+      Operand<TFloat32> mlmCorrectSum = s.get(1);
+      Operand<TFloat32> nspCorrectSum = s.get(3);
       Operand<TFloat32> mlm = all.withName(Endpoints.MLM_LOSS).math.div(mlmLossSum, predictions);
-      Operand<TFloat32> nsp = all.withName(Endpoints.NSP_LOSS).math.addN(nspShare);
+      Operand<TFloat32> nsp = all.withName(Endpoints.NSP_LOSS).identity(s.get(2));
       return new PretrainingHeads.Losses(
           all.withName(Endpoints.TOTAL_LOSS).math.add(mlm, nsp),
           mlm,

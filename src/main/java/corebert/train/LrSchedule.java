@@ -48,9 +48,17 @@ public record LrSchedule(double peak, long startStep, long warmupSteps, long tot
    * placeholder defaulting to {@code totalSteps}, so a time-budgeted run can feed its estimate.
    */
   public Operand<TFloat32> build(Ops tf, Operand<TInt64> globalStep) {
-    Operand<TFloat32> total =
-        tf.withName(TOTAL_STEPS_FEED)
-            .placeholderWithDefault(tf.constant((float) totalSteps), Shape.scalar());
+    return build(tf, globalStep, totalStepsFeed(tf));
+  }
+
+  /** The feed {@link #TOTAL_STEPS_FEED}, defaulting to {@code totalSteps}: float scalar. */
+  public Operand<TFloat32> totalStepsFeed(Ops tf) {
+    return tf.withName(TOTAL_STEPS_FEED)
+        .placeholderWithDefault(tf.constant((float) totalSteps), Shape.scalar());
+  }
+
+  /** As {@link #build(Ops, Operand)}, decaying over {@code total} steps (float scalar). */
+  public Operand<TFloat32> build(Ops tf, Operand<TInt64> globalStep, Operand<TFloat32> total) {
     Operand<TFloat32> t =
         tf.dtypes.cast(tf.math.sub(globalStep, tf.constant(startStep)), TFloat32.class);
     Operand<TFloat32> peakLr = tf.constant((float) peak);

@@ -1,5 +1,6 @@
 package corebert.train;
 
+import corebert.data.InputPipeline;
 import java.util.Optional;
 import org.tensorflow.DeviceSpec;
 
@@ -12,10 +13,15 @@ import org.tensorflow.DeviceSpec;
  * @param numGpus towers on this machine, on {@code /device:GPU:0..N-1} (soft placement puts them on
  *     the CPU where there is no GPU)
  * @param accumulateSteps sequential micro-batches per tower and update
+ *     <p>On a cluster with chief-held variables, this task's graph holds every worker's towers.
+ *     With collective all-reduce each task's graph holds only its own towers and input shard, reads
+ *     {@code 1/tasks} of the global batch, and sums its gradients with the other tasks' ({@link
+ *     Collective}).
  * @param cluster the workers when training spans several machines; each runs {@code numGpus} towers
- * @param inputShards input pipelines, each reading its own part of the files and feeding its share
- *     of the replicas: on a cluster one per task, placed on that task; on one machine 1, or more to
- *     reproduce a cluster's data order (0: one per task)
+ * @param inputShards input pipelines in this task's graph, each reading its own part of the files
+ *     and feeding its share of the replicas: with chief-held variables one per task, placed on that
+ *     task; with collective all-reduce 1 (this task's part); on one machine 1, or more to reproduce
+ *     a cluster's data order (0: one per task)
  */
 public record Parallelism(
     int numGpus, int accumulateSteps, Optional<Cluster> cluster, int inputShards) {
@@ -33,7 +39,7 @@ public record Parallelism(
     if (accumulateSteps < 1) {
       throw new IllegalArgumentException("accumulation steps must be >= 1, got " + accumulateSteps);
     }
-    int tasks = cluster.map(c -> c.workers().size()).orElse(1);
+    int tasks = cluster.filter(c -> !c.collective()).map(c -> c.workers().size()).orElse(1);
     if (inputShards == 0) {
       inputShards = tasks;
     }
@@ -61,19 +67,52 @@ public record Parallelism(
    * Where input shard {@code s} runs: on its own task in a cluster (its CPU), else locally (empty).
    */
   Optional<DeviceSpec> inputDevice(int s) {
-    return cluster.map(
-        c ->
-            DeviceSpec.newBuilder()
-                .job(Cluster.JOB)
-                .task(s)
-                .deviceType(DeviceSpec.DeviceType.CPU)
-                .deviceIndex(0)
-                .build());
+    return inGraphCluster()
+        .map(
+            c ->
+                DeviceSpec.newBuilder()
+                    .job(Cluster.JOB)
+                    .task(s)
+                    .deviceType(DeviceSpec.DeviceType.CPU)
+                    .deviceIndex(0)
+                    .build());
   }
 
-  /** Towers in the whole run. */
+  /** The part of the files that input pipeline {@code s} of this task's graph reads. */
+  InputPipeline.Shard inputShard(int s) {
+    return collective()
+        ? new InputPipeline.Shard(cluster.get().task(), cluster.get().workers().size())
+        : new InputPipeline.Shard(s, inputShards);
+  }
+
+  /** Whether the tasks of a cluster each hold the variables and all-reduce their gradients. */
+  public boolean collective() {
+    return cluster.map(Cluster::collective).orElse(false);
+  }
+
+  /** The cluster whose towers this task's graph places on every task: chief-held variables. */
+  private Optional<Cluster> inGraphCluster() {
+    return cluster.filter(c -> !c.collective());
+  }
+
+  /** Tasks that each take their share of the global batch in their own graph. */
+  private int groups() {
+    return collective() ? cluster.get().workers().size() : 1;
+  }
+
+  /** The input shards of the whole run: the records a step takes are split among them. */
+  int shardsInRun() {
+    return inputShards * groups();
+  }
+
+  /** Examples per step in this task's graph. */
+  int taskBatch(int globalBatch) {
+    return globalBatch / groups();
+  }
+
+  /** Towers in this task's graph. */
   public int towers() {
-    return numGpus * cluster.map(c -> c.workers().size()).orElse(1);
+    return numGpus * inGraphCluster().map(c -> c.workers().size()).orElse(1);
   }
 
   /** Model replicas in the graph: towers × accumulation steps. */
@@ -90,26 +129,27 @@ public record Parallelism(
         DeviceSpec.newBuilder()
             .deviceType(gpus ? DeviceSpec.DeviceType.GPU : DeviceSpec.DeviceType.CPU)
             .deviceIndex(tower % numGpus);
-    cluster.ifPresent(c -> d.job(Cluster.JOB).task(tower / numGpus));
+    inGraphCluster().ifPresent(c -> d.job(Cluster.JOB).task(tower / numGpus));
     return d.build();
   }
 
   /** Examples per replica; the global batch must split evenly. */
   public int replicaBatch(int globalBatch) {
-    if (globalBatch % replicas() != 0) {
+    if (globalBatch % (replicas() * groups()) != 0) {
       throw new IllegalArgumentException(
           "batch size "
               + globalBatch
               + " does not split into "
+              + (collective() ? groups() + " task(s) × " : "")
               + towers()
               + " tower(s) × "
               + accumulateSteps
               + " accumulation step(s)");
     }
-    if (globalBatch % inputShards != 0) {
+    if (globalBatch % shardsInRun() != 0) {
       throw new IllegalArgumentException(
-          "batch size " + globalBatch + " does not split into " + inputShards + " input shards");
+          "batch size " + globalBatch + " does not split into " + shardsInRun() + " input shards");
     }
-    return globalBatch / replicas();
+    return globalBatch / (replicas() * groups());
   }
 }

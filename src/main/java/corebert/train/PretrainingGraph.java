@@ -16,6 +16,7 @@ import java.util.OptionalInt;
 import java.util.logging.Logger;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
@@ -39,7 +40,9 @@ public final class PretrainingGraph implements AutoCloseable {
   /**
    * What only a training graph has: the optimizer, its learning rate, the step and the input
    * position. {@code setStep} assigns {@code stepFeed} to the step, for a run that starts from
-   * another run's weights.
+   * another run's weights. With collective all-reduce, {@code syncFromChief} makes every variable
+   * equal the chief's, and {@code stopAgreed} (fetched with each step) is the chief's {@link
+   * #STOP_FEED}: 1 when that step is the last.
    */
   record Training(
       AdamWeightDecay.Update update,
@@ -47,7 +50,12 @@ public final class PretrainingGraph implements AutoCloseable {
       Variable<TInt64> globalStep,
       InputPosition position,
       Op setStep,
-      Placeholder<TInt64> stepFeed) {}
+      Placeholder<TInt64> stepFeed,
+      Optional<Op> syncFromChief,
+      Optional<Operand<TFloat32>> stopAgreed) {}
+
+  /** Fed on the chief of a collective run: 1 makes this step every task's last. */
+  static final String STOP_FEED = "stop_after_step";
 
   /**
    * The model over the batch: its losses, its variables, (replicated) its summed gradients, and
@@ -64,6 +72,9 @@ public final class PretrainingGraph implements AutoCloseable {
 
   /** One input pipeline, or one per input shard ({@link Parallelism#inputShards()}). */
   final List<InputPipeline.Pipeline> inputs;
+
+  /** The input shards of every task together: a step's records are split among them. */
+  private final int shardsInRun;
 
   final PretrainingHeads.Losses losses;
 
@@ -85,10 +96,12 @@ public final class PretrainingGraph implements AutoCloseable {
       List<InputPipeline.Pipeline> inputs,
       Model model,
       Optional<Training> training,
-      ModelRestore initFromCheckpoint) {
+      ModelRestore initFromCheckpoint,
+      int shardsInRun) {
     this.graph = graph;
     this.session = session;
     this.inputs = inputs;
+    this.shardsInRun = shardsInRun;
     this.losses = model.losses();
     this.maskedLosses = model.masked();
     this.modelVariables = model.vars();
@@ -159,21 +172,34 @@ public final class PretrainingGraph implements AutoCloseable {
       // The step exists before the model, whose blended attention may read it.
       Optional<Variable<TInt64>> globalStep = training.map(tc -> PretrainingModel.globalStep(tf));
       VariableStore store = store(tf, training, globalStep, softmaxShare);
-      Model model = model(tf, graph, cfg, variant, batches, batchSize, training, maskId, store);
+      Optional<Collective> collective = training.flatMap(tc -> collective(tf, tc.parallel()));
+      Model model =
+          model(tf, graph, cfg, variant, batches, batchSize, training, maskId, store, collective);
       ModelRestore initFromCheckpoint = ModelRestore.build(tf, model.vars());
       Optional<Training> train =
-          training.map(tc -> training(tf, graph, cfg, tc, model, globalStep.orElseThrow()));
+          training.map(
+              tc -> training(tf, graph, cfg, tc, model, globalStep.orElseThrow(), collective));
       Session session = openSession(graph, training.map(TrainConfig::parallel), xla);
-      return new PretrainingGraph(graph, session, pipelines, model, train, initFromCheckpoint);
+      int shards = training.map(tc -> tc.parallel().shardsInRun()).orElse(pipelines.size());
+      return new PretrainingGraph(
+          graph, session, pipelines, model, train, initFromCheckpoint, shards);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
   }
 
+  /** On a collective cluster, this task's member of the group of all tasks. */
+  private static Optional<Collective> collective(Ops tf, Parallelism p) {
+    return p.cluster()
+        .filter(Cluster::collective)
+        .map(c -> new Collective(tf, c.workers().size(), c.timeoutSec(), c.isChief()));
+  }
+
   /**
    * One input pipeline, or one per input shard, each with its share of the batch (on a cluster on
-   * its own task, so that every worker reads its own files).
+   * its own task, so that every worker reads its own files). With collective all-reduce every
+   * task's epoch holds as many records as the smallest shard's, so that all end it at one step.
    */
   private static List<InputPipeline.Pipeline> inputPipelines(
       Ops tf,
@@ -184,16 +210,28 @@ public final class PretrainingGraph implements AutoCloseable {
     Parallelism p = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
     List<InputPipeline.Pipeline> pipelines = new ArrayList<>();
     for (int s = 0; s < p.inputShards(); s++) {
+      InputPipeline.Shard shard = p.inputShard(s);
+      if (p.collective()) {
+        shard = shard.withLimit(InputPipeline.Shard.smallest(files, shard.count()));
+        LOG.info(
+            "input shard "
+                + shard.index()
+                + " of "
+                + shard.count()
+                + ": "
+                + shard.limit()
+                + " records an epoch (the smallest shard's)");
+      }
       pipelines.add(
           InputPipeline.build(
               p.inputDevice(s).map(tf::withDevice).orElse(tf),
               files,
-              batchSize / p.inputShards(),
+              p.taskBatch(batchSize) / p.inputShards(),
               shape.maxSeqLength(),
               shape.maxPredictions(),
               training.isPresent(),
               training.map(TrainConfig::shuffleBuffer).orElse(1),
-              new InputPipeline.Shard(s, p.inputShards())));
+              shard));
     }
     return pipelines;
   }
@@ -267,10 +305,11 @@ public final class PretrainingGraph implements AutoCloseable {
       int batchSize,
       Optional<TrainConfig> training,
       OptionalInt maskId,
-      VariableStore store) {
+      VariableStore store,
+      Optional<Collective> collective) {
     long seed = training.map(TrainConfig::seed).orElse(0L);
     Parallelism parallel = training.map(TrainConfig::parallel).orElse(Parallelism.SINGLE);
-    if (parallel.replicas() == 1) {
+    if (parallel.replicas() == 1 && collective.isEmpty()) {
       InputPipeline.Batch batch = InputPipeline.concat(tf, batches);
       PretrainingHeads.Losses losses = PretrainingModel.build(tf, cfg, variant, batch, seed, store);
       List<Variable<TFloat32>> vars = ModelRestore.variablesSoFar(graph);
@@ -292,11 +331,28 @@ public final class PretrainingGraph implements AutoCloseable {
     TrainConfig tc = training.orElseThrow();
     DataParallel.Replicated replicated =
         DataParallel.build(
-            tf, graph, cfg, variant, batches, batchSize, seed, parallel, settings(tc), store);
+            tf,
+            graph,
+            cfg,
+            variant,
+            batches,
+            batchSize,
+            seed,
+            parallel,
+            settings(tc),
+            store,
+            collective);
     LOG.info(
         String.format(
-            "%d tower(s) x %d accumulation step(s): %d examples per replica",
-            parallel.towers(), parallel.accumulateSteps(), parallel.replicaBatch(batchSize)));
+            "%d tower(s) x %d accumulation step(s): %d examples per replica%s",
+            parallel.towers(),
+            parallel.accumulateSteps(),
+            parallel.replicaBatch(batchSize),
+            parallel.collective()
+                ? ", on each of "
+                    + parallel.cluster().get().workers().size()
+                    + " tasks (collective all-reduce)"
+                : ""));
     return new Model(
         replicated.losses(), replicated.vars(), Optional.of(replicated), Optional.empty());
   }
@@ -307,7 +363,8 @@ public final class PretrainingGraph implements AutoCloseable {
 
   /**
    * The global step, the learning-rate schedule, the optimizer (in a relaxed model with a {@code
-   * qk_bound}, followed by {@link QkBound}) and the input position.
+   * qk_bound}, followed by {@link QkBound}) and the input position; with collectives, the chief's
+   * decay horizon and stop flag broadcast each step, and the broadcast of its variables.
    */
   private static Training training(
       Ops tf,
@@ -315,10 +372,26 @@ public final class PretrainingGraph implements AutoCloseable {
       BertConfig cfg,
       TrainConfig tc,
       Model model,
-      Variable<TInt64> globalStep) {
+      Variable<TInt64> globalStep,
+      Optional<Collective> collective) {
+    Operand<TFloat32> total = tc.schedule().totalStepsFeed(tf);
+    Optional<Operand<TFloat32>> stopAgreed = Optional.empty();
+    if (collective.isPresent()) {
+      // [2]: the chief's decay horizon and stop flag. After the input's all-reduce, so that a step
+      // that fails at its input (an epoch's end, on every task alike) starts no collective.
+      Operand<TFloat32> stop =
+          tf.withName(STOP_FEED).placeholderWithDefault(tf.constant(0f), Shape.scalar());
+      Ops c =
+          tf.withSubScope("chief_says")
+              .withControlDependencies(List.of(model.losses().mlmWeightSum()));
+      List<Output<TFloat32>> said =
+          c.unstack(collective.get().fromChief(c, c.stack(List.of(total, stop))), 2L).output();
+      total = said.get(0);
+      stopAgreed = Optional.of(said.get(1));
+    }
     Operand<TFloat32> rate =
         tf.withName(Endpoints.LEARNING_RATE)
-            .identity(tc.schedule().build(tf, tf.identity(globalStep)));
+            .identity(tc.schedule().build(tf, tf.identity(globalStep), total));
     AdamWeightDecay.Update update =
         model.replicated().isPresent()
             ? AdamWeightDecay.apply(
@@ -340,26 +413,33 @@ public final class PretrainingGraph implements AutoCloseable {
     Placeholder<TInt64> stepFeed =
         tf.withName("step_feed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
     Op setStep = tf.withName("set_global_step").assign(globalStep, stepFeed);
-    return new Training(update, rate, globalStep, InputPosition.build(tf), setStep, stepFeed);
+    InputPosition position = InputPosition.build(tf);
+    // Built last: it covers every variable, the optimizer's slots and the input position included.
+    Optional<Op> sync = collective.map(c -> c.broadcastFromChief(Collective.allVariables(graph)));
+    return new Training(update, rate, globalStep, position, setStep, stepFeed, sync, stopAgreed);
   }
 
-  /** A local session, or on a cluster one on the chief's gRPC target. */
+  /** A local session, or on a cluster one on its master's gRPC target. */
   private static Session openSession(Graph graph, Optional<Parallelism> parallel, boolean xla) {
     Optional<Cluster> cluster = parallel.flatMap(Parallelism::cluster);
     if (cluster.isEmpty()) {
       return new Session(graph, sessionConfig(xla));
     }
     return NativeSessions.open(
-        graph,
-        cluster.get().target(),
-        sessionConfig(xla).toBuilder()
-            .setOperationTimeoutInMs((long) (cluster.get().timeoutSec() * 1000))
-            .build());
+        graph, cluster.get().sessionTarget(), cluster.get().sessionConfig(sessionConfig(xla)));
   }
 
   /** Runs the initializers (fresh weights, zero slots, step 0). */
   public void initialize() {
     session.initialize();
+  }
+
+  /**
+   * With collective all-reduce: every variable takes the chief's value. Every task runs it once,
+   * after the chief has initialised or restored its own, before the first step.
+   */
+  void syncFromChief() {
+    training.flatMap(Training::syncFromChief).ifPresent(op -> session.runner().addTarget(op).run());
   }
 
   /** Restores everything (weights, slots, step) from one of our checkpoints: a resume. */
@@ -383,7 +463,7 @@ public final class PretrainingGraph implements AutoCloseable {
    */
   public void startInput(long shuffleSeed, long skipRecords) {
     try (TInt64 seed = TInt64.scalarOf(shuffleSeed);
-        TInt64 skip = TInt64.scalarOf(skipRecords / inputs.size())) {
+        TInt64 skip = TInt64.scalarOf(skipRecords / shardsInRun)) {
       Session.Runner runner = session.runner();
       for (InputPipeline.Pipeline input : inputs) {
         runner.feed(input.shuffleSeed(), seed).feed(input.skip(), skip).addTarget(input.init());

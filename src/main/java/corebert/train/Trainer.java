@@ -29,9 +29,13 @@ public final class Trainer {
     long setupStart = System.nanoTime();
     InputPipeline.DataShape shape = InputPipeline.inspect(tc.inputs());
     Path dir = tc.outputDir();
+    // With collective all-reduce the other tasks take everything from the chief, and write nothing.
+    boolean chief = tc.parallel().cluster().map(Cluster::isChief).orElse(true);
     createDirectories(dir);
-    refuseOtherModel(dir, cfg, tc);
-    Optional<Path> resume = Checkpoints.latest(dir);
+    if (chief) {
+      refuseOtherModel(dir, cfg, tc);
+    }
+    Optional<Path> resume = chief ? Checkpoints.latest(dir) : Optional.empty();
     LOG.info(
         String.format(
             "%s BERT: L%d H%d A%d I%d, vocab %d; data seq %d, %d predictions; batch %d; %s",
@@ -49,9 +53,18 @@ public final class Trainer {
                 : "to step " + tc.steps()));
 
     try (PretrainingGraph g = PretrainingGraph.forTraining(cfg, tc, shape)) {
-      long step = resume.isPresent() ? restore(g, tc, resume.get()) : initialize(g, tc);
-      cfg.writeTo(dir.resolve(RunDir.BERT_CONFIG));
-      Checkpoints.writeAtomically(dir.resolve(RunDir.TRAIN_CONFIG), tc.toJson(cfg));
+      long step;
+      if (!chief) {
+        g.initialize();
+        step = fromChief(g);
+      } else {
+        step = resume.isPresent() ? restore(g, tc, resume.get()) : initialize(g, tc);
+        if (tc.parallel().collective()) {
+          fromChief(g);
+        }
+        cfg.writeTo(dir.resolve(RunDir.BERT_CONFIG));
+        Checkpoints.writeAtomically(dir.resolve(RunDir.TRAIN_CONFIG), tc.toJson(cfg));
+      }
       try {
         return new TrainingLoop(g, tc, step).run((System.nanoTime() - setupStart) / 1e9);
       } catch (TensorFlowException e) {
@@ -77,6 +90,21 @@ public final class Trainer {
     tc.initCheckpoint()
         .ifPresent(
             init -> LOG.info("resuming, so the initial checkpoint " + init + " is not used again"));
+    return globalStep(g);
+  }
+
+  /**
+   * With collective all-reduce, on every task: takes every variable from the chief, which has
+   * initialised or restored its own. Returns the step.
+   */
+  private static long fromChief(PretrainingGraph g) {
+    g.syncFromChief();
+    long step = globalStep(g);
+    LOG.info("every variable broadcast from the chief; step " + step);
+    return step;
+  }
+
+  private static long globalStep(PretrainingGraph g) {
     try (Result r = g.session.runner().fetch(g.training.orElseThrow().globalStep()).run()) {
       return ((TInt64) r.get(0)).getLong();
     }

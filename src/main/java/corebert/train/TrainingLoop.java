@@ -14,6 +14,10 @@ import org.tensorflow.types.TFloat32;
  * One run of the training loop over an initialised {@link PretrainingGraph}: step → stop? → log →
  * save, until the step count or the time budget is reached. The input position goes into every
  * checkpoint, so a resumed run continues at the same record.
+ *
+ * <p>With collective all-reduce every task runs this loop in lockstep; only the chief writes
+ * metrics and checkpoints, and a time budget ends on the chief's clock: it flags the last step, and
+ * every task stops after it (one step past the budget at most).
  */
 final class TrainingLoop {
   private static final Logger LOG = Logger.getLogger(TrainingLoop.class.getName());
@@ -34,6 +38,8 @@ final class TrainingLoop {
   private final AdamWeightDecay.Update update;
   private final InputPosition position;
   private final long startStep;
+  private final boolean chief;
+  private boolean stopAgreed;
 
   /** Training seconds of the runs this one resumes, so the time axis and budget continue. */
   private final double elapsedBefore;
@@ -58,8 +64,10 @@ final class TrainingLoop {
     this.position = training.position();
     this.startStep = startStep;
     this.step = startStep;
-    this.elapsedBefore = lastElapsed(tc.metricsDir().resolve(RunDir.METRICS), startStep);
-    this.lastCheckpoint = Checkpoints.latest(tc.outputDir()).orElse(null);
+    this.chief = tc.parallel().cluster().map(Cluster::isChief).orElse(true);
+    this.elapsedBefore =
+        chief ? lastElapsed(tc.metricsDir().resolve(RunDir.METRICS), startStep) : 0;
+    this.lastCheckpoint = chief ? Checkpoints.latest(tc.outputDir()).orElse(null) : null;
   }
 
   /** Trains to the end, saves a final checkpoint, and returns how the run ended. */
@@ -67,7 +75,7 @@ final class TrainingLoop {
     at = position.read(g.session);
     g.startInput(epochSeed(at.epoch()), at.records());
     batchInEpoch = at.records() > 0;
-    try (MetricsLog metrics = new MetricsLog(tc.metricsDir(), startStep)) {
+    try (MetricsLog metrics = chief ? new MetricsLog(tc.metricsDir(), startStep) : null) {
       while (!finished()) {
         Optional<StepResult> r = step();
         if (r.isEmpty() || !accepted(r.get())) {
@@ -82,7 +90,7 @@ final class TrainingLoop {
         }
       }
     }
-    if (lastCheckpoint == null || Checkpoints.stepOf(lastCheckpoint) != step) {
+    if (chief && (lastCheckpoint == null || Checkpoints.stepOf(lastCheckpoint) != step)) {
       save();
     }
     return new TrainingOutcome(step, lastLoss, elapsedSec(), setupSec, lastCheckpoint);
@@ -96,9 +104,16 @@ final class TrainingLoop {
     return elapsedBefore + runSec();
   }
 
-  /** The step count or the time budget is reached. */
+  /** The step count or the time budget is reached (with collectives, on the chief's clock). */
   private boolean finished() {
-    return tc.timeBudgetSec() > 0 ? elapsedSec() >= tc.timeBudgetSec() : step >= tc.steps();
+    if (!(tc.timeBudgetSec() > 0)) {
+      return step >= tc.steps();
+    }
+    return training.stopAgreed().isPresent() ? stopAgreed : budgetSpent();
+  }
+
+  private boolean budgetSpent() {
+    return elapsedSec() >= tc.timeBudgetSec();
   }
 
   /** Runs one training step; empty at the end of an epoch, after starting the next one. */
@@ -114,13 +129,19 @@ final class TrainingLoop {
             .fetch(training.learningRate())
             .fetch(update.gradNorm())
             .fetch(update.applied());
-    try (TFloat32 totalSteps = expectedTotalSteps()) {
+    training.stopAgreed().ifPresent(runner::fetch);
+    try (TFloat32 totalSteps = expectedTotalSteps();
+        TFloat32 stop = TFloat32.scalarOf(budgetSpent() ? 1f : 0f)) {
       if (totalSteps != null) {
         runner.feed(LrSchedule.TOTAL_STEPS_FEED, totalSteps);
+      }
+      if (training.stopAgreed().isPresent() && tc.timeBudgetSec() > 0) {
+        runner.feed(PretrainingGraph.STOP_FEED, stop);
       }
       try (Result r = runner.run()) {
         at = at.afterBatch(tc.batchSize());
         batchInEpoch = true;
+        stopAgreed = training.stopAgreed().isPresent() && scalar(r, 7) > 0;
         return Optional.of(
             new StepResult(
                 scalar(r, 0),
@@ -187,8 +208,14 @@ final class TrainingLoop {
     return true;
   }
 
-  /** Every --save-every steps, every --save-every-secs seconds, and at the last step. */
+  /**
+   * Every --save-every steps, every --save-every-secs seconds, and at the last step; on the chief
+   * only.
+   */
   private boolean dueForSave() {
+    if (!chief) {
+      return false;
+    }
     boolean timed =
         tc.saveEverySec() > 0 && (System.nanoTime() - lastSave) / 1e9 >= tc.saveEverySec();
     return step % tc.saveEvery() == 0 || finished() || timed;
@@ -199,19 +226,21 @@ final class TrainingLoop {
     double windowSec = (now - windowStart) / 1e9;
     double exPerSec = windowSteps * tc.batchSize() / windowSec;
     double rss = MetricsLog.residentMb();
-    metrics.log(
-        new MetricsLog.Entry(
-            step,
-            tc.phase(),
-            r.loss(),
-            r.mlm(),
-            r.nsp(),
-            r.accuracy(),
-            r.lr(),
-            r.gradNorm(),
-            exPerSec,
-            elapsedSec(),
-            Double.isNaN(rss) ? null : rss));
+    if (metrics != null) { // null on a collective run's other tasks: the chief writes them
+      metrics.log(
+          new MetricsLog.Entry(
+              step,
+              tc.phase(),
+              r.loss(),
+              r.mlm(),
+              r.nsp(),
+              r.accuracy(),
+              r.lr(),
+              r.gradNorm(),
+              exPerSec,
+              elapsedSec(),
+              Double.isNaN(rss) ? null : rss));
+    }
     LOG.info(
         String.format(
             "step %d: loss %.4f (mlm %.4f, nsp %.4f), mlm acc %.3f, lr %.2e, %.0f ms, %.1f seq/s%s",

@@ -13,14 +13,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Training over TensorFlow's gRPC runtime: two worker processes on loopback ports, in-graph
- * replication from task 0. It must compute what one process computes on the same global batch,
- * refuse a port that is taken, and survive a worker's death as a clear error plus a checkpoint that
- * the same command resumes from.
+ * Training over TensorFlow's gRPC runtime: two worker processes on loopback ports, with chief-held
+ * variables (in-graph replication from task 0) or collective all-reduce (every task trains its own
+ * replica). Either must compute what one process computes on the same global batch, refuse a port
+ * that is taken, and survive a worker's death as a clear error plus a checkpoint that the same
+ * command resumes from.
  */
 class ClusterTest {
   @TempDir Path dir;
@@ -35,21 +39,38 @@ class ClusterTest {
     return "localhost:" + freePort() + ",localhost:" + freePort();
   }
 
-  private static List<String> pretrain(Path config, Path out, int steps, String cluster, int task) {
+  private static List<String> pretrain(
+      Path config, Path out, int steps, String cluster, int task, String mode) {
     List<String> args =
         new ArrayList<>(
             BrownFixture.pretrainArgs(config, BrownFixture.get().trainGlob(), out.toString()));
     args.addAll(List.of("--steps", String.valueOf(steps), "--save-every", "10"));
     args.addAll(DataParallelTest.EXACT);
-    args.addAll(
-        List.of("--cluster", cluster, "--task", String.valueOf(task), "--worker-timeout", "20"));
+    args.addAll(clusterArgs(cluster, task, mode));
     return args;
   }
 
+  private static List<String> clusterArgs(String cluster, int task, String mode) {
+    return List.of(
+        "--cluster",
+        cluster,
+        "--task",
+        String.valueOf(task),
+        "--worker-timeout",
+        "20",
+        "--all-reduce",
+        mode);
+  }
+
   /** Runs pretrain's task 1 and task 0 as processes; returns task 0's exit code. */
-  private int runCluster(Path config, Path out, int steps, String cluster, String tag)
+  private int runCluster(Path config, Path out, int steps, String cluster, String mode, String tag)
       throws Exception {
-    return runCluster(task -> pretrain(config, out, steps, cluster, task), tag);
+    return runCluster(task -> pretrain(config, out, steps, cluster, task, mode), tag);
+  }
+
+  /** What task 0's log says about how the batch was split. */
+  private static String replication(String mode) {
+    return mode.equals("collective") ? "on each of 2 tasks (collective all-reduce)" : "2 tower(s)";
   }
 
   /** Runs task 1 and task 0 of a command as processes; returns task 0's exit code. */
@@ -63,17 +84,29 @@ class ClusterTest {
     return chief.exitValue();
   }
 
-  @Test
-  void twoWorkersMatchOneProcessAtTheSameGlobalBatch() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"chief", "collective"})
+  void twoWorkersMatchOneProcessAtTheSameGlobalBatch(String mode) throws Exception {
     Path cfg = BrownFixture.get().noDropout(dir);
     // Each worker reads its own half of the files; one process reading the same two shards
     // (--input-shards 2) sees the same global batches.
     double[] single = DataParallelTest.train(dir.resolve("single"), cfg, "--input-shards", "2");
     Path out = dir.resolve("cluster");
-    int code = runCluster(cfg, out, DataParallelTest.STEPS, cluster(), "match");
-    assertEquals(0, code, Files.readString(dir.resolve("match-task0.log")));
-    assertTrue(Files.readString(dir.resolve("match-task0.log")).contains("2 tower(s)"));
-    DataParallelTest.assertSameLosses(single, Cli.losses(out), "2 workers");
+    int code = runCluster(cfg, out, DataParallelTest.STEPS, cluster(), mode, "match");
+    String log = Files.readString(dir.resolve("match-task0.log"));
+    assertEquals(0, code, log);
+    assertTrue(log.contains(replication(mode)), log);
+    double[] losses = Cli.losses(out);
+    DataParallelTest.assertSameLosses(single, losses, "2 workers");
+    if (mode.equals("collective")) {
+      for (int i = 0; i < losses.length; i++) {
+        assertEquals(single[i], losses[i], 1e-5, "collective, step " + (i + 1));
+      }
+      // Task 1 trained too, in step, and wrote nothing.
+      String worker = Files.readString(dir.resolve("match-task1.log"));
+      assertTrue(worker.contains("every variable broadcast from the chief; step 0"), worker);
+      assertTrue(worker.contains("step " + DataParallelTest.STEPS + ":"), worker);
+    }
   }
 
   /** CoRe on bert-tiny: {@code relaxed} steps, surgery, {@code full} steps of batch 8. */
@@ -99,8 +132,9 @@ class ClusterTest {
     return args;
   }
 
-  @Test
-  void coreOnTwoWorkersMatchesOneProcessThroughBothPhases() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"chief", "collective"})
+  void coreOnTwoWorkersMatchesOneProcessThroughBothPhases(String mode) throws Exception {
     Path cfg = BrownFixture.get().noDropout(dir);
     Cli.ok(
         Cli.run(
@@ -111,23 +145,13 @@ class ClusterTest {
     String spec = cluster();
     int code =
         runCluster(
-            task ->
-                core(
-                    cfg,
-                    out,
-                    2,
-                    2,
-                    "--cluster",
-                    spec,
-                    "--task",
-                    String.valueOf(task),
-                    "--worker-timeout",
-                    "20"),
+            task -> core(cfg, out, 2, 2, clusterArgs(spec, task, mode).toArray(String[]::new)),
             "core");
     String log = Files.readString(dir.resolve("core-task0.log"));
     assertEquals(0, code, log);
     assertTrue(log.contains("CoRe surgery: relaxed -> full at step 2"), log);
-    assertTrue(log.contains("2 tower(s)"), "both phases replicate over the two workers: " + log);
+    assertTrue(
+        log.contains(replication(mode)), "both phases replicate over the two workers: " + log);
     double[] cluster = Cli.losses(out);
     assertEquals(single.length, cluster.length, "steps logged");
     for (int i = 0; i < single.length; i++) {
@@ -164,32 +188,35 @@ class ClusterTest {
       String spec = "localhost:" + taken.getLocalPort() + ",localhost:" + freePort();
       Cli.Outcome o =
           Cli.run(
-              pretrain(BrownFixture.get().config, dir.resolve("x"), 1, spec, 0)
+              pretrain(BrownFixture.get().config, dir.resolve("x"), 1, spec, 0, "chief")
                   .toArray(String[]::new));
       assertEquals(CoreBert.EXIT_RUNTIME, o.code());
       assertTrue(o.err().contains("port " + taken.getLocalPort() + " is in use"), o.err());
     }
   }
 
-  @Test
-  void aDeadWorkerStopsTrainingWithACheckpointThatResumes() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"chief", "collective"})
+  void aDeadWorkerStopsTrainingWithACheckpointThatResumes(String mode) throws Exception {
     Path cfg = BrownFixture.get().config;
     Path out = dir.resolve("dead");
     String spec = cluster();
     int steps = 300;
-    long saved = killWorkerOnceSaved(t -> pretrain(cfg, out, steps, spec, t), out, 20, "dead");
+    long saved =
+        killWorkerOnceSaved(t -> pretrain(cfg, out, steps, spec, t, mode), out, 20, "dead");
 
     // The same command on both tasks resumes from that checkpoint and finishes.
     assertEquals(
         0,
-        runCluster(cfg, out, steps, spec, "resume"),
+        runCluster(cfg, out, steps, spec, mode, "resume"),
         Files.readString(dir.resolve("resume-task0.log")));
     assertTrue(Files.readString(dir.resolve("resume-task0.log")).contains("model.ckpt-" + saved));
     assertEquals(steps, Checkpoints.stepOf(Checkpoints.latest(out).orElseThrow()));
   }
 
-  @Test
-  void coreOnAClusterResumesPhaseTwoAfterAWorkerDies() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"chief", "collective"})
+  void coreOnAClusterResumesPhaseTwoAfterAWorkerDies(String mode) throws Exception {
     Path cfg = BrownFixture.get().config;
     Path out = dir.resolve("core-dead");
     Path full = out.resolve(RunDir.CORE_FULL);
@@ -201,14 +228,8 @@ class ClusterTest {
                 out,
                 30,
                 300,
-                "--save-every",
-                "10",
-                "--cluster",
-                spec,
-                "--task",
-                String.valueOf(t),
-                "--worker-timeout",
-                "20");
+                Stream.concat(Stream.of("--save-every", "10"), clusterArgs(spec, t, mode).stream())
+                    .toArray(String[]::new));
     // Kill task 1 in phase 2, once it has checkpointed past surgery's step.
     long saved = killWorkerOnceSaved(task, full, 50, "core-dead");
 

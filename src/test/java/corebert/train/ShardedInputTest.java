@@ -106,7 +106,7 @@ class ShardedInputTest {
                 new InputPipeline.Shard(s, 2)));
       }
       try (Session session =
-          NativeSessions.open(g, cluster.target(), PretrainingGraph.sessionConfig(false))) {
+          NativeSessions.open(g, cluster.sessionTarget(), PretrainingGraph.sessionConfig(false))) {
         try (TInt64 seed = TInt64.scalarOf(7L)) {
           Session.Runner init = session.runner();
           shards.forEach(in -> init.feed(in.shuffleSeed(), seed).addTarget(in.init()));

@@ -77,7 +77,8 @@ class TowerPlacementTest {
               SEED,
               new Parallelism(2, 1, Optional.empty()),
               AdamWeightDecay.Settings.bert(AdamWeightDecay.Rule.ADAMW, false),
-              VariableStore.create(Precision.FP32));
+              VariableStore.create(Precision.FP32),
+              Optional.empty());
       try (Session s = new Session(g, twoCpus())) {
         s.initialize();
         float[] loss = new float[1];
