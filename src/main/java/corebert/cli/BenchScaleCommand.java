@@ -87,7 +87,7 @@ final class BenchScaleCommand implements Command {
       try {
         modes.add(Cluster.AllReduce.parse(m.strip()).name().toLowerCase());
       } catch (IllegalArgumentException e) {
-        throw new UsageException(e.getMessage());
+        throw new UsageException("--all-reduce: " + e.getMessage());
       }
     }
     return modes;

@@ -266,7 +266,12 @@ final class TrainingOptions {
         if (cluster.isEmpty()) {
           throw new UsageException("--all-reduce needs --cluster (or TF_CONFIG)");
         }
-        Cluster.AllReduce mode = Cluster.AllReduce.parse(line.getOptionValue("all-reduce"));
+        Cluster.AllReduce mode;
+        try {
+          mode = Cluster.AllReduce.parse(line.getOptionValue("all-reduce"));
+        } catch (IllegalArgumentException e) {
+          throw new UsageException("--all-reduce: " + e.getMessage());
+        }
         cluster = cluster.map(c -> c.withAllReduce(mode));
       }
       if (line.hasOption("allow-public-cluster")) {

@@ -59,7 +59,7 @@ public record Cluster(List<String> workers, int task, double timeoutSec, AllRedu
         }
       }
       throw new IllegalArgumentException(
-          "--all-reduce must be chief or collective, got '" + s + "'");
+          "the all-reduce mode must be chief or collective, got '" + s + "'");
     }
   }
 
