@@ -157,7 +157,7 @@ final class CoreCommand implements Command {
             .build();
     // On a cluster both phases train there; surgery and the evaluations run on the chief while
     // the other tasks keep serving, or with collective all-reduce wait in their next collective.
-    if (tc.parallel().collective() && !tc.parallel().cluster().get().isChief()) {
+    if (tc.parallel().collective() && !tc.parallel().isChief()) {
       Optional<TrainingOutcome> followed =
           TrainingOptions.asChief(tc, () -> CorePipeline.followChief(cfg, tc, plan));
       followed.ifPresent(o -> System.out.println(Jackson.write(o)));

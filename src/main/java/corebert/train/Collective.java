@@ -59,11 +59,6 @@ final class Collective {
     return reduce(scope, x, "Add");
   }
 
-  /** The element-wise maximum of {@code x} over every task. */
-  <T extends TType> Operand<T> max(Ops scope, Operand<T> x) {
-    return reduce(scope, x, "Max");
-  }
-
   /** The chief's {@code x} on every task (the other tasks' {@code x} is not used). */
   <T extends TType> Operand<T> fromChief(Ops scope, Operand<T> x) {
     if (chief) {

@@ -90,6 +90,11 @@ public record Parallelism(
     return cluster.map(Cluster::collective).orElse(false);
   }
 
+  /** Whether this process is the chief: task 0 of a cluster, or the only process. */
+  public boolean isChief() {
+    return cluster.map(Cluster::isChief).orElse(true);
+  }
+
   /** The cluster whose towers this task's graph places on every task: chief-held variables. */
   private Optional<Cluster> inGraphCluster() {
     return cluster.filter(c -> !c.collective());

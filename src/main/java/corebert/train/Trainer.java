@@ -30,7 +30,7 @@ public final class Trainer {
     InputPipeline.DataShape shape = InputPipeline.inspect(tc.inputs());
     Path dir = tc.outputDir();
     // With collective all-reduce the other tasks take everything from the chief, and write nothing.
-    boolean chief = tc.parallel().cluster().map(Cluster::isChief).orElse(true);
+    boolean chief = tc.parallel().isChief();
     createDirectories(dir);
     if (chief) {
       refuseOtherModel(dir, cfg, tc);

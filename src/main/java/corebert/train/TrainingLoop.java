@@ -64,7 +64,7 @@ final class TrainingLoop {
     this.position = training.position();
     this.startStep = startStep;
     this.step = startStep;
-    this.chief = tc.parallel().cluster().map(Cluster::isChief).orElse(true);
+    this.chief = tc.parallel().isChief();
     this.elapsedBefore =
         chief ? lastElapsed(tc.metricsDir().resolve(RunDir.METRICS), startStep) : 0;
     this.lastCheckpoint = chief ? Checkpoints.latest(tc.outputDir()).orElse(null) : null;
@@ -131,11 +131,11 @@ final class TrainingLoop {
             .fetch(update.applied());
     training.stopAgreed().ifPresent(runner::fetch);
     try (TFloat32 totalSteps = expectedTotalSteps();
-        TFloat32 stop = TFloat32.scalarOf(budgetSpent() ? 1f : 0f)) {
+        TFloat32 stop = stopVote()) {
       if (totalSteps != null) {
         runner.feed(LrSchedule.TOTAL_STEPS_FEED, totalSteps);
       }
-      if (training.stopAgreed().isPresent() && tc.timeBudgetSec() > 0) {
+      if (stop != null) {
         runner.feed(PretrainingGraph.STOP_FEED, stop);
       }
       try (Result r = runner.run()) {
@@ -164,6 +164,16 @@ final class TrainingLoop {
       g.startInput(epochSeed(at.epoch()), 0);
       return Optional.empty();
     }
+  }
+
+  /**
+   * With collectives and a time budget, 1 when this step is to be every task's last (else null).
+   */
+  private TFloat32 stopVote() {
+    if (training.stopAgreed().isEmpty() || !(tc.timeBudgetSec() > 0)) {
+      return null;
+    }
+    return TFloat32.scalarOf(budgetSpent() ? 1f : 0f);
   }
 
   /**
