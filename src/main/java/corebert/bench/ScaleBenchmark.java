@@ -21,17 +21,19 @@ import java.util.logging.Logger;
 /**
  * `bench scale`: pretraining on a 1-worker and a 2-worker cluster on loopback, each worker a
  * `corebert pretrain` process pinned to its own core ({@code taskset}), at the same batch per
- * worker, for each way of combining gradients ({@code --all-reduce}) and each batch per worker.
- * Reports examples/s, the scaling efficiency (throughput of 2 / (2 × throughput of 1)) and the
- * bytes the tasks move per step, read from the loopback interface's counter: a 2-worker run of N
- * steps and one of N/2 steps, so that set-up traffic cancels.
+ * worker, for each way of combining gradients ({@code --all-reduce}, and the type they travel in)
+ * and each batch per worker. Reports examples/s, the scaling efficiency (throughput of 2 / (2 ×
+ * throughput of 1)), the bytes the tasks move per step, read from the loopback interface's counter,
+ * and the chief's CPU time per step, from its {@code metrics.jsonl} over the same steady steps:
+ * every cluster runs N steps and again N/2 steps, and the difference of their traffic per step
+ * cancels set-up.
  */
 public final class ScaleBenchmark {
   private static final Logger LOG = Logger.getLogger(ScaleBenchmark.class.getName());
 
   /**
    * @param batchesPerWorker sequences per worker and step (the global batch is workers × this)
-   * @param modes the {@code --all-reduce} modes to compare: chief, collective
+   * @param modes the ways of combining gradients to compare
    * @param steps steps of the throughput runs (the bytes run takes half as many again)
    * @param main corebert's main class, which each worker process runs
    */
@@ -39,7 +41,7 @@ public final class ScaleBenchmark {
       Path config,
       String inputGlob,
       List<Integer> batchesPerWorker,
-      List<String> modes,
+      List<Mode> modes,
       int steps,
       int logEvery,
       Path workDir,
@@ -47,15 +49,31 @@ public final class ScaleBenchmark {
       String command,
       Class<?> main) {}
 
-  /** One cluster run: its throughput in steady state and the loopback bytes it moved. */
+  /**
+   * An {@code --all-reduce} mode and the {@code --gradient-precision} the gradients travel in
+   * (fp32, or bf16 with collective).
+   */
+  public record Mode(String allReduce, String gradientPrecision) {
+    String label() {
+      return gradientPrecision.equals("fp32") ? allReduce : allReduce + " " + gradientPrecision;
+    }
+  }
+
+  /**
+   * One cluster run: its throughput in steady state, the loopback bytes it moved, and over the same
+   * steady steps the chief's CPU seconds per step and the cores they kept busy (per second).
+   */
   record Run(
       String allReduce,
+      String gradientPrecision,
       int workers,
       int batchPerWorker,
       int globalBatch,
       int steps,
       double examplesPerSec,
-      long loopbackBytes) {}
+      long loopbackBytes,
+      double chiefCpuSecPerStep,
+      double chiefCoresBusy) {}
 
   /**
    * Two workers in one mode at one batch per worker, against one worker at that batch.
@@ -63,15 +81,26 @@ public final class ScaleBenchmark {
    * @param bytesPerStep loopback bytes per step, set-up traffic cancelled: every byte any task sent
    * @param bytesPerParameterPerWorker {@code bytesPerStep} / parameters / workers: what a worker
    *     sends per parameter and step (it receives as much)
+   * @param cpuSecPerStepOne one worker's CPU seconds per step, all its threads
+   * @param cpuSecPerStepTwo the chief's of two workers (with collective all-reduce every task does
+   *     the same work): what it costs over one worker's is the all-reduce's serialising, copying
+   *     and adding, and gRPC's
+   * @param coresBusyOne one worker's CPU seconds per second of its steps: 1 is its core saturated
+   * @param coresBusyTwo the same for the chief of two workers: below 1, it waits on the other
    */
   record Comparison(
       String allReduce,
+      String gradientPrecision,
       int batchPerWorker,
       double examplesPerSecOne,
       double examplesPerSecTwo,
       double scalingEfficiency,
       double bytesPerStep,
-      double bytesPerParameterPerWorker) {}
+      double bytesPerParameterPerWorker,
+      double cpuSecPerStepOne,
+      double cpuSecPerStepTwo,
+      double coresBusyOne,
+      double coresBusyTwo) {}
 
   /**
    * `bench scale`'s {@code PREFIX.json}.
@@ -106,11 +135,13 @@ public final class ScaleBenchmark {
     List<Run> runs = new ArrayList<>();
     List<Comparison> comparisons = new ArrayList<>();
     for (int b : s.batchesPerWorker()) {
-      // One worker has no one to reduce with: its run is every mode's reference.
-      Run one = cluster(s, "chief", b, 1, s.steps(), pinned, "w1-b" + b);
+      // One worker has no one to reduce with: its runs are every mode's reference.
+      Mode alone = new Mode("chief", "fp32");
+      Run one = cluster(s, alone, b, 1, s.steps(), pinned, "w1-b" + b);
+      Run oneShort = cluster(s, alone, b, 1, s.steps() / 2, pinned, "w1-short-b" + b);
       runs.add(one);
-      for (String mode : s.modes()) {
-        String tag = mode + "-b" + b;
+      for (Mode mode : s.modes()) {
+        String tag = mode.label().replace(' ', '-') + "-b" + b;
         Run two = cluster(s, mode, b, 2, s.steps(), pinned, "w2-" + tag);
         Run twoShort = cluster(s, mode, b, 2, s.steps() / 2, pinned, "w2-short-" + tag);
         runs.add(two);
@@ -119,13 +150,18 @@ public final class ScaleBenchmark {
                 / (two.steps() - twoShort.steps());
         comparisons.add(
             new Comparison(
-                mode,
+                mode.allReduce(),
+                mode.gradientPrecision(),
                 b,
                 one.examplesPerSec(),
                 two.examplesPerSec(),
                 two.examplesPerSec() / (2 * one.examplesPerSec()),
                 bytesPerStep,
-                bytesPerStep / params / 2));
+                bytesPerStep / params / 2,
+                one.chiefCpuSecPerStep(),
+                two.chiefCpuSecPerStep(),
+                one.chiefCoresBusy(),
+                two.chiefCoresBusy()));
       }
     }
     Results.write(
@@ -152,7 +188,7 @@ public final class ScaleBenchmark {
       groups.add(
           String.format(
               "%s, %d/worker (eff. %.2f, %.1f B/param)",
-              c.allReduce(),
+              new Mode(c.allReduce(), c.gradientPrecision()).label(),
               c.batchPerWorker(),
               c.scalingEfficiency(),
               c.bytesPerParameterPerWorker()));
@@ -161,13 +197,18 @@ public final class ScaleBenchmark {
       LOG.info(
           String.format(
               "%s, %d per worker: 1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f;"
-                  + " %.0f bytes per step",
-              c.allReduce(),
+                  + " %.0f bytes per step; CPU s/step per worker, alone %.3f (%.2f cores busy),"
+                  + " of two %.3f (%.2f)",
+              new Mode(c.allReduce(), c.gradientPrecision()).label(),
               c.batchPerWorker(),
               c.examplesPerSecOne(),
               c.examplesPerSecTwo(),
               c.scalingEfficiency(),
-              c.bytesPerStep()));
+              c.bytesPerStep(),
+              c.cpuSecPerStepOne(),
+              c.coresBusyOne(),
+              c.cpuSecPerStepTwo(),
+              c.coresBusyTwo()));
     }
     Chart.bars(
         Path.of(s.prefix() + ".png"),
@@ -180,7 +221,7 @@ public final class ScaleBenchmark {
 
   /** `pretrain` on a {@code workers}-task loopback cluster, task i on core i. */
   private static Run cluster(
-      Settings s, String mode, int batch, int workers, int steps, boolean pinned, String tag)
+      Settings s, Mode mode, int batch, int workers, int steps, boolean pinned, String tag)
       throws IOException, InterruptedException {
     Path out = s.workDir().resolve(tag);
     Checkpoints.deleteRecursively(out);
@@ -192,37 +233,10 @@ public final class ScaleBenchmark {
     List<Process> tasks = new ArrayList<>();
     List<Path> logs = new ArrayList<>();
     for (int task = workers - 1; task >= 0; task--) { // the chief last, once the others serve
-      List<String> args =
-          List.of(
-              "pretrain",
-              "--config",
-              s.config().toString(),
-              "--input",
-              s.inputGlob(),
-              "--output-dir",
-              out.toString(),
-              "--steps",
-              String.valueOf(steps),
-              "--batch-size",
-              String.valueOf(workers * batch),
-              "--warmup-steps",
-              "0",
-              "--log-every",
-              String.valueOf(s.logEvery()),
-              "--save-every",
-              String.valueOf(Integer.MAX_VALUE),
-              // fp32 on every machine: the bytes per step measured are of fp32 weights/gradients.
-              "--precision",
-              "fp32",
-              "--cluster",
-              String.join(",", addresses),
-              "--task",
-              String.valueOf(task),
-              "--all-reduce",
-              mode);
       Path log = s.workDir().resolve(tag + "-task" + task + ".log");
       List<String> prefix =
           pinned ? List.of("/usr/bin/taskset", "-c", String.valueOf(task)) : List.of();
+      List<String> args = pretrainArgs(s, mode, batch * workers, steps, out, addresses, task);
       tasks.add(ChildJvm.start(s.main(), prefix, List.of(), Map.of(), args, log));
       logs.add(log);
     }
@@ -230,23 +244,87 @@ public final class ScaleBenchmark {
       ChildJvm.lastLine(tasks.get(i), logs.get(i));
     }
     long bytes = loopbackBytes() - bytesBefore;
-    double exPerSec = steadyExamplesPerSec(out.resolve(RunDir.METRICS), workers * batch);
+    Steady steady = steady(out.resolve(RunDir.METRICS), workers * batch);
     LOG.info(
         String.format(
             "%s, %d worker(s) x %d, %d steps: %.2f examples/s, %,d loopback bytes",
-            mode, workers, batch, steps, exPerSec, bytes));
-    return new Run(mode, workers, batch, workers * batch, steps, exPerSec, bytes);
+            mode.label(), workers, batch, steps, steady.examplesPerSec(), bytes));
+    return new Run(
+        mode.allReduce(),
+        mode.gradientPrecision(),
+        workers,
+        batch,
+        workers * batch,
+        steps,
+        steady.examplesPerSec(),
+        bytes,
+        steady.cpuSecPerStep(),
+        steady.coresBusy());
   }
 
-  /** Examples/s between the second logged step and the last (the first includes warm-up). */
-  private static double steadyExamplesPerSec(Path metrics, int batch) {
+  /** One task's `pretrain` command line in a run of {@code addresses.size()} workers. */
+  private static List<String> pretrainArgs(
+      Settings s,
+      Mode mode,
+      int globalBatch,
+      int steps,
+      Path out,
+      List<String> addresses,
+      int task) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "pretrain",
+                "--config",
+                s.config().toString(),
+                "--input",
+                s.inputGlob(),
+                "--output-dir",
+                out.toString(),
+                "--steps",
+                String.valueOf(steps),
+                "--batch-size",
+                String.valueOf(globalBatch),
+                "--warmup-steps",
+                "0",
+                "--log-every",
+                String.valueOf(s.logEvery()),
+                "--save-every",
+                String.valueOf(Integer.MAX_VALUE),
+                // fp32 on every machine: the bytes measured are of fp32 weights and gradients,
+                // or of bf16 gradients where asked.
+                "--precision",
+                "fp32",
+                "--cluster",
+                String.join(",", addresses),
+                "--task",
+                String.valueOf(task),
+                "--all-reduce",
+                mode.allReduce()));
+    if (mode.allReduce().equals("collective")) {
+      args.addAll(List.of("--gradient-precision", mode.gradientPrecision()));
+    }
+    return args;
+  }
+
+  /** The chief's steady state: examples/s, CPU seconds per step, cores busy. */
+  private record Steady(double examplesPerSec, double cpuSecPerStep, double coresBusy) {}
+
+  /** Between the second logged step and the last (the first includes warm-up). */
+  private static Steady steady(Path metrics, int batch) {
     List<MetricsLog.Entry> recs = MetricsLog.read(metrics);
     if (recs.size() < 3) {
       throw new IllegalStateException(metrics + ": too few logged steps to time; raise --steps");
     }
     MetricsLog.Entry first = recs.get(1);
     MetricsLog.Entry last = recs.get(recs.size() - 1);
-    return (last.step() - first.step()) * batch / (last.elapsedSec() - first.elapsedSec());
+    long steps = last.step() - first.step();
+    double sec = last.elapsedSec() - first.elapsedSec();
+    double cpu =
+        first.cpuSec() == null || last.cpuSec() == null
+            ? Double.NaN
+            : last.cpuSec() - first.cpuSec();
+    return new Steady(steps * batch / sec, cpu / steps, cpu / sec);
   }
 
   /** Bytes received on the loopback interface so far (Linux's /proc/net/dev). */

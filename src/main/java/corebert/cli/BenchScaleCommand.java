@@ -26,8 +26,9 @@ final class BenchScaleCommand implements Command {
 
   @Override
   public String summary() {
-    return "pretraining on 1 vs 2 loopback workers, each on its own core, per --all-reduce mode:"
-        + " examples/s, scaling efficiency, bytes per step -> JSON + PNG";
+    return "pretraining on 1 vs 2 loopback workers, each on its own core, per --all-reduce mode"
+        + " and gradient type: examples/s, scaling efficiency, bytes and CPU per step -> JSON +"
+        + " PNG";
   }
 
   @Override
@@ -46,6 +47,12 @@ final class BenchScaleCommand implements Command {
             "MODE,...",
             "the --all-reduce modes to compare, each with its own 2-worker runs (default"
                 + " chief,collective)"));
+    o.addOption(
+        valued(
+            "gradient-precision",
+            "TYPE,...",
+            "the types collective runs send gradients in, each compared (default fp32,bf16;"
+                + " chief runs are fp32)"));
     o.addOption(
         valued(
             "steps",
@@ -81,13 +88,25 @@ final class BenchScaleCommand implements Command {
     return 0;
   }
 
-  private static List<String> modes(CommandLine line) {
-    List<String> modes = new ArrayList<>();
+  /** Each --all-reduce mode; collective once per --gradient-precision. */
+  private static List<ScaleBenchmark.Mode> modes(CommandLine line) {
+    List<String> types = new ArrayList<>();
+    for (String t : line.getOptionValue("gradient-precision", "fp32,bf16").split(",")) {
+      types.add(gradientPrecision(t.strip()).name().toLowerCase());
+    }
+    List<ScaleBenchmark.Mode> modes = new ArrayList<>();
     for (String m : line.getOptionValue("all-reduce", "chief,collective").split(",")) {
+      Cluster.AllReduce mode;
       try {
-        modes.add(Cluster.AllReduce.parse(m.strip()).name().toLowerCase());
+        mode = Cluster.AllReduce.parse(m.strip());
       } catch (IllegalArgumentException e) {
         throw new UsageException("--all-reduce: " + e.getMessage());
+      }
+      String name = mode.name().toLowerCase();
+      if (mode == Cluster.AllReduce.CHIEF) {
+        modes.add(new ScaleBenchmark.Mode(name, "fp32"));
+      } else {
+        types.forEach(t -> modes.add(new ScaleBenchmark.Mode(name, t)));
       }
     }
     return modes;

@@ -135,6 +135,14 @@ final class Flags {
     return choice.precision();
   }
 
+  /** A {@code --gradient-precision} value: fp32 or bf16. */
+  static Precision gradientPrecision(String name) {
+    if (name.equalsIgnoreCase("fp32") || name.equalsIgnoreCase("bf16")) {
+      return Precision.parse(name);
+    }
+    throw new UsageException("--gradient-precision must be fp32 or bf16, got '" + name + "'");
+  }
+
   /** Comma-separated integers, each at least {@code min}. */
   static int[] intList(CommandLine line, String flag, String defaultValue, int min) {
     return Arrays.stream(doubleList(line, flag, defaultValue, min, Integer.MAX_VALUE))

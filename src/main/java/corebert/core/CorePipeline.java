@@ -4,6 +4,7 @@ import corebert.model.BertConfig;
 import corebert.model.BertModel.Variant;
 import corebert.surgery.Surgery;
 import corebert.train.Checkpoints;
+import corebert.train.Cluster;
 import corebert.train.Evaluator;
 import corebert.train.RunDir;
 import corebert.train.TrainConfig;
@@ -224,6 +225,9 @@ public final class CorePipeline {
   /** Training batches the temperature is fitted on. */
   private static final int TEMPERATURE_FIT_BATCHES = 16;
 
+  /** What the chief broadcasts when phase 2 has not begun. */
+  private static final long NO_PHASE_2 = -1;
+
   private CorePipeline() {}
 
   /** Runs (or resumes) the pipeline. */
@@ -233,7 +237,14 @@ public final class CorePipeline {
     boolean blending = plan.handover().blendSteps() > 0;
 
     Optional<Switch> done = Optional.empty();
-    if (surgeryDone(fullDir)) {
+    boolean resumingPhase2 = surgeryDone(fullDir);
+    // The other tasks of a collective cluster follow the chief's phase, without its files.
+    tc.parallel()
+        .cluster()
+        .filter(Cluster::collective)
+        .ifPresent(
+            c -> c.fromChief(resumingPhase2 ? Surgery.readReport(fullDir).step() : NO_PHASE_2));
+    if (resumingPhase2) {
       LOG.info("CoRe: surgery already done; resuming phase 2 in " + fullDir);
     } else {
       done = Optional.of(relaxedThenSurgery(cfg, tc, plan));
@@ -326,15 +337,18 @@ public final class CorePipeline {
   /**
    * A collective cluster's other task: both phases in step with the chief, which alone does
    * surgery, evaluates and writes. Phase 2's schedule starts at phase 1's last step; when the chief
-   * resumes phase 2 instead, at the step in the chief's {@code surgery.json}, which this task must
-   * then see (a shared output directory). Returns phase 2's outcome.
+   * resumes phase 2 instead, at the step in the chief's {@code surgery.json}, which the chief
+   * broadcasts first, so no task needs the chief's files. Returns phase 2's outcome.
    */
   public static TrainingOutcome followChief(BertConfig cfg, TrainConfig tc, Plan plan) {
     cfg.requireRelaxed();
-    Path fullDir = tc.outputDir().resolve(RunDir.CORE_FULL);
+    long chiefsPhase2Start = tc.parallel().cluster().orElseThrow().fromChief(NO_PHASE_2);
+    if (chiefsPhase2Start != NO_PHASE_2) {
+      LOG.info("CoRe: the chief resumes phase 2, which began at step " + chiefsPhase2Start);
+    }
     long phase2Start =
-        Files.exists(fullDir.resolve(RunDir.SURGERY_REPORT))
-            ? Surgery.readReport(fullDir).step()
+        chiefsPhase2Start != NO_PHASE_2
+            ? chiefsPhase2Start
             : Trainer.train(cfg, relaxedPhase(tc, plan)).step();
     return Trainer.train(cfg, fullPhase(tc, plan, phase2Start));
   }

@@ -3,6 +3,7 @@ package corebert.train;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import corebert.model.Precision;
 import corebert.util.Jackson;
 import java.io.IOException;
 import java.lang.ref.Reference;
@@ -17,11 +18,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
 import org.tensorflow.Server;
+import org.tensorflow.Session;
+import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ClusterDef;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.JobDef;
 import org.tensorflow.proto.ServerDef;
+import org.tensorflow.types.TInt64;
 
 /**
  * Several machines on TensorFlow's own distributed runtime: one {@code worker} job of gRPC servers.
@@ -33,8 +40,11 @@ import org.tensorflow.proto.ServerDef;
  * @param task this process's index in {@code workers}
  * @param timeoutSec how long a task waits on one step before it gives up on the others (a dead
  *     worker otherwise blocks it for ever)
+ * @param gradients the type gradients travel in between the tasks: fp32, or bf16 with collective
+ *     all-reduce (half the bytes; see {@link Collective#sumGradient})
  */
-public record Cluster(List<String> workers, int task, double timeoutSec, AllReduce allReduce) {
+public record Cluster(
+    List<String> workers, int task, double timeoutSec, AllReduce allReduce, Precision gradients) {
   /** How the tasks' gradients meet. */
   public enum AllReduce {
     /**
@@ -85,15 +95,26 @@ public record Cluster(List<String> workers, int task, double timeoutSec, AllRedu
       throw new IllegalArgumentException(
           "the worker timeout must be > 0 seconds, got " + timeoutSec);
     }
+    if (gradients == Precision.FP16) {
+      throw new IllegalArgumentException("the gradient precision must be fp32 or bf16, got fp16");
+    }
+    if (gradients == Precision.BF16 && allReduce != AllReduce.COLLECTIVE) {
+      // Chief-held variables send fp32 weights and gradients through the chief's Send/Recv.
+      throw new IllegalArgumentException("bf16 gradients need the collective all-reduce mode");
+    }
     workers = List.copyOf(workers);
   }
 
   public Cluster(List<String> workers, int task, double timeoutSec) {
-    this(workers, task, timeoutSec, AllReduce.CHIEF);
+    this(workers, task, timeoutSec, AllReduce.CHIEF, Precision.FP32);
   }
 
   public Cluster withAllReduce(AllReduce mode) {
-    return new Cluster(workers, task, timeoutSec, mode);
+    return new Cluster(workers, task, timeoutSec, mode, gradients);
+  }
+
+  public Cluster withGradients(Precision type) {
+    return new Cluster(workers, task, timeoutSec, allReduce, type);
   }
 
   public boolean collective() {
@@ -274,6 +295,29 @@ public record Cluster(List<String> workers, int task, double timeoutSec, AllRedu
     return c.build();
   }
 
+  /**
+   * With collective all-reduce: the chief's {@code value} on every task (the others' is ignored),
+   * broadcast in a graph of its own. For a decision the chief takes from files only it may have,
+   * before the training graphs exist, such as the step at which CoRe's phase 2 began on a resume.
+   * Every task must call it at the same point, as with every collective.
+   */
+  public long fromChief(long value) {
+    if (!collective()) {
+      throw new IllegalStateException("fromChief needs the collective all-reduce mode");
+    }
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Collective c = new Collective(tf, workers.size(), timeoutSec, isChief(), Precision.FP32);
+      Operand<TInt64> chiefs = c.fromChief(tf, tf.constant(value));
+      try (Session s =
+              NativeSessions.open(
+                  g, sessionTarget(), sessionConfig(ConfigProto.newBuilder().build()));
+          Result r = s.runner().fetch(chiefs).run()) {
+        return ((TInt64) r.get(0)).getObject();
+      }
+    }
+  }
+
   /** The master this task's sessions use: the chief's, or with collective all-reduce its own. */
   public String sessionTarget() {
     return "grpc://" + workers.get(collective() ? task : 0);
@@ -318,10 +362,15 @@ public record Cluster(List<String> workers, int task, double timeoutSec, AllRedu
     return Optional.of(result);
   }
 
-  /** The cluster as {@code train_config.json} records it: the workers, this task, the mode. */
-  public record Written(List<String> workers, int task, String allReduce) {}
+  /**
+   * The cluster as {@code train_config.json} records it: the workers, this task, the mode and the
+   * gradients' type between the tasks.
+   */
+  public record Written(
+      List<String> workers, int task, String allReduce, String gradientPrecision) {}
 
   Written written() {
-    return new Written(workers, task, allReduce.name().toLowerCase());
+    return new Written(
+        workers, task, allReduce.name().toLowerCase(), gradients.name().toLowerCase());
   }
 }

@@ -123,7 +123,7 @@ final class DataParallel {
   private static Output<?>[] allReduce(Ops tf, Collective c, Output<?>[] grads) {
     Output<?>[] out = new Output<?>[grads.length];
     for (int i = 0; i < grads.length; i++) {
-      out[i] = c.sum(tf, (Operand<TFloat32>) grads[i]).asOutput();
+      out[i] = c.sumGradient(tf, (Operand<TFloat32>) grads[i]).asOutput();
     }
     return out;
   }

@@ -26,7 +26,9 @@ public final class MetricsLog implements AutoCloseable {
   /**
    * One logged step: its phase (full or relaxed), the losses, MLM accuracy and learning rate of the
    * step, the gradient norm, throughput over the steps since the last line, training seconds so far
-   * (across resumes and phases), and resident memory in MB (null where /proc is absent).
+   * (across resumes and phases), resident memory in MB (null where /proc is absent), and the CPU
+   * seconds this process has used so far, every thread (null where the OS does not say): over the
+   * seconds between two lines, the cores the step kept busy.
    */
   public record Entry(
       long step,
@@ -39,7 +41,8 @@ public final class MetricsLog implements AutoCloseable {
       double gradNorm,
       double examplesPerSec,
       double elapsedSec,
-      Double rssMb) {}
+      Double rssMb,
+      Double cpuSec) {}
 
   private final BufferedWriter jsonl;
   private final TfRecordWriter events;
@@ -122,6 +125,15 @@ public final class MetricsLog implements AutoCloseable {
       // not Linux: report nothing rather than a made-up number
     }
     return Double.NaN;
+  }
+
+  /** CPU seconds this process has used so far, all threads; null where the OS does not say. */
+  public static Double processCpuSec() {
+    return ProcessHandle.current()
+        .info()
+        .totalCpuDuration()
+        .map(d -> d.toNanos() / 1e9)
+        .orElse(null);
   }
 
   /** Reads every entry of a metrics file, in order; a line that does not fit is an error. */

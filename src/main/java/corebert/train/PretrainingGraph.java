@@ -193,7 +193,9 @@ public final class PretrainingGraph implements AutoCloseable {
   private static Optional<Collective> collective(Ops tf, Parallelism p) {
     return p.cluster()
         .filter(Cluster::collective)
-        .map(c -> new Collective(tf, c.workers().size(), c.timeoutSec(), c.isChief()));
+        .map(
+            c ->
+                new Collective(tf, c.workers().size(), c.timeoutSec(), c.isChief(), c.gradients()));
   }
 
   /**
@@ -348,11 +350,7 @@ public final class PretrainingGraph implements AutoCloseable {
             parallel.towers(),
             parallel.accumulateSteps(),
             parallel.replicaBatch(batchSize),
-            parallel.collective()
-                ? ", on each of "
-                    + parallel.cluster().get().workers().size()
-                    + " tasks (collective all-reduce)"
-                : ""));
+            tasksNote(parallel)));
     return new Model(
         replicated.losses(), replicated.vars(), Optional.of(replicated), Optional.empty());
   }
@@ -417,6 +415,18 @@ public final class PretrainingGraph implements AutoCloseable {
     // Built last: it covers every variable, the optimizer's slots and the input position included.
     Optional<Op> sync = collective.map(c -> c.broadcastFromChief(Collective.allVariables(graph)));
     return new Training(update, rate, globalStep, position, setStep, stepFeed, sync, stopAgreed);
+  }
+
+  /** How a collective cluster's tasks share the batch, for the log; empty otherwise. */
+  private static String tasksNote(Parallelism parallel) {
+    if (!parallel.collective()) {
+      return "";
+    }
+    Cluster c = parallel.cluster().orElseThrow();
+    return ", on each of "
+        + c.workers().size()
+        + " tasks (collective all-reduce)"
+        + (c.gradients() == Precision.BF16 ? "; gradients travel in bf16" : "");
   }
 
   /** A local session, or on a cluster one on its master's gRPC target. */

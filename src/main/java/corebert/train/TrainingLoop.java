@@ -249,7 +249,8 @@ final class TrainingLoop {
               r.gradNorm(),
               exPerSec,
               elapsedSec(),
-              Double.isNaN(rss) ? null : rss));
+              Double.isNaN(rss) ? null : rss,
+              MetricsLog.processCpuSec()));
     }
     LOG.info(
         String.format(

@@ -72,6 +72,8 @@ public final class Chart {
         new CategoryChartBuilder().width(W).height(H).title(title).yAxisTitle(yLabel).build();
     style(chart.getStyler());
     chart.getStyler().setLabelsVisible(true);
+    chart.getStyler().setDecimalPattern("#,##0.#"); // value labels: full precision overlaps
+    chart.getStyler().setXAxisLabelRotation(12); // long group labels side by side overlap
     for (int si = 0; si < series.size(); si++) {
       final int s = si;
       chart.addSeries(series.get(si), groups, Arrays.stream(values).map(row -> row[s]).toList());

@@ -38,6 +38,25 @@ class BadInputTest {
   }
 
   @Test
+  void bf16GradientsWithoutCollectiveAllReduceAreRefused() {
+    String cluster = "127.0.0.1:1,127.0.0.1:2";
+    Cli.Outcome o =
+        oneStep(data.pretrain(out()), "--cluster", cluster, "--gradient-precision", "bf16");
+    assertClearError(o, CoreBert.EXIT_USAGE, "--gradient-precision needs --all-reduce collective");
+    o =
+        oneStep(
+            data.pretrain(out()),
+            "--cluster",
+            cluster,
+            "--all-reduce",
+            "collective",
+            "--gradient-precision",
+            "fp16");
+    assertClearError(o, CoreBert.EXIT_USAGE, "--gradient-precision must be fp32 or bf16");
+    assertFalse(Files.exists(tmp.resolve("out")), "nothing may be written");
+  }
+
+  @Test
   void emptyCorpusIsRefused() throws IOException {
     Path blank = Files.writeString(tmp.resolve("blank.txt"), "\n\n   \n\n");
     assertCreateDataRefused(blank, data.vocab, "corpus is empty");

@@ -7,6 +7,7 @@ import corebert.train.Checkpoints;
 import corebert.util.JsonMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -249,13 +250,24 @@ class BenchTest {
             "--output",
             prefix.toString()));
     Map<String, Object> json = JsonMaps.parseObject(Files.readString(Path.of(prefix + ".json")));
-    // One worker, then two in each mode, at the one batch per worker asked for.
-    assertEquals(3, ((List<?>) json.get("runs")).size());
+    // One worker, then two in each mode: chief, collective fp32 and bf16 (the default types).
+    assertEquals(4, ((List<?>) json.get("runs")).size());
     List<?> comparisons = (List<?>) json.get("comparisons");
-    assertEquals(2, comparisons.size());
+    assertEquals(3, comparisons.size());
     long params = ((Number) json.get("parameters")).longValue();
+    Map<String, Double> bytesByMode = new HashMap<>();
     for (Object o : comparisons) {
       Map<?, ?> c = (Map<?, ?>) o;
+      String mode = c.get("all_reduce") + " " + c.get("gradient_precision");
+      bytesByMode.put(mode, ((Number) c.get("bytes_per_step")).doubleValue());
+      // The workers' CPU time per step is reported. (Its size is not checked: three steps of
+      // this tiny model are within the set-up's run-to-run noise.)
+      for (String k : List.of("cpu_sec_per_step_one", "cpu_sec_per_step_two", "cores_busy_two")) {
+        assertTrue(c.get(k) instanceof Number, k + ": " + c);
+      }
+      if (mode.equals("collective bf16")) {
+        continue; // its bytes are checked against fp32's below
+      }
       double one = ((Number) c.get("examples_per_sec_one")).doubleValue();
       double two = ((Number) c.get("examples_per_sec_two")).doubleValue();
       assertEquals(two / (2 * one), ((Number) c.get("scaling_efficiency")).doubleValue(), 1e-9);
@@ -271,6 +283,9 @@ class BenchTest {
           ((Number) c.get("bytes_per_parameter_per_worker")).doubleValue(),
           1e-9);
     }
+    // bf16 gradients: half fp32's bytes, but for framing and the small fp32 all-reduces.
+    double ratio = bytesByMode.get("collective bf16") / bytesByMode.get("collective fp32");
+    assertTrue(ratio > 0.45 && ratio < 0.65, "bf16/fp32 bytes " + ratio + ": " + bytesByMode);
     assertPng(Path.of(prefix + ".png"));
   }
 

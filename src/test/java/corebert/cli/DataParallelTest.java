@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DataParallelTest {
   @TempDir Path dir;
 
-  static final int STEPS = 4;
+  static final int STEPS = 5;
 
   /**
    * The settings of every run these tests compare step by step, in fp32 on every machine (auto

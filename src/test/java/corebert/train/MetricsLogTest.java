@@ -31,7 +31,7 @@ class MetricsLogTest {
     // by the crash goes too.
     Files.writeString(file, Files.readString(file) + "{\"step\":40,\"pha");
     try (MetricsLog log = new MetricsLog(dir, 20)) {
-      log.log(new MetricsLog.Entry(21, "full", 7.5, 7.0, 0.5, 0.1, 1e-4, 1.2, 100, 9.5, null));
+      log.log(new MetricsLog.Entry(21, "full", 7.5, 7.0, 0.5, 0.1, 1e-4, 1.2, 100, 9.5, null, 3.0));
     }
     List<MetricsLog.Entry> resumed = MetricsLog.read(file);
     assertEquals(List.of(1L, 10L, 20L, 21L), resumed.stream().map(MetricsLog.Entry::step).toList());
