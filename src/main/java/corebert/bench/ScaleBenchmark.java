@@ -135,10 +135,9 @@ public final class ScaleBenchmark {
     List<Run> runs = new ArrayList<>();
     List<Comparison> comparisons = new ArrayList<>();
     for (int b : s.batchesPerWorker()) {
-      // One worker has no one to reduce with: its runs are every mode's reference.
+      // One worker has no one to reduce with: its run is every mode's reference.
       Mode alone = new Mode("chief", "fp32");
       Run one = cluster(s, alone, b, 1, s.steps(), pinned, "w1-b" + b);
-      Run oneShort = cluster(s, alone, b, 1, s.steps() / 2, pinned, "w1-short-b" + b);
       runs.add(one);
       for (Mode mode : s.modes()) {
         String tag = mode.label().replace(' ', '-') + "-b" + b;
