@@ -25,8 +25,8 @@ import java.util.logging.Logger;
  * and each batch per worker. Reports examples/s, the scaling efficiency (throughput of 2 / (2 ×
  * throughput of 1)), the bytes the tasks move per step, read from the loopback interface's counter,
  * and the chief's CPU time per step, from its {@code metrics.jsonl} over the same steady steps:
- * every cluster runs N steps and again N/2 steps, and the difference of their traffic per step
- * cancels set-up.
+ * every two-worker cluster runs N steps and again N/2 steps, and the difference of their traffic
+ * per step cancels set-up.
  */
 public final class ScaleBenchmark {
   private static final Logger LOG = Logger.getLogger(ScaleBenchmark.class.getName());
@@ -100,7 +100,11 @@ public final class ScaleBenchmark {
       double cpuSecPerStepOne,
       double cpuSecPerStepTwo,
       double coresBusyOne,
-      double coresBusyTwo) {}
+      double coresBusyTwo) {
+    String label() {
+      return new Mode(allReduce, gradientPrecision).label();
+    }
+  }
 
   /**
    * `bench scale`'s {@code PREFIX.json}.
@@ -187,7 +191,7 @@ public final class ScaleBenchmark {
       groups.add(
           String.format(
               "%s, %d/worker (eff. %.2f, %.1f B/param)",
-              new Mode(c.allReduce(), c.gradientPrecision()).label(),
+              c.label(),
               c.batchPerWorker(),
               c.scalingEfficiency(),
               c.bytesPerParameterPerWorker()));
@@ -198,7 +202,7 @@ public final class ScaleBenchmark {
               "%s, %d per worker: 1 worker %.2f ex/s, 2 workers %.2f ex/s: efficiency %.2f;"
                   + " %.0f bytes per step; CPU s/step per worker, alone %.3f (%.2f cores busy),"
                   + " of two %.3f (%.2f)",
-              new Mode(c.allReduce(), c.gradientPrecision()).label(),
+              c.label(),
               c.batchPerWorker(),
               c.examplesPerSecOne(),
               c.examplesPerSecTwo(),
