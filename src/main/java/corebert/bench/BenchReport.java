@@ -270,13 +270,13 @@ final class BenchReport {
             (int) st.budgetSec(),
             st.seeds()),
         "wall-clock seconds (CoRe: dashed = relaxed phase, surgery included)",
-        "held-out masked-LM loss, every scored token [MASK] (bold: best of each side)",
+        "held-out MLM loss, scored tokens [MASK] (bold: best per side)",
         lines,
         List.of(),
         targets);
   }
 
-  private static List<BenchRunner.Done> concat(List<BenchRunner.Done> a, List<BenchRunner.Done> b) {
+  static List<BenchRunner.Done> concat(List<BenchRunner.Done> a, List<BenchRunner.Done> b) {
     List<BenchRunner.Done> all = new ArrayList<>(a);
     all.addAll(b);
     return all;

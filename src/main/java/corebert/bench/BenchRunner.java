@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -49,8 +50,19 @@ final class BenchRunner {
     }
   }
 
-  /** A from-scratch full BERT: reused from the store, or trained and stored. */
-  static Done baseline(Settings s, BaselineSetting b, long seed, double budget) {
+  /**
+   * One run of the benchmark before anything trains: its key, its stored result where the store has
+   * one, and how to train and store it otherwise.
+   */
+  record Planned(RunKey key, Optional<Done> stored, Supplier<Done> train) {
+    /** The stored run, or the run trained and stored now. */
+    Done get() {
+      return stored.orElseGet(train);
+    }
+  }
+
+  /** A from-scratch full BERT: found in the store, or to train. */
+  static Planned baseline(Settings s, BaselineSetting b, long seed, double budget) {
     RunKey key =
         key(
             s,
@@ -60,10 +72,10 @@ final class BenchRunner {
             b.warmupSteps() == null ? s.warmupSteps() : b.warmupSteps(),
             b.batchSize() == null ? s.batchSize() : b.batchSize(),
             null);
-    return s.store()
-        .find(key.name(), key, RunResult.class)
-        .map(r -> reused(s, key, r, s.cfg()))
-        .orElseGet(() -> stored(s, trainBaseline(s, key, b.learningRate())));
+    return new Planned(
+        key,
+        s.store().find(key.name(), key, RunResult.class).map(r -> reused(s, key, r, s.cfg())),
+        () -> stored(s, trainBaseline(s, key, b.learningRate())));
   }
 
   private static Done trainBaseline(Settings s, RunKey key, double lr) {
@@ -77,19 +89,21 @@ final class BenchRunner {
     List<Point> curve = curve(s, s.cfg(), Variant.FULL, dir, dir, "full", 0);
     return finish(
         key,
-        RunResult.baseline(key.setting(), key.seed(), started, o.step(), wall, lr, curve),
+        RunResult.baseline(
+            key.setting(), key.seed(), started, o.step(), wall, machine(s), lr, curve),
         s.cfg(),
         dir);
   }
 
-  /** One CoRe setting: reused from the store, or trained and stored. */
-  static Done core(Settings s, CoreSetting c, long seed, double baselineBudget) {
+  /** One CoRe setting: found in the store, or to train. */
+  static Planned core(Settings s, CoreSetting c, long seed, double baselineBudget) {
     RunKey key = key(s, c.name(), seed, baselineBudget, s.warmupSteps(), s.batchSize(), c);
-    BertConfig cfg = c.config(s.cfg());
-    return s.store()
-        .find(key.name(), key, RunResult.class)
-        .map(r -> reused(s, key, r, cfg))
-        .orElseGet(() -> stored(s, trainCore(s, key, c)));
+    return new Planned(
+        key,
+        s.store()
+            .find(key.name(), key, RunResult.class)
+            .map(r -> reused(s, key, r, c.config(s.cfg()))),
+        () -> stored(s, trainCore(s, key, c)));
   }
 
   private static Done trainCore(Settings s, RunKey key, CoreSetting c) {
@@ -138,6 +152,7 @@ final class BenchRunner {
             started,
             summary.step(),
             wall,
+            machine(s),
             null,
             c,
             summary.surgeryStep(),
@@ -188,6 +203,11 @@ final class BenchRunner {
         s.train().stream().map(Path::toString).toList(),
         s.eval().stream().map(Path::toString).toList(),
         RunKey.model(full ? s.cfg() : coreOrNull.config(s.cfg()), full));
+  }
+
+  /** This machine, where a run trains now. */
+  static Machine.Facts machine(Settings s) {
+    return Machine.facts(false, s.precision());
   }
 
   /** A stored run, with its final checkpoint if this machine's scratch directory still has it. */

@@ -28,8 +28,10 @@ import java.util.logging.Logger;
  * <p>Every finished run and fine-tuning goes into a {@link RunStore} (JSON meant to be committed)
  * under a {@link RunKey} of all its settings. A later benchmark reuses what it finds under an equal
  * key, so an interrupted benchmark continues where it stopped, on this machine or a fresh one, and
- * two budgets share their runs. Checkpoints stay in the scratch directory; fine-tuning a stored run
- * whose checkpoint is gone trains it again.
+ * two budgets share their runs. Runs record their machine, and a stage trains its missing runs only
+ * on the kind of machine its stored runs trained on: wall-clock budgets compare on no other.
+ * Checkpoints stay in the scratch directory; fine-tuning a stored run whose checkpoint is gone
+ * trains it again.
  */
 public final class CoreVsBaseline {
   private static final Logger LOG = Logger.getLogger(CoreVsBaseline.class.getName());
@@ -142,6 +144,7 @@ public final class CoreVsBaseline {
       long warmupSteps,
       long fullWarmupSteps,
       Precision precision,
+      boolean mixedMachines,
       Path workDir,
       Path runStore,
       Path prefix,
@@ -194,6 +197,9 @@ public final class CoreVsBaseline {
       if (seeds.size() < 2) {
         why.add("fewer than 2 seeds");
       }
+      if (mixedMachines) {
+        why.add("runs may come from more than one kind of machine (--mixed-machines)");
+      }
       return why.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", why));
     }
   }
@@ -221,6 +227,7 @@ public final class CoreVsBaseline {
     private long warmupSteps = Settings.DEFAULT_WARMUP;
     private long fullWarmupSteps = CorePipeline.Plan.DEFAULT_FULL_WARMUP;
     private Precision precision = Precision.FP32;
+    private boolean mixedMachines;
     private Path runStore;
     private List<Finetune> finetunes = List.of();
     private Integer finetuneSeeds;
@@ -299,6 +306,12 @@ public final class CoreVsBaseline {
       return this;
     }
 
+    /** Let runs still to train here join stored runs from another kind of machine (unfair). */
+    public Builder mixedMachines(boolean v) {
+      mixedMachines = v;
+      return this;
+    }
+
     public Builder runStore(Path v) {
       runStore = v;
       return this;
@@ -335,6 +348,7 @@ public final class CoreVsBaseline {
           warmupSteps,
           fullWarmupSteps,
           precision,
+          mixedMachines,
           workDir,
           runStore,
           prefix,
@@ -394,7 +408,7 @@ public final class CoreVsBaseline {
         new BenchReport.Report<>(
             s.command(),
             s.configFile().toString(),
-            Machine.facts(false, s.precision()),
+            machine(s, fin),
             BenchReport.protocol(s),
             unigram.loss(),
             unigram.accuracy(),
@@ -449,22 +463,75 @@ public final class CoreVsBaseline {
             + ", "
             + budget
             + " s each");
-    List<BenchRunner.Done> baselines = new ArrayList<>();
-    List<BenchRunner.Done> cores = new ArrayList<>();
+    List<BenchRunner.Planned> plan = new ArrayList<>();
     for (long seed : seeds) {
-      for (BaselineSetting b : baselineSettings) {
-        baselines.add(BenchRunner.baseline(s, b, seed, budget));
-      }
-      for (CoreSetting c : settings) {
-        cores.add(BenchRunner.core(s, c, seed, budget));
-      }
+      baselineSettings.forEach(b -> plan.add(BenchRunner.baseline(s, b, seed, budget)));
+      settings.forEach(c -> plan.add(BenchRunner.core(s, c, seed, budget)));
     }
+    requireOneKindOfMachine(s, name, plan);
+    List<BenchRunner.Done> done = plan.stream().map(BenchRunner.Planned::get).toList();
+    List<BenchRunner.Done> baselines =
+        done.stream().filter(d -> d.result().core() == null).toList();
+    List<BenchRunner.Done> cores = done.stream().filter(d -> d.result().core() != null).toList();
     FairProtocol.Verdict v =
         FairProtocol.judge(
             baselines.stream().map(BenchRunner.Done::run).toList(),
             cores.stream().map(BenchRunner.Done::run).toList(),
             seeds);
     return new Stage(name, budget, seeds, baselines, cores, v);
+  }
+
+  /**
+   * Wall-clock budgets compare only on one kind of machine: a stage with runs still to train goes
+   * on here only if its stored runs trained on a machine like this one, or with --mixed-machines.
+   */
+  static void requireOneKindOfMachine(Settings s, String stage, List<BenchRunner.Planned> plan) {
+    if (plan.stream().allMatch(p -> p.stored().isPresent())) {
+      return;
+    }
+    Machine.Facts here = BenchRunner.machine(s);
+    List<String> elsewhere =
+        plan.stream()
+            .flatMap(p -> p.stored().stream())
+            .filter(d -> !here.sameKind(d.result().machine()))
+            .map(
+                d ->
+                    d.key().name()
+                        + " ("
+                        + Optional.ofNullable(d.result().machine())
+                            .map(Machine.Facts::describe)
+                            .orElse("machine not recorded")
+                        + ")")
+            .toList();
+    if (elsewhere.isEmpty()) {
+      return;
+    }
+    String why =
+        stage
+            + ": runs are still to train on this machine ("
+            + here.describe()
+            + "), but stored runs they are compared with trained elsewhere: "
+            + String.join("; ", elsewhere)
+            + ". Wall-clock budgets compare only on one kind of machine: go on where those runs"
+            + " trained, take their entries out of "
+            + s.runStore()
+            + " to train them again here, or pass --mixed-machines";
+    if (!s.mixedMachines()) {
+      throw new IllegalStateException(why);
+    }
+    LOG.warning(why + " (given; the report calls the protocol unfair)");
+  }
+
+  /** Where the stage's runs trained, if all on one kind of machine; else this machine. */
+  private static Machine.Facts machine(Settings s, Stage st) {
+    List<Machine.Facts> used =
+        BenchReport.concat(st.baselines(), st.cores()).stream()
+            .map(d -> d.result().machine())
+            .toList();
+    Machine.Facts first = used.get(0);
+    return used.stream().allMatch(m -> first != null && first.sameKind(m))
+        ? first
+        : BenchRunner.machine(s);
   }
 
   private static BaselineSetting baseline(Settings s, String name) {

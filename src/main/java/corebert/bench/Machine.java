@@ -2,8 +2,11 @@ package corebert.bench;
 
 import corebert.model.Precision;
 import corebert.train.CpuFeatures;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import org.tensorflow.TensorFlow;
 
 /** Facts about the machine a benchmark ran on, recorded next to its numbers. */
@@ -30,7 +33,36 @@ final class Machine {
       String tensorflowJava,
       boolean xla,
       boolean onednn,
-      String precision) {}
+      String precision) {
+    /**
+     * Whether {@code o} is a machine of the same kind as this one: the same CPU, flags, cores and
+     * oneDNN setting. Wall-clock runs compare only between such machines.
+     */
+    boolean sameKind(Facts o) {
+      return o != null
+          && cores == o.cores
+          && Objects.equals(cpu, o.cpu)
+          && Objects.equals(cpuFlags, o.cpuFlags)
+          && Objects.equals(onednnMaxCpuIsa, o.onednnMaxCpuIsa)
+          && onednn == o.onednn;
+    }
+
+    /** One line for a log or an error: "2 cores, AMD EPYC (avx2, avx512f), bf16". */
+    String describe() {
+      List<String> on = new ArrayList<>();
+      if (cpuFlags != null) {
+        cpuFlags.forEach((f, set) -> on.add(set ? f : "no " + f));
+      }
+      return String.format(
+          Locale.ROOT,
+          "%d cores, %s (%s)%s%s",
+          cores,
+          cpu,
+          String.join(", ", on),
+          onednnMaxCpuIsa == null ? "" : ", oneDNN capped at " + onednnMaxCpuIsa,
+          precision == null ? "" : ", " + precision);
+    }
+  }
 
   /** This machine's facts, with XLA and the precision the benchmark ran with. */
   static Facts facts(boolean xla, Precision precision) {

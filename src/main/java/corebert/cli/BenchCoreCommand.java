@@ -137,6 +137,13 @@ final class BenchCoreCommand implements Command {
             "N",
             "CoRe phase 2's re-warm-up (default " + CorePipeline.Plan.DEFAULT_FULL_WARMUP + ")"));
     o.addOption(precisionOption("type of every run's matmuls"));
+    o.addOption(
+        flag(
+            "mixed-machines",
+            "train the runs still missing here even where the stored runs they are compared with"
+                + " trained on another kind of machine (CPU, flags, cores); their wall-clock times"
+                + " then do not compare, and the report calls the protocol unfair. Without it the"
+                + " benchmark stops with the runs at fault"));
   }
 
   /** Dropout, where runs and results go, and the fine-tuning tasks. */
@@ -223,6 +230,7 @@ final class BenchCoreCommand implements Command {
             .fullWarmupSteps(
                 longValue(line, "full-warmup-steps", CorePipeline.Plan.DEFAULT_FULL_WARMUP, 0))
             .precision(precision(line))
+            .mixedMachines(line.hasOption("mixed-machines"))
             .finetunes(finetunes(line), intValue(line, "finetune-seeds", seeds.size(), 1))
             .command(echo(name(), line));
     if (line.hasOption("run-store")) {

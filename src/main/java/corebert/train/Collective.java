@@ -143,14 +143,7 @@ final class Collective {
   /** Every variable of {@code graph} (model, slots, step, loss scale, input position), in order. */
   static List<Output<?>> allVariables(Graph graph) {
     List<Output<?>> vars = new ArrayList<>();
-    graph
-        .operations()
-        .forEachRemaining(
-            op -> {
-              if (op.type().equals("VariableV2")) {
-                vars.add(op.output(0));
-              }
-            });
+    ModelRestore.variableOps(graph).forEach(op -> vars.add(op.output(0)));
     return vars;
   }
 }

@@ -3,7 +3,6 @@ package corebert.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
@@ -46,16 +45,29 @@ public final class ModelRestore {
     this.assign = assign;
   }
 
+  /** Every VariableV2 op of a graph so far, of any type, in creation order. */
+  static List<GraphOperation> variableOps(Graph graph) {
+    List<GraphOperation> ops = new ArrayList<>();
+    graph
+        .operations()
+        .forEachRemaining(
+            op -> {
+              if (op.type().equals("VariableV2")) {
+                ops.add(op);
+              }
+            });
+    return ops;
+  }
+
   /**
-   * The VariableV2 ops of a graph so far, in creation order: called right after the model is built,
-   * before optimizer slots and counters exist, these are exactly the model's weights.
+   * The float VariableV2 ops of a graph so far, in creation order: called right after the model is
+   * built, before optimizer slots and counters exist, these are exactly the model's weights (a
+   * training graph's int64 step may already exist).
    */
   public static List<Variable<TFloat32>> variablesSoFar(Graph graph) {
     List<Variable<TFloat32>> vars = new ArrayList<>();
-    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-      GraphOperation op = it.next();
-      // Float variables only: a training graph's step may already exist.
-      if (op.type().equals("VariableV2") && TFloat32.class.equals(op.output(0).type())) {
+    for (GraphOperation op : variableOps(graph)) {
+      if (TFloat32.class.equals(op.output(0).type())) {
         vars.add(new Variable<>(op));
       }
     }

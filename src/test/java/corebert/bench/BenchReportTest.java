@@ -24,6 +24,7 @@ class BenchReportTest {
             "2026-11-30T00:00:00Z",
             900,
             601.5,
+            null,
             7e-4,
             List.of(new Point(0, 0, "full", 9.0, 0.0, 9.0, 0.0), last));
     BenchReport.Best best =

@@ -3,6 +3,8 @@ package corebert.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import corebert.model.BertConfig;
@@ -11,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +22,20 @@ class RunStoreTest {
   private static final BertConfig MINI = BertConfig.fromJsonFile(Path.of("graphs/bert-mini.json"));
   private static final CoreVsBaseline.CoreSetting CORE =
       new CoreVsBaseline.CoreSetting(1, 0.5, 32, 32, 7e-4, 3e-4, true, true, 0, false, 0);
+
+  /** A machine of another kind than any this test runs on. */
+  private static final Machine.Facts ELSEWHERE =
+      new Machine.Facts(
+          2,
+          "Test CPU",
+          Map.of("avx2", true, "avx512f", true, "avx512_bf16", true, "amx_bf16", false),
+          null,
+          null,
+          "2.18.0",
+          "1.1.0",
+          false,
+          true,
+          "bf16");
 
   @TempDir Path dir;
 
@@ -44,13 +61,14 @@ class RunStoreTest {
             new Point(240.5, 360, "relaxed", 6.92, 0.056, 6.64, 0.097),
             new Point(2400.2, 3579, "full", 5.28, 0.186, 4.88, 0.260));
     return core == null
-        ? RunResult.baseline("baseline-lr7e-04", 12345, "t", 3579, 2431.2, 7e-4, curve)
+        ? RunResult.baseline("baseline-lr7e-04", 12345, "t", 3579, 2431.2, ELSEWHERE, 7e-4, curve)
         : new RunResult(
             CORE.name(),
             12345,
             "t",
             3579,
             2431.2,
+            ELSEWHERE,
             null,
             core,
             1800L,
@@ -97,6 +115,71 @@ class RunStoreTest {
     assertEquals(key("b", 64, other, true), key("b", 64, third, true));
     assertFalse(key("b", 64, other, true).model().has("relaxed"));
     assertNotEquals(key("c", 64, other, false), key("c", 64, third, false));
+  }
+
+  @Test
+  void runsStillToTrainDoNotJoinStoredRunsFromAnotherKindOfMachine() {
+    RunKey baseKey = key("baseline-lr7e-04", 64, MINI, true);
+    RunKey coreKey = key(CORE.name(), 64, CORE.config(MINI), false);
+    BenchRunner.Done elsewhere =
+        new BenchRunner.Done(baseKey, result(null), MINI, Optional.empty());
+    BenchRunner.Planned stored =
+        new BenchRunner.Planned(baseKey, Optional.of(elsewhere), () -> elsewhere);
+    BenchRunner.Planned missing =
+        new BenchRunner.Planned(
+            coreKey,
+            Optional.empty(),
+            () -> {
+              throw new AssertionError("nothing trains before the check");
+            });
+    CoreVsBaseline.Settings strict = settings(false);
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                CoreVsBaseline.requireOneKindOfMachine(strict, "final", List.of(stored, missing)));
+    assertTrue(e.getMessage().contains(baseKey.name() + " (2 cores, Test CPU"), e.getMessage());
+    assertTrue(e.getMessage().contains("--mixed-machines"), e.getMessage());
+    CoreVsBaseline.requireOneKindOfMachine(strict, "final", List.of(stored));
+    CoreVsBaseline.Settings mixed = settings(true);
+    CoreVsBaseline.requireOneKindOfMachine(mixed, "final", List.of(stored, missing));
+    assertTrue(mixed.unfairness().orElseThrow().contains("--mixed-machines"));
+
+    RunResult r = result(null);
+    RunResult here =
+        RunResult.baseline(
+            r.setting(),
+            r.seed(),
+            r.started(),
+            r.steps(),
+            r.wallSec(),
+            BenchRunner.machine(strict),
+            r.learningRate(),
+            r.curve());
+    BenchRunner.Done local = new BenchRunner.Done(baseKey, here, MINI, Optional.empty());
+    CoreVsBaseline.requireOneKindOfMachine(
+        strict,
+        "final",
+        List.of(new BenchRunner.Planned(baseKey, Optional.of(local), () -> local), missing));
+  }
+
+  private CoreVsBaseline.Settings settings(boolean mixedMachines) {
+    return CoreVsBaseline.Settings.builder(
+            MINI,
+            Path.of("graphs/bert-mini.json"),
+            List.of(),
+            List.of(),
+            2400,
+            dir,
+            dir.resolve("report"))
+        .baselines(
+            List.of(
+                CoreVsBaseline.BaselineSetting.atRate(5e-4),
+                CoreVsBaseline.BaselineSetting.atRate(7e-4),
+                CoreVsBaseline.BaselineSetting.atRate(1e-3)))
+        .coreSettings(List.of(CORE))
+        .mixedMachines(mixedMachines)
+        .build();
   }
 
   @Test
@@ -161,6 +244,7 @@ class RunStoreTest {
         assertEquals(name, key.name(), f.toString());
         assertEquals(key.setting(), result.setting(), f.toString());
         assertFalse(result.curve().isEmpty(), f.toString());
+        assertNotNull(result.machine(), f + " records the kind of machine it trained on");
         assertEquals(
             Optional.of(result), new RunStore(f.getParent()).find(name, key, RunResult.class));
       }

@@ -121,6 +121,10 @@ class BenchTest {
       String seed = String.valueOf(((Number) stored(r).get("seed")).longValue());
       assertEquals(finalLoss(r), ((Number) targets.get(seed)).doubleValue());
     }
+    // Each run records where it trained, and the report's machine is theirs.
+    Map<?, ?> machine = (Map<?, ?>) stored(base.get(0)).get("machine");
+    assertEquals((long) Runtime.getRuntime().availableProcessors(), machine.get("cores"));
+    assertEquals(machine, json.get("machine"));
     for (Object r : core) {
       List<?> curve = (List<?>) stored(r).get("curve");
       assertEquals("relaxed", ((Map<?, ?>) curve.get(0)).get("phase"));
