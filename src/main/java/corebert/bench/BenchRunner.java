@@ -205,6 +205,44 @@ final class BenchRunner {
         RunKey.model(full ? s.cfg() : coreOrNull.config(s.cfg()), full));
   }
 
+  /**
+   * Stops when any of {@code stored} trained on another kind of machine than this one (with
+   * --mixed-machines only warns): what trains here for {@code what} would not compare with it,
+   * since a wall-clock budget buys another number of steps there.
+   */
+  static void requireTrainedHere(Settings s, String what, List<Done> stored) {
+    Machine.Facts here = machine(s);
+    List<String> elsewhere =
+        stored.stream()
+            .filter(d -> !here.sameKind(d.result().machine()))
+            .map(
+                d ->
+                    d.key().name()
+                        + " ("
+                        + Optional.ofNullable(d.result().machine())
+                            .map(Machine.Facts::describe)
+                            .orElse("machine not recorded")
+                        + ")")
+            .toList();
+    if (elsewhere.isEmpty()) {
+      return;
+    }
+    String why =
+        what
+            + " on this machine ("
+            + here.describe()
+            + "), but stored runs it must compare with trained on another kind: "
+            + String.join("; ", elsewhere)
+            + ". Wall-clock budgets compare only on one kind of machine: go on where those runs"
+            + " trained, take their entries out of "
+            + s.runStore()
+            + " to train them again here, or pass --mixed-machines";
+    if (!s.mixedMachines()) {
+      throw new IllegalStateException(why);
+    }
+    LOG.warning(why + " (given; the report calls the protocol unfair)");
+  }
+
   /** This machine, where a run trains now. */
   static Machine.Facts machine(Settings s) {
     return Machine.facts(false, s.precision());
@@ -243,6 +281,7 @@ final class BenchRunner {
     if (d.checkpoint().isPresent()) {
       return d;
     }
+    requireTrainedHere(s, d.key().name() + ": its final checkpoint is to be re-made", List.of(d));
     LOG.warning(
         d.key().name()
             + ": its final checkpoint is not in "

@@ -489,37 +489,10 @@ public final class CoreVsBaseline {
     if (plan.stream().allMatch(p -> p.stored().isPresent())) {
       return;
     }
-    Machine.Facts here = BenchRunner.machine(s);
-    List<String> elsewhere =
-        plan.stream()
-            .flatMap(p -> p.stored().stream())
-            .filter(d -> !here.sameKind(d.result().machine()))
-            .map(
-                d ->
-                    d.key().name()
-                        + " ("
-                        + Optional.ofNullable(d.result().machine())
-                            .map(Machine.Facts::describe)
-                            .orElse("machine not recorded")
-                        + ")")
-            .toList();
-    if (elsewhere.isEmpty()) {
-      return;
-    }
-    String why =
-        stage
-            + ": runs are still to train on this machine ("
-            + here.describe()
-            + "), but stored runs they are compared with trained elsewhere: "
-            + String.join("; ", elsewhere)
-            + ". Wall-clock budgets compare only on one kind of machine: go on where those runs"
-            + " trained, take their entries out of "
-            + s.runStore()
-            + " to train them again here, or pass --mixed-machines";
-    if (!s.mixedMachines()) {
-      throw new IllegalStateException(why);
-    }
-    LOG.warning(why + " (given; the report calls the protocol unfair)");
+    BenchRunner.requireTrainedHere(
+        s,
+        stage + ": runs are still to train",
+        plan.stream().flatMap(p -> p.stored().stream()).toList());
   }
 
   /** Where the stage's runs trained, if all on one kind of machine; else this machine. */

@@ -56,22 +56,35 @@ final class FinetuneStage {
   static List<Row> finetune(Settings s, CoreVsBaseline.Stage st) {
     List<Row> out = new ArrayList<>();
     // A model whose checkpoint is re-made (a fresh machine) is re-made once, for every task and
-    // rate.
+    // rate, and goes through all of them before the next model: a stage cut short between models
+    // keeps every fine-tuning it stored and re-makes no finished model's checkpoint again.
     Map<RunKey, BenchRunner.Done> ready = new HashMap<>();
     for (long seed : s.seeds().subList(0, Math.min(s.finetuneSeeds(), s.seeds().size()))) {
-      BenchRunner.Done base =
-          CoreVsBaseline.find(st.baselines(), st.verdict().bestBaseline().setting(), seed);
-      BenchRunner.Done core =
-          CoreVsBaseline.find(st.cores(), st.verdict().bestCore().setting(), seed);
-      for (Finetune f : s.finetunes()) {
+      List<Optional<BenchRunner.Done>> models =
+          List.of(
+              Optional.empty(),
+              Optional.of(
+                  CoreVsBaseline.find(st.baselines(), st.verdict().bestBaseline().setting(), seed)),
+              Optional.of(
+                  CoreVsBaseline.find(st.cores(), st.verdict().bestCore().setting(), seed)));
+      // sides.get(model).get(task): random init, baseline, CoRe.
+      List<List<Side>> sides = new ArrayList<>();
+      for (Optional<BenchRunner.Done> model : models) {
+        sides.add(
+            s.finetunes().stream()
+                .map(f -> best(f.lrs(), lr -> finetune(s, f, model, seed, lr, ready)))
+                .toList());
+      }
+      for (int t = 0; t < s.finetunes().size(); t++) {
+        Finetune f = s.finetunes().get(t);
         out.add(
             new Row(
                 f.name(),
                 seed,
                 majorityClass(f),
-                best(f.lrs(), lr -> finetune(s, f, Optional.empty(), seed, lr, ready)),
-                best(f.lrs(), lr -> finetune(s, f, Optional.of(base), seed, lr, ready)),
-                best(f.lrs(), lr -> finetune(s, f, Optional.of(core), seed, lr, ready))));
+                sides.get(0).get(t),
+                sides.get(1).get(t),
+                sides.get(2).get(t)));
       }
     }
     return out;

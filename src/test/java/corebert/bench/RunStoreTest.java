@@ -141,6 +141,10 @@ class RunStoreTest {
     assertTrue(e.getMessage().contains(baseKey.name() + " (2 cores, Test CPU"), e.getMessage());
     assertTrue(e.getMessage().contains("--mixed-machines"), e.getMessage());
     CoreVsBaseline.requireOneKindOfMachine(strict, "final", List.of(stored));
+    assertThrows(
+        IllegalStateException.class,
+        () -> BenchRunner.withCheckpoint(strict, elsewhere),
+        "its checkpoint is not re-made on another kind of machine either");
     CoreVsBaseline.Settings mixed = settings(true);
     CoreVsBaseline.requireOneKindOfMachine(mixed, "final", List.of(stored, missing));
     assertTrue(mixed.unfairness().orElseThrow().contains("--mixed-machines"));
