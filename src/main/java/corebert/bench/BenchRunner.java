@@ -51,10 +51,10 @@ final class BenchRunner {
   }
 
   /**
-   * One run of the benchmark before anything trains: its key, its stored result where the store has
-   * one, and how to train and store it otherwise.
+   * One run of the benchmark before anything trains: its stored result where the store has one, and
+   * how to train and store it otherwise.
    */
-  record Planned(RunKey key, Optional<Done> stored, Supplier<Done> train) {
+  record Planned(Optional<Done> stored, Supplier<Done> train) {
     /** The stored run, or the run trained and stored now. */
     Done get() {
       return stored.orElseGet(train);
@@ -73,7 +73,6 @@ final class BenchRunner {
             b.batchSize() == null ? s.batchSize() : b.batchSize(),
             null);
     return new Planned(
-        key,
         s.store().find(key.name(), key, RunResult.class).map(r -> reused(s, key, r, s.cfg())),
         () -> stored(s, trainBaseline(s, key, b.learningRate())));
   }
@@ -99,7 +98,6 @@ final class BenchRunner {
   static Planned core(Settings s, CoreSetting c, long seed, double baselineBudget) {
     RunKey key = key(s, c.name(), seed, baselineBudget, s.warmupSteps(), s.batchSize(), c);
     return new Planned(
-        key,
         s.store()
             .find(key.name(), key, RunResult.class)
             .map(r -> reused(s, key, r, c.config(s.cfg()))),
@@ -231,7 +229,7 @@ final class BenchRunner {
         what
             + " on this machine ("
             + here.describe()
-            + "), but stored runs it must compare with trained on another kind: "
+            + "), not the kind these stored runs it is compared with trained on: "
             + String.join("; ", elsewhere)
             + ". Wall-clock budgets compare only on one kind of machine: go on where those runs"
             + " trained, take their entries out of "

@@ -47,7 +47,7 @@ final class Machine {
           && onednn == o.onednn;
     }
 
-    /** One line for a log or an error: "2 cores, AMD EPYC (avx2, avx512f), bf16". */
+    /** One line for a log or an error: "2 cores, AMD EPYC (avx2, no avx512f, ...), fp32". */
     String describe() {
       List<String> on = new ArrayList<>();
       if (cpuFlags != null) {

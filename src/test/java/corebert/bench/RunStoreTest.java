@@ -120,14 +120,11 @@ class RunStoreTest {
   @Test
   void runsStillToTrainDoNotJoinStoredRunsFromAnotherKindOfMachine() {
     RunKey baseKey = key("baseline-lr7e-04", 64, MINI, true);
-    RunKey coreKey = key(CORE.name(), 64, CORE.config(MINI), false);
     BenchRunner.Done elsewhere =
         new BenchRunner.Done(baseKey, result(null), MINI, Optional.empty());
-    BenchRunner.Planned stored =
-        new BenchRunner.Planned(baseKey, Optional.of(elsewhere), () -> elsewhere);
+    BenchRunner.Planned stored = new BenchRunner.Planned(Optional.of(elsewhere), () -> elsewhere);
     BenchRunner.Planned missing =
         new BenchRunner.Planned(
-            coreKey,
             Optional.empty(),
             () -> {
               throw new AssertionError("nothing trains before the check");
@@ -164,7 +161,7 @@ class RunStoreTest {
     CoreVsBaseline.requireOneKindOfMachine(
         strict,
         "final",
-        List.of(new BenchRunner.Planned(baseKey, Optional.of(local), () -> local), missing));
+        List.of(new BenchRunner.Planned(Optional.of(local), () -> local), missing));
   }
 
   private CoreVsBaseline.Settings settings(boolean mixedMachines) {
