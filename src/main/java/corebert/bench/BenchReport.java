@@ -235,8 +235,8 @@ final class BenchReport {
   }
 
   /**
-   * Every run's masked-loss curve; one colour per setting, the best of each side in bold, the
-   * targets and the unigram model's loss as levels.
+   * Every run's masked-loss curve; one colour per setting, one marker per seed, the best of each
+   * side in bold, the targets and the unigram model's loss as levels.
    */
   static void chart(Settings s, CoreVsBaseline.Stage st, Evaluator.Unigram unigram, Path png) {
     FairProtocol.Verdict v = st.verdict();
@@ -251,11 +251,16 @@ final class BenchReport {
           r.setting().equals(v.bestBaseline().setting())
               || r.setting().equals(v.bestCore().setting());
       int relaxedPoints = (int) r.curve().stream().filter(p -> p.phase().equals("relaxed")).count();
+      int seed = st.seeds().indexOf(r.seed());
       lines.add(
           new Chart.Line(
-              r.setting(), r.curve().stream().mapToDouble(Point::sec).toArray(),
-              r.curve().stream().mapToDouble(Point::loss).toArray(), relaxedPoints,
-              settings.indexOf(r.setting()), bold));
+              st.seeds().size() > 1 ? r.setting() + ", seed " + r.seed() : r.setting(),
+              r.curve().stream().mapToDouble(Point::sec).toArray(),
+              r.curve().stream().mapToDouble(Point::loss).toArray(),
+              relaxedPoints,
+              settings.indexOf(r.setting()),
+              seed,
+              bold));
     }
     List<Chart.Level> targets = new ArrayList<>();
     v.targets().forEach((seed, loss) -> targets.add(new Chart.Level("target, seed " + seed, loss)));

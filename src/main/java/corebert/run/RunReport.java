@@ -130,6 +130,7 @@ public final class RunReport {
                 points.stream().mapToDouble(Point::loss).toArray(),
                 relaxedPoints,
                 0,
+                0,
                 true),
             new Chart.Line(
                 "as written (10% of scored tokens visible)",
@@ -137,6 +138,7 @@ public final class RunReport {
                 points.stream().mapToDouble(Point::plainLoss).toArray(),
                 relaxedPoints,
                 1,
+                0,
                 false)),
         markers,
         List.of(new Chart.Level("unigram model (no context)", unigramLoss)));

@@ -2,6 +2,9 @@ package corebert.util;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -28,23 +31,36 @@ public final class Chart {
     System.setProperty("java.awt.headless", "true"); // before AWT loads: no display here
   }
 
+  // Ten colours, so that a sweep's settings (up to ten) never share one.
   private static final Color[] SERIES = {
     new Color(0x4C72B0),
     new Color(0xDD8452),
     new Color(0x55A868),
     new Color(0xC44E52),
     new Color(0x8172B3),
-    new Color(0x937860)
+    new Color(0x937860),
+    new Color(0xDA8BC3),
+    new Color(0x222222), // not grey: levels are grey
+    new Color(0xCCB974),
+    new Color(0x64B5CD)
   };
+  private static final org.knowm.xchart.style.markers.Marker[] SHAPES = {
+    SeriesMarkers.CIRCLE, SeriesMarkers.SQUARE, SeriesMarkers.DIAMOND, SeriesMarkers.TRIANGLE_UP
+  };
+  // Levels are grey; each has its own stroke so that the legend tells them apart.
+  private static final float[][] LEVEL_DASHES = {null, {8, 5}, {2, 4}, {10, 4, 2, 4}};
   private static final int W = 900;
   private static final int H = 580;
+  private static final int LEGEND_ROW = 20; // px a vertical legend's entry takes
+  private static final int TITLE_MARGIN = 40; // px the title keeps free of the image's edges
 
   /**
    * One line: points (x[i], y[i]) joined in order; the segments up to point {@code dashedUntil} are
-   * dashed. Lines of one {@code series} share a colour and one legend entry; bold ones are wider.
+   * dashed. Lines of one {@code series} share a colour, lines of one {@code shape} a marker, and
+   * lines of one name a legend entry; bold ones are wider.
    */
   public record Line(
-      String name, double[] x, double[] y, int dashedUntil, int series, boolean bold) {}
+      String name, double[] x, double[] y, int dashedUntil, int series, int shape, boolean bold) {}
 
   /** A vertical marker at x with a label, e.g. CoRe's phase switch. */
   public record Marker(String label, double x, int series) {}
@@ -90,15 +106,19 @@ public final class Chart {
       List<Line> lines,
       List<Marker> markers,
       List<Level> levels) {
+    // The legend is a column under the plot, one row per entry: the image grows by its rows.
+    int entries = (int) lines.stream().map(Line::name).distinct().count() + levels.size();
     XYChart chart =
         new XYChartBuilder()
             .width(W)
-            .height(H)
+            .height(H + LEGEND_ROW * entries)
             .title(title)
             .xAxisTitle(xLabel)
             .yAxisTitle(yLabel)
             .build();
     style(chart.getStyler());
+    chart.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
+    chart.getStyler().setChartTitleFont(fitted(chart.getStyler().getChartTitleFont(), title));
     double xMax = 1;
     double yMax = -Double.MAX_VALUE;
     for (Line l : lines) {
@@ -108,12 +128,17 @@ public final class Chart {
       }
     }
     addLines(chart, lines);
-    for (Level level : levels) {
+    for (int i = 0; i < levels.size(); i++) {
+      Level level = levels.get(i);
       XYSeries s =
           chart.addSeries(
               level.label(), new double[] {0, xMax}, new double[] {level.y(), level.y()});
       s.setLineColor(Color.GRAY);
-      s.setLineStyle(new BasicStroke(1));
+      float[] dash = LEVEL_DASHES[i % LEVEL_DASHES.length];
+      s.setLineStyle(
+          dash == null
+              ? new BasicStroke(1.5f)
+              : new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, dash, 0));
       s.setMarker(SeriesMarkers.NONE);
     }
     for (Marker m : markers) {
@@ -123,9 +148,26 @@ public final class Chart {
     write(chart, png);
   }
 
-  /** Each line as one or two series (dashed, then solid), one legend entry per series index. */
+  /**
+   * {@code font}, made smaller until {@code title} fits the image's width (a long title would be
+   * cut at both ends).
+   */
+  static Font fitted(Font font, String title) {
+    Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    try {
+      Font f = font;
+      while (f.getSize2D() > 8 && g.getFontMetrics(f).stringWidth(title) > W - TITLE_MARGIN) {
+        f = f.deriveFont(f.getSize2D() - 0.5f);
+      }
+      return f;
+    } finally {
+      g.dispose();
+    }
+  }
+
+  /** Each line as one or two series (dashed, then solid), one legend entry per name. */
   private static void addLines(XYChart chart, List<Line> lines) {
-    Set<Integer> inLegend = new HashSet<>();
+    Set<String> inLegend = new HashSet<>();
     int part = 0;
     for (Line l : lines) {
       int n = l.x().length;
@@ -140,11 +182,11 @@ public final class Chart {
         BasicStroke dashed =
             new BasicStroke(
                 width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0);
-        boolean legend = cut == n - 1 && inLegend.add(l.series());
+        boolean legend = cut == n - 1 && inLegend.add(l.name());
         add(chart, l, 0, cut + 1, dashed, color, legend, part++);
       }
       if (cut < n - 1 || n == 1) {
-        boolean legend = inLegend.add(l.series());
+        boolean legend = inLegend.add(l.name());
         add(chart, l, cut, n, new BasicStroke(width), color, legend, part++);
       }
     }
@@ -166,7 +208,7 @@ public final class Chart {
             name, Arrays.copyOfRange(l.x(), from, to), Arrays.copyOfRange(l.y(), from, to));
     s.setLineColor(color);
     s.setMarkerColor(color);
-    s.setMarker(SeriesMarkers.CIRCLE);
+    s.setMarker(SHAPES[l.shape() % SHAPES.length]);
     s.setLineStyle(stroke);
     s.setShowInLegend(legend);
   }
