@@ -242,7 +242,7 @@ final class BenchReport {
     FairProtocol.Verdict v = st.verdict();
     List<Chart.Line> lines = new ArrayList<>();
     List<String> settings = new ArrayList<>();
-    for (BenchRunner.Done d : concat(st.baselines(), st.cores())) {
+    for (BenchRunner.Done d : st.runs()) {
       Run r = d.run();
       if (!settings.contains(r.setting())) {
         settings.add(r.setting());
@@ -251,7 +251,7 @@ final class BenchReport {
           r.setting().equals(v.bestBaseline().setting())
               || r.setting().equals(v.bestCore().setting());
       int relaxedPoints = (int) r.curve().stream().filter(p -> p.phase().equals("relaxed")).count();
-      int seed = st.seeds().indexOf(r.seed());
+      int shape = st.seeds().indexOf(r.seed());
       lines.add(
           new Chart.Line(
               st.seeds().size() > 1 ? r.setting() + ", seed " + r.seed() : r.setting(),
@@ -259,7 +259,7 @@ final class BenchReport {
               r.curve().stream().mapToDouble(Point::loss).toArray(),
               relaxedPoints,
               settings.indexOf(r.setting()),
-              seed,
+              shape,
               bold));
     }
     List<Chart.Level> targets = new ArrayList<>();
@@ -279,12 +279,6 @@ final class BenchReport {
         lines,
         List.of(),
         targets);
-  }
-
-  static List<BenchRunner.Done> concat(List<BenchRunner.Done> a, List<BenchRunner.Done> b) {
-    List<BenchRunner.Done> all = new ArrayList<>(a);
-    all.addAll(b);
-    return all;
   }
 
   static double mean(Map<Long, Double> values) {

@@ -365,7 +365,14 @@ public final class CoreVsBaseline {
       List<Long> seeds,
       List<BenchRunner.Done> baselines,
       List<BenchRunner.Done> cores,
-      FairProtocol.Verdict verdict) {}
+      FairProtocol.Verdict verdict) {
+    /** The baselines, then the CoRe runs. */
+    List<BenchRunner.Done> runs() {
+      List<BenchRunner.Done> all = new ArrayList<>(baselines);
+      all.addAll(cores);
+      return all;
+    }
+  }
 
   /**
    * The headline: the best CoRe setting's speedup over the best baseline (null unless it holds for
@@ -497,10 +504,7 @@ public final class CoreVsBaseline {
 
   /** Where the stage's runs trained, if all on one kind of machine; else this machine. */
   private static Machine.Facts machine(Settings s, Stage st) {
-    List<Machine.Facts> used =
-        BenchReport.concat(st.baselines(), st.cores()).stream()
-            .map(d -> d.result().machine())
-            .toList();
+    List<Machine.Facts> used = st.runs().stream().map(d -> d.result().machine()).toList();
     Machine.Facts first = used.get(0);
     return used.stream().allMatch(m -> first != null && first.sameKind(m))
         ? first

@@ -135,10 +135,7 @@ public final class Chart {
               level.label(), new double[] {0, xMax}, new double[] {level.y(), level.y()});
       s.setLineColor(Color.GRAY);
       float[] dash = LEVEL_DASHES[i % LEVEL_DASHES.length];
-      s.setLineStyle(
-          dash == null
-              ? new BasicStroke(1.5f)
-              : new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, dash, 0));
+      s.setLineStyle(dash == null ? new BasicStroke(1.5f) : dashed(1.5f, dash));
       s.setMarker(SeriesMarkers.NONE);
     }
     for (Marker m : markers) {
@@ -179,11 +176,8 @@ public final class Chart {
       // Points 0..cut are joined by dashes (CoRe's relaxed phase), cut..n-1 by a solid line.
       int cut = Math.min(Math.max(l.dashedUntil(), 0), n - 1);
       if (cut > 0) {
-        BasicStroke dashed =
-            new BasicStroke(
-                width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0);
         boolean legend = cut == n - 1 && inLegend.add(l.name());
-        add(chart, l, 0, cut + 1, dashed, color, legend, part++);
+        add(chart, l, 0, cut + 1, dashed(width, new float[] {6, 4}), color, legend, part++);
       }
       if (cut < n - 1 || n == 1) {
         boolean legend = inLegend.add(l.name());
@@ -211,6 +205,11 @@ public final class Chart {
     s.setMarker(SHAPES[l.shape() % SHAPES.length]);
     s.setLineStyle(stroke);
     s.setShowInLegend(legend);
+  }
+
+  /** A stroke of {@code width} px drawn as {@code pattern}: on, off, on, ... px. */
+  private static BasicStroke dashed(float width, float[] pattern) {
+    return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, pattern, 0);
   }
 
   private static void style(Styler s) {
